@@ -1,0 +1,55 @@
+# The README's commands. Everything a fresh machine needs is installed by these targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DASHBOARD_BIND ?= 127.0.0.1
+DASHBOARD_PORT ?= 8000
+LAB_DOCKER_HOST := unix:///run/dl/n1.sock
+
+.PHONY: run test demo lab-up lab-down lint venv dev-venv clean
+
+$(VENV)/.base: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.base
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.base
+dev-venv: $(VENV)/.dev
+
+## run: serve the dashboard on $(DASHBOARD_BIND):$(DASHBOARD_PORT) against $$DOCKER_HOST
+run: venv
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py ensure_admin
+	@echo "Dashboard on http://$(DASHBOARD_BIND):$(DASHBOARD_PORT)/ (engine: $${DOCKER_HOST:-unix:///var/run/docker.sock})"
+	$(BIN)/daphne -b $(DASHBOARD_BIND) -p $(DASHBOARD_PORT) dashboard.asgi:application
+
+## test: install what the tests need, start the lab engine if none runs, run the whole suite
+test: dev-venv
+	./lab/engine-lab deps
+	./lab/engine-lab with -- $(BIN)/pytest $(PYTEST_ARGS)
+
+## demo: the lab engine with sample containers, and the dashboard pointed at it
+demo: venv
+	./lab/engine-lab with -- $(MAKE) --no-print-directory _demo
+
+_demo:
+	DOCKER_HOST=$(LAB_DOCKER_HOST) $(BIN)/python lab/demo.py
+	DOCKER_HOST=$(LAB_DOCKER_HOST) $(MAKE) --no-print-directory run
+
+lab-up:
+	./lab/engine-lab up
+
+lab-down:
+	./lab/engine-lab down
+
+lint: dev-venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,67 @@
+"""Writing the audit trail: every state-changing action, success or failure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpRequest
+
+from engine_client import EngineError
+
+from .models import AuditEntry
+
+_SECRET = re.compile(r"pass|secret|token|key|auth|credential", re.IGNORECASE)
+
+
+def mask(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: ("***" if _SECRET.search(k) else v) for k, v in params.items()}
+
+
+@dataclass
+class Pending:
+    target_name: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@contextmanager
+def audited(
+    request: HttpRequest,
+    host: str,
+    action: str,
+    target_id: str = "",
+    target_name: str = "",
+    params: Mapping[str, Any] | None = None,
+) -> Iterator[Pending]:
+    """Record `action` once the block ends: ok, or failed with the engine's message.
+
+    The block may fill in the target's name once it knows it (`pending.target_name = ...`).
+    Exceptions pass through unchanged after being recorded.
+    """
+    pending = Pending(target_name=target_name, params=dict(params or {}))
+    outcome, message = AuditEntry.OK, ""
+    try:
+        yield pending
+    except EngineError as exc:
+        outcome, message = AuditEntry.FAILED, exc.message
+        raise
+    except Exception as exc:
+        outcome, message = AuditEntry.FAILED, f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        user = request.user if request.user.is_authenticated else None
+        AuditEntry.objects.create(
+            user=user,
+            username=user.get_username() if user else "",
+            remote_addr=request.META.get("REMOTE_ADDR", "")[:64],
+            host=host,
+            action=action,
+            target_id=target_id[:128],
+            target_name=pending.target_name[:255],
+            params=mask(pending.params),
+            outcome=outcome,
+            message=message,
+        )

@@ -1,0 +1,78 @@
+"""Engine errors become responses here, and only here.
+
+not found -> 404, conflict / bad request -> 409 / 400 with the engine's message beside the
+thing acted on, engine unreachable or too old -> 503 with a banner, any other engine error
+-> 502 with the engine's message. Never a 500 for something the engine said.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+
+from engine_client import (
+    BadRequest,
+    Conflict,
+    EngineError,
+    EngineUnreachable,
+    InvalidArgument,
+    NotAvailable,
+    NotFound,
+    UnsupportedVersion,
+)
+
+log = logging.getLogger(__name__)
+
+_TARGET_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,100}")
+
+
+def status_for(exc: Exception) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Conflict):
+        return 409
+    if isinstance(exc, BadRequest | InvalidArgument):
+        return 400
+    if isinstance(exc, EngineUnreachable | UnsupportedVersion | NotAvailable):
+        return 503
+    return 502
+
+
+class EngineErrorMiddleware:
+    def __init__(self, get_response):  # noqa: ANN001
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if not isinstance(exc, EngineError | InvalidArgument):
+            return None
+        status = status_for(exc)
+        message = exc.message if isinstance(exc, EngineError) else str(exc)
+        host = getattr(request, "dashboard_host", None)
+        if status >= 500:
+            log.warning("engine error on %s %s: %s", request.method, request.path, message)
+        context = {
+            "status": status,
+            "message": message,
+            "host": host,
+            "unreachable": isinstance(exc, EngineUnreachable),
+        }
+        if getattr(request, "htmx", False):
+            response = HttpResponse(
+                render_to_string("_engine_message.html", context, request=request), status=status
+            )
+            # Put the message beside what was acted on: the target's "-msg" slot when it
+            # has one (every row does), else the page's flash area.
+            target = request.headers.get("HX-Target", "")
+            slot = f"#{target}-msg" if _TARGET_ID.fullmatch(target) else "#flash"
+            response["HX-Retarget"] = slot
+            response["HX-Reswap"] = "innerHTML"
+            return response
+        return HttpResponse(
+            render_to_string("errors/engine_error.html", context, request=request), status=status
+        )

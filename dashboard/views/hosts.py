@@ -1,0 +1,32 @@
+"""Hosts: the home redirect and a host's engine overview."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from ..access import VIEWER, require_role
+from ..engines import default_host
+from .common import host_client
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("container-list", default_host().name)
+
+
+@require_GET
+@require_role(VIEWER)
+def host_detail(request: HttpRequest, host: str) -> HttpResponse:
+    h, client = host_client(request, host)
+    version = client.system.version()
+    info = client.system.info()
+    context = {
+        "host": h,
+        "version": version,
+        "info": info,
+        "api_version": client.api_version,
+        "swarm_state": (info.get("Swarm") or {}).get("LocalNodeState", ""),
+    }
+    return render(request, "hosts/detail.html", context)

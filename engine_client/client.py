@@ -1,0 +1,229 @@
+"""The request core: one EngineClient per engine; every Engine API URL is built here."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from . import versions
+from .errors import (
+    EngineError,
+    EngineTimeout,
+    EngineUnreachable,
+    InvalidArgument,
+    error_for_status,
+)
+from .transport import TLSConfig, make_transport
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_CONNECT_TIMEOUT = 3.0
+
+QueryValue = str | int | float | bool | None | Mapping[str, Any] | list[Any]
+
+
+def encode_query(params: Mapping[str, QueryValue] | None) -> dict[str, str]:
+    """Engine query conventions: booleans as 1/0, filters as JSON, None left out."""
+    out: dict[str, str] = {}
+    for key, value in (params or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out[key] = "1" if value else "0"
+        elif isinstance(value, Mapping | list):
+            out[key] = jsonlib.dumps(value, separators=(",", ":"))
+        else:
+            out[key] = str(value)
+    return out
+
+
+def encode_filters(
+    filters: Mapping[str, Iterable[str] | str] | None,
+) -> dict[str, list[str]] | None:
+    """{'status': 'running', 'label': ['a=b']} -> {'status': ['running'], 'label': ['a=b']}."""
+    if not filters:
+        return None
+    out: dict[str, list[str]] = {}
+    for key, values in filters.items():
+        vals = [values] if isinstance(values, str) else list(values)
+        if vals:
+            out[key] = [str(v) for v in vals]
+    return out or None
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost OS-level reason of a requests failure, in plain words."""
+    queue: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while queue:
+        cur = queue.pop(0)
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if isinstance(cur, OSError) and cur.strerror:
+            return cur.strerror
+        queue.extend(a for a in cur.args if isinstance(a, BaseException))
+        for attr in ("reason", "__cause__", "__context__"):
+            nxt = getattr(cur, attr, None)
+            if isinstance(nxt, BaseException):
+                queue.append(nxt)
+    return str(exc)
+
+
+class EngineClient:
+    """A client for one engine. Thread-safe; create one per engine and reuse it."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        tls: TLSConfig | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        api_version: str | None = None,
+    ) -> None:
+        self._transport = make_transport(url, tls)
+        self.url = self._transport.display_url
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self._pinned = versions.parse(api_version) if api_version else None
+        self._version: versions.Version | None = self._pinned
+        self._lock = threading.Lock()
+
+        from .containers import ContainersAPI
+        from .system import SystemAPI
+
+        self.containers = ContainersAPI(self)
+        self.system = SystemAPI(self)
+
+    def close(self) -> None:
+        self._transport.close()
+
+    # -- versions -------------------------------------------------------------------------
+
+    @property
+    def api_version(self) -> str:
+        """The negotiated API version, asking the engine on first use."""
+        return versions.fmt(self.negotiate())
+
+    def negotiate(self) -> versions.Version:
+        if self._version is not None:
+            return self._version
+        with self._lock:
+            if self._version is None:
+                resp = self.request("GET", "/_ping", versioned=False)
+                header = resp.headers.get("Api-Version")
+                if header:
+                    self._version = versions.negotiate(header)
+                else:
+                    info = self.request("GET", "/version", versioned=False).json()
+                    self._version = versions.negotiate(
+                        info.get("ApiVersion", ""), info.get("MinAPIVersion")
+                    )
+            return self._version
+
+    def forget_version(self) -> None:
+        """Negotiate again on the next call (the engine may have been replaced)."""
+        if self._pinned is None:
+            self._version = None
+
+    # -- requests -------------------------------------------------------------------------
+
+    def path(self, template: str, *args: str, versioned: bool = True) -> str:
+        """Fill `{}` placeholders with path parameters, each quoted as one path segment."""
+        if template.count("{}") != len(args):
+            raise InvalidArgument(f"{template!r} takes {template.count('{}')} parameters")
+        for arg in args:
+            if not isinstance(arg, str) or not arg:
+                raise InvalidArgument(f"path parameter must be a non-empty string: {arg!r}")
+            # The engine decodes %2F and then cleans the path (answering with a redirect to
+            # the cleaned one), so a quoted "../" still climbs: refuse dot segments outright.
+            if any(seg in (".", "..") for seg in arg.split("/")) or "\x00" in arg:
+                raise InvalidArgument(f"path parameter may not contain dot segments: {arg!r}")
+        filled = template.format(*(quote(a, safe="") for a in args))
+        if versioned:
+            filled = f"/v{self.api_version}{filled}"
+        return filled
+
+    def request(
+        self,
+        method: str,
+        template: str,
+        *args: str,
+        params: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        stream: bool = False,
+        versioned: bool = True,
+    ) -> requests.Response:
+        """Send one request; raise a typed EngineError for any status >= 400.
+
+        `timeout` is the read timeout in seconds; None means this client's default. A stream
+        (`stream=True`) with `timeout=0` waits forever between chunks.
+        """
+        url = self._transport.base_url + self.path(template, *args, versioned=versioned)
+        read = self.timeout if timeout is None else (timeout or None)
+        try:
+            resp = self._transport.session.request(
+                method,
+                url,
+                params=encode_query(params),
+                json=json,
+                data=data,
+                headers=dict(headers or {}),
+                timeout=(self.connect_timeout, read),
+                stream=stream,
+                # The Engine API never redirects; following one would leave the path we built.
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            self.forget_version()
+            raise EngineTimeout(
+                f"engine at {self.url} did not answer within "
+                f"{read if read else self.connect_timeout:g} s",
+                self.url,
+            ) from exc
+        except requests.ConnectionError as exc:
+            self.forget_version()
+            raise EngineUnreachable(
+                f"cannot reach engine at {self.url}: {_reason(exc)}", self.url
+            ) from exc
+        if resp.status_code >= 400 or 300 <= resp.status_code < 400 and resp.status_code != 304:
+            message = _error_message(resp)
+            resp.close()
+            raise error_for_status(resp.status_code, message)
+        return resp
+
+    def get_json(self, template: str, *args: str, **kwargs: Any) -> Any:
+        resp = self.request("GET", template, *args, **kwargs)
+        return _json(resp)
+
+    def post_json(self, template: str, *args: str, **kwargs: Any) -> Any:
+        resp = self.request("POST", template, *args, **kwargs)
+        return _json(resp) if resp.content else None
+
+
+def _json(resp: requests.Response) -> Any:
+    try:
+        return resp.json()
+    except ValueError as exc:
+        raise EngineError(
+            f"engine sent something that is not JSON: {resp.text[:200]!r}", resp.status_code
+        ) from exc
+
+
+def _error_message(resp: requests.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"]
+    text = resp.text.strip()
+    return text or f"engine answered HTTP {resp.status_code} {resp.reason}"

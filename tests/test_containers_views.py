@@ -1,0 +1,184 @@
+"""Container pages and actions through the dashboard, against the lab engine."""
+
+import re
+
+import pytest
+
+from dashboard.models import AuditEntry
+
+pytestmark = [pytest.mark.engine, pytest.mark.django_db]
+
+LIST = "/hosts/local/containers/"
+
+
+def action_url(cid: str, action: str) -> str:
+    return f"{LIST}{cid}/{action}/"
+
+
+def state(engine, cid: str) -> str:
+    return engine.containers.inspect(cid)["State"]["Status"]
+
+
+def test_the_list_shows_a_container_the_test_created(lab_settings, viewer, make_container):
+    c = make_container()
+    name = c["Name"].lstrip("/")
+    resp = viewer.get(LIST)
+    assert resp.status_code == 200
+    html = resp.content.decode()
+    assert f'id="container-{c["Id"][:12]}"' in html
+    assert name in html
+
+
+def test_the_running_toggle_hides_stopped_containers(lab_settings, viewer, make_container):
+    stopped = make_container(start=False)
+    running = make_container()
+    html = viewer.get(LIST, {"show": "running"}).content.decode()
+    assert running["Id"][:12] in html
+    assert stopped["Id"][:12] not in html
+
+
+def test_the_name_filter_narrows_the_rows(lab_settings, viewer, make_container):
+    a = make_container(start=False)
+    b = make_container(start=False)
+    resp = viewer.get(
+        LIST,
+        {"q": a["Name"].lstrip("/")},
+        headers={"HX-Request": "true", "HX-Target": "container-rows"},
+    )
+    html = resp.content.decode()
+    assert html.lstrip().startswith("<tbody"), "an htmx filter request gets only the rows"
+    assert a["Id"][:12] in html
+    assert b["Id"][:12] not in html
+
+
+def test_the_name_filter_is_plain_text_not_a_regex(lab_settings, viewer, make_container):
+    make_container(start=False)
+    resp = viewer.get(LIST, {"q": "dt-.*("})
+    assert resp.status_code == 200
+    assert "No container matches" in resp.content.decode()
+
+
+def test_stop_changes_the_real_state_and_returns_the_new_row(
+    lab_settings, operator, engine, make_container
+):
+    c = make_container()
+    resp = operator.hx_post(action_url(c["Id"], "stop"), target=f"container-{c['Id'][:12]}")
+    assert resp.status_code == 200
+    assert state(engine, c["Id"]) == "exited"
+    html = resp.content.decode()
+    assert html.lstrip().startswith(f'<tr id="container-{c["Id"][:12]}"')
+    assert 'class="badge exited"' in html
+    entry = AuditEntry.objects.get(action="container.stop", target_id=c["Id"])
+    assert entry.outcome == "ok" and entry.username == "oscar-operator"
+    assert entry.target_name == c["Name"].lstrip("/")
+
+
+def test_start_and_restart_change_the_real_state(lab_settings, operator, engine, make_container):
+    c = make_container(start=False)
+    assert operator.hx_post(action_url(c["Id"], "start")).status_code == 200
+    assert state(engine, c["Id"]) == "running"
+    before = engine.containers.inspect(c["Id"])["State"]["StartedAt"]
+    assert operator.hx_post(action_url(c["Id"], "restart")).status_code == 200
+    after = engine.containers.inspect(c["Id"])["State"]
+    assert after["Running"] and after["StartedAt"] != before
+
+
+def test_an_action_without_htmx_redirects_back_with_a_message(
+    lab_settings, operator, engine, make_container
+):
+    c = make_container()
+    detail = f"{LIST}{c['Id']}/"
+    resp = operator.post(action_url(c["Id"], "stop"), {"next": detail})
+    assert resp.status_code == 302 and resp["Location"] == detail
+    assert state(engine, c["Id"]) == "exited"
+
+
+def test_next_cannot_send_people_off_site(lab_settings, operator, make_container):
+    c = make_container()
+    resp = operator.post(action_url(c["Id"], "stop"), {"next": "https://evil.example/"})
+    assert resp["Location"] == LIST
+
+
+def test_removing_a_running_container_without_force_shows_the_engines_conflict(
+    lab_settings, admin, engine, make_container
+):
+    c = make_container()
+    row_id = f"container-{c['Id'][:12]}"
+    resp = admin.hx_post(action_url(c["Id"], "remove"), {"confirm": "yes"}, target=row_id)
+    assert resp.status_code == 409
+    assert resp["HX-Retarget"] == f"#{row_id}-msg"
+    assert "running container" in resp.content.decode()
+    assert state(engine, c["Id"]) == "running"
+    entry = AuditEntry.objects.get(action="container.remove", target_id=c["Id"])
+    assert entry.outcome == "failed" and "running" in entry.message
+
+
+def test_remove_with_force_removes_it(lab_settings, admin, engine, make_container):
+    c = make_container()
+    resp = admin.hx_post(action_url(c["Id"], "remove"), {"confirm": "yes", "force": "on"})
+    assert resp.status_code == 200 and resp.content == b""
+    assert engine.containers.get_summary(c["Id"]) is None
+
+
+def test_remove_without_confirmation_only_asks(lab_settings, admin, engine, make_container):
+    c = make_container(start=False)
+    resp = admin.post(action_url(c["Id"], "remove"))
+    assert resp.status_code == 200
+    assert "Remove container" in resp.content.decode()
+    assert engine.containers.get_summary(c["Id"]) is not None
+
+
+def test_an_unknown_id_is_a_404_page(lab_settings, viewer):
+    resp = viewer.get(f"{LIST}{'0' * 64}/")
+    assert resp.status_code == 404
+    assert "No such container" in resp.content.decode()
+
+
+def test_an_unknown_id_in_an_action_is_a_404_beside_the_row(lab_settings, operator):
+    resp = operator.hx_post(action_url("0" * 64, "stop"), target="container-000000000000")
+    assert resp.status_code == 404
+    assert "No such container" in resp.content.decode()
+
+
+@pytest.mark.parametrize("ref", ["..%2F..%2Finfo", "a%20b", "-rf", "x" * 200, "%3Cscript%3E"])
+def test_malformed_ids_never_reach_the_engine(lab_settings, viewer, ref):
+    assert viewer.get(f"{LIST}{ref}/").status_code == 404
+
+
+def test_actions_take_only_full_ids(lab_settings, operator, make_container):
+    c = make_container()
+    name = c["Name"].lstrip("/")
+    assert operator.hx_post(action_url(name, "stop")).status_code == 404
+    assert operator.hx_post(action_url(c["Id"][:12], "stop")).status_code == 404
+
+
+def test_the_detail_page_shows_the_inspect_summary(lab_settings, viewer, make_container):
+    c = make_container(
+        Env=["GREETING=hello", "DB_PASSWORD=hunter2"],
+        Labels={"app": "web"},
+        HostConfig={"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 3}},
+    )
+    html = viewer.get(f"{LIST}{c['Id']}/").content.decode()
+    assert c["Name"].lstrip("/") in html
+    assert "GREETING" in html and "hello" in html
+    assert "hunter2" not in html, "secret-looking values are masked"
+    assert "on-failure" in html and "max 3 retries" in html
+    assert "bridge" in html  # its network
+
+
+def test_the_detail_page_is_reachable_by_name(lab_settings, viewer, make_container):
+    c = make_container(start=False)
+    assert viewer.get(f"{LIST}{c['Name'].lstrip('/')}/").status_code == 200
+
+
+def test_engine_markup_is_escaped(lab_settings, viewer, make_container):
+    c = make_container(start=False, Labels={"note": "<script>alert(1)</script>"})
+    html = viewer.get(f"{LIST}{c['Id']}/").content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_host_page_shows_the_engine_and_the_api_in_use(lab_settings, viewer, engine):
+    html = viewer.get("/hosts/local/").content.decode()
+    assert engine.system.version()["Version"] in html
+    assert re.search(r"API in use</dt><dd>1\.\d+", html)
