@@ -1,0 +1,99 @@
+"""A real dashboard process (daphne) and a real browser (headless Chromium) for page tests."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("DASHBOARD_TEST_CHROMIUM") or shutil.which("chromium") or ""
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class LiveDashboard:
+    url: str
+    username: str
+    password: str
+    data_dir: str
+    log_path: str
+
+    def log(self) -> str:
+        return Path(self.log_path).read_text(errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def live_dashboard(docker_host: str) -> Iterator[LiveDashboard]:
+    """migrate, ensure_admin and daphne, as `make run` does, in a private data directory."""
+    data_dir = tempfile.mkdtemp(prefix="dash-")
+    password = secrets.token_urlsafe(12)
+    env = {
+        **os.environ,
+        "DASHBOARD_DATA_DIR": data_dir,
+        "DOCKER_HOST": docker_host,
+        "DASHBOARD_ADMIN_USER": "admin",
+        "DASHBOARD_ADMIN_PASSWORD": password,
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+    }
+    env.pop("DASHBOARD_DB", None)
+    py = sys.executable
+    for cmd in (["migrate", "--noinput", "-v0"], ["ensure_admin"]):
+        subprocess.run([py, "manage.py", *cmd], cwd=ROOT, env=env, check=True, capture_output=True)
+    port = free_port()
+    log_path = os.path.join(data_dir, "daphne.log")
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "dashboard.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(url + "/login/", timeout=1)
+                break
+            except requests.ConnectionError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "dashboard did not start:\n" + Path(log_path).read_text()
+                    ) from None
+                time.sleep(0.2)
+        yield LiveDashboard(url, "admin", password, data_dir, log_path)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(data_dir, ignore_errors=True)

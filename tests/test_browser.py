@@ -1,0 +1,104 @@
+"""The pages in a real browser (headless Chromium) against a real dashboard and engine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .browser import CHROMIUM, CHROMIUM_ARGS, live_dashboard
+from .conftest import LAB_DOCKER_HOST, REQUIRE_ENGINE
+
+pytestmark = [pytest.mark.engine, pytest.mark.browser]
+
+SCREENSHOTS = Path(os.environ.get("DASHBOARD_SCREENSHOTS") or "/tmp/dashboard-screenshots")
+
+
+@pytest.fixture(scope="module")
+def dashboard(engine):
+    with live_dashboard(LAB_DOCKER_HOST) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM:
+        reason = "chromium is not installed (lab/engine-lab deps installs it)"
+        if REQUIRE_ENGINE:
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, dashboard):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.goto(dashboard.url + "/")
+    pg.fill("input[name=username]", dashboard.username)
+    pg.fill("input[name=password]", dashboard.password)
+    pg.click("button[type=submit]")
+    pg.wait_for_url("**/hosts/local/containers/")
+    pg.js_errors = errors
+    yield pg
+    context.close()
+
+
+def shot(pg, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_a_person_stops_a_container_and_its_row_changes_without_a_reload(page, make_container):
+    c = make_container()
+    page.reload()
+    row = page.locator(f"#container-{c['Id'][:12]}")
+    assert row.locator(".badge").first.inner_text() == "running"
+    # A marker on the window survives only if the page is not reloaded.
+    page.evaluate("window.__noReload = true")
+    shot(page, "containers")
+    row.get_by_role("button", name="Stop").click()
+    row.locator(".badge.exited").wait_for(timeout=20000)
+    assert page.evaluate("window.__noReload") is True
+    assert row.get_by_role("button", name="Start").is_visible()
+    assert not page.js_errors, page.js_errors
+
+
+def test_a_refused_remove_shows_the_engines_message_beside_the_row(page, make_container):
+    c = make_container()
+    page.reload()
+    row = page.locator(f"#container-{c['Id'][:12]}")
+    page.once("dialog", lambda d: d.accept())
+    row.get_by_role("button", name="Remove").click()
+    msg = page.locator(f"#container-{c['Id'][:12]}-msg .engine-error")
+    msg.wait_for(timeout=10000)
+    assert "running container" in msg.inner_text()
+    assert row.locator(".badge").first.inner_text() == "running"
+    shot(page, "conflict")
+
+
+def test_the_filter_narrows_the_list_as_you_type(page, make_container):
+    a = make_container(start=False)
+    b = make_container(start=False)
+    page.reload()
+    page.fill("#filter-q", a["Name"].lstrip("/"))
+    page.locator(f"#container-{b['Id'][:12]}").wait_for(state="detached", timeout=5000)
+    assert page.locator(f"#container-{a['Id'][:12]}").is_visible()
+    assert "q=" in page.url
+
+
+def test_the_detail_page_renders(page, dashboard, make_container):
+    c = make_container(Env=["API_TOKEN=abc123"])
+    page.goto(f"{dashboard.url}/hosts/local/containers/{c['Id']}/")
+    assert page.locator("h1").inner_text().startswith(c["Name"].lstrip("/"))
+    assert "abc123" not in page.content()
+    shot(page, "detail")
