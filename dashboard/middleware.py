@@ -29,6 +29,22 @@ log = logging.getLogger(__name__)
 _TARGET_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,100}")
 
 
+_HINTS = {
+    "No such file or directory": "No engine listens on that socket: is Docker running there? "
+    "Set DOCKER_HOST to your engine's address.",
+    "Permission denied": "The dashboard's user may not use this socket: run it as a user "
+    "in the docker group (or as root).",
+    "Connection refused": "Nothing listens at that address: is the engine running, and "
+    "listening on that port?",
+    "did not answer": "The engine accepted the connection but did not answer in time; it may "
+    "be overloaded.",
+}
+
+
+def hint_for(message: str) -> str:
+    return next((hint for key, hint in _HINTS.items() if key in message), "")
+
+
 def status_for(exc: Exception) -> int:
     if isinstance(exc, NotFound):
         return 404
@@ -61,6 +77,7 @@ class EngineErrorMiddleware:
             "message": message,
             "host": host,
             "unreachable": isinstance(exc, EngineUnreachable),
+            "hint": hint_for(message) if isinstance(exc, EngineUnreachable) else "",
         }
         if getattr(request, "htmx", False):
             response = HttpResponse(

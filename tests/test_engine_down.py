@@ -30,6 +30,7 @@ def test_pages_say_which_engine_is_unreachable_and_why(no_engine, viewer, url):
     html = resp.content.decode()
     assert MISSING in html
     assert "No such file or directory" in html
+    assert "Set DOCKER_HOST" in html, "a newcomer is told what to do"
     assert 'data-retry="5"' in html, "the page retries by itself"
 
 
