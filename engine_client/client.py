@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json as jsonlib
-import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -92,7 +91,6 @@ class EngineClient:
         self.connect_timeout = connect_timeout
         self._pinned = versions.parse(api_version) if api_version else None
         self._version: versions.Version | None = self._pinned
-        self._lock = threading.Lock()
 
         from .containers import ContainersAPI
         from .system import SystemAPI
@@ -111,20 +109,23 @@ class EngineClient:
         return versions.fmt(self.negotiate())
 
     def negotiate(self) -> versions.Version:
-        if self._version is not None:
-            return self._version
-        with self._lock:
-            if self._version is None:
-                resp = self.request("GET", "/_ping", versioned=False)
-                header = resp.headers.get("Api-Version")
-                if header:
-                    self._version = versions.negotiate(header)
-                else:
-                    info = self.request("GET", "/version", versioned=False).json()
-                    self._version = versions.negotiate(
-                        info.get("ApiVersion", ""), info.get("MinAPIVersion")
-                    )
-            return self._version
+        """The API version to speak: min(ours, the engine's), asked once and then cached.
+
+        No lock around the request: threads racing here each ask and store the same answer,
+        while a lock would queue every page behind one slow engine's timeout.
+        """
+        version = self._version
+        if version is not None:
+            return version
+        resp = self.request("GET", "/_ping", versioned=False)
+        header = resp.headers.get("Api-Version")
+        if header:
+            version = versions.negotiate(header)
+        else:
+            info = self.request("GET", "/version", versioned=False).json()
+            version = versions.negotiate(info.get("ApiVersion", ""), info.get("MinAPIVersion"))
+        self._version = version
+        return version
 
     def forget_version(self) -> None:
         """Negotiate again on the next call (the engine may have been replaced)."""

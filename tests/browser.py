@@ -49,7 +49,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_dashboard(docker_host: str) -> Iterator[LiveDashboard]:
+def live_dashboard(docker_host: str, **extra_env: str) -> Iterator[LiveDashboard]:
     """migrate, ensure_admin and daphne, as `make run` does, in a private data directory."""
     data_dir = tempfile.mkdtemp(prefix="dash-")
     password = secrets.token_urlsafe(12)
@@ -60,6 +60,7 @@ def live_dashboard(docker_host: str) -> Iterator[LiveDashboard]:
         "DASHBOARD_ADMIN_USER": "admin",
         "DASHBOARD_ADMIN_PASSWORD": password,
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        **extra_env,
     }
     env.pop("DASHBOARD_DB", None)
     py = sys.executable
@@ -89,6 +90,8 @@ def live_dashboard(docker_host: str) -> Iterator[LiveDashboard]:
                     ) from None
                 time.sleep(0.2)
         yield LiveDashboard(url, "admin", password, data_dir, log_path)
+        if proc.poll() is not None:
+            raise RuntimeError("dashboard died:\n" + Path(log_path).read_text())
     finally:
         proc.terminate()
         try:
@@ -97,3 +100,22 @@ def live_dashboard(docker_host: str) -> Iterator[LiveDashboard]:
             proc.kill()
             proc.wait()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def login(live: LiveDashboard) -> requests.Session:
+    """A requests session logged in as the live dashboard's admin."""
+    s = requests.Session()
+    s.get(live.url + "/login/", timeout=10)
+    resp = s.post(
+        live.url + "/login/",
+        data={
+            "username": live.username,
+            "password": live.password,
+            "csrfmiddlewaretoken": s.cookies["csrftoken"],
+        },
+        headers={"Referer": live.url + "/login/"},
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert resp.status_code == 302, resp.text[:500]
+    return s

@@ -182,3 +182,31 @@ def test_the_host_page_shows_the_engine_and_the_api_in_use(lab_settings, viewer,
     html = viewer.get("/hosts/local/").content.decode()
     assert engine.system.version()["Version"] in html
     assert re.search(r"API in use</dt><dd>1\.\d+", html)
+
+
+def test_a_bad_filter_is_reported_beside_it_and_the_rest_still_applies(
+    lab_settings, viewer, make_container
+):
+    stopped = make_container(start=False)
+    resp = viewer.get(LIST, {"q": "x" * 300, "show": "running"})
+    html = resp.content.decode()
+    assert resp.status_code == 200
+    assert "Filter: Ensure this value has at most 128 characters" in html
+    assert stopped["Id"][:12] not in html, "show=running still applied"
+    resp = viewer.get(LIST, {"show": "<bogus>"})
+    assert "Select a valid choice" in resp.content.decode()
+    assert stopped["Id"][:12] in resp.content.decode(), "falls back to all"
+
+
+def test_the_confirmation_page_removes_with_the_options_chosen(
+    lab_settings, admin, engine, make_container
+):
+    c = make_container()
+    page = admin.get(action_url(c["Id"], "remove"))
+    assert page.status_code == 200
+    assert "It is running" in page.content.decode()
+    resp = admin.post(action_url(c["Id"], "remove"), {"confirm": "yes", "force": "on"})
+    assert resp.status_code == 302 and resp["Location"] == LIST
+    assert engine.containers.get_summary(c["Id"]) is None
+    entry = AuditEntry.objects.get(action="container.remove", target_id=c["Id"])
+    assert entry.params == {"force": True, "volumes": False} and entry.outcome == "ok"

@@ -16,9 +16,12 @@ from .common import host_client, safe_next
 
 
 class ContainerFilterForm(forms.Form):
-    q = forms.CharField(max_length=128, required=False, strip=True)
+    q = forms.CharField(label="Filter", max_length=128, required=False, strip=True)
     show = forms.ChoiceField(
-        choices=[("all", "All"), ("running", "Running")], required=False, initial="all"
+        label="Show",
+        choices=[("all", "All"), ("running", "Running")],
+        required=False,
+        initial="all",
     )
 
 
@@ -36,11 +39,11 @@ def _list_url(host_name: str) -> str:
 @require_role(VIEWER)
 def container_list(request: HttpRequest, host: str) -> HttpResponse:
     h, client = host_client(request, host)
-    form = ContainerFilterForm(request.GET or None)
-    q, show = "", "all"
-    if form.is_valid():
-        q = form.cleaned_data["q"]
-        show = form.cleaned_data["show"] or "all"
+    form = ContainerFilterForm(request.GET)
+    form.is_valid()
+    # A bad field is reported beside the filter and ignored; the good ones still apply.
+    q = form.cleaned_data.get("q", "")
+    show = form.cleaned_data.get("show") or "all"
     rows = [presenters.container_row(s) for s in client.containers.list(all=show == "all")]
     total = len(rows)
     if q:

@@ -42,4 +42,6 @@ class Command(BaseCommand):
         user.is_superuser = user.is_staff = opts["role"] == ADMIN
         user.save()
         user.groups.set([Group.objects.get(name=opts["role"])])
-        self.stdout.write(f"{'Created' if created else 'Updated'} {user.username} as {opts['role']}")
+        self.stdout.write(
+            f"{'Created' if created else 'Updated'} {user.username} as {opts['role']}"
+        )
