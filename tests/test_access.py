@@ -86,3 +86,13 @@ def test_login_and_logout(anonymous):
     assert resp.status_code == 302
     assert anonymous.get("/").status_code == 302
     assert anonymous.get("/")["Location"].startswith("/login/")
+
+
+def test_pages_carry_security_headers(anonymous):
+    resp = anonymous.get("/login/")
+    csp = resp["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert resp["X-Content-Type-Options"] == "nosniff"
+    assert resp["X-Frame-Options"] == "DENY"
+    assert resp["Referrer-Policy"] == "same-origin"

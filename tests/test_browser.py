@@ -51,6 +51,8 @@ def page(browser, dashboard):
     pg.js_errors = errors
     yield pg
     context.close()
+    # No script error and no CSP violation on any page a test visited.
+    assert not errors, errors
 
 
 def shot(pg, name: str) -> None:
@@ -70,7 +72,6 @@ def test_a_person_stops_a_container_and_its_row_changes_without_a_reload(page, m
     row.locator(".badge.exited").wait_for(timeout=20000)
     assert page.evaluate("window.__noReload") is True
     assert row.get_by_role("button", name="Start").is_visible()
-    assert not page.js_errors, page.js_errors
 
 
 def test_a_refused_remove_shows_the_engines_message_beside_the_row(page, make_container):
