@@ -42,7 +42,19 @@ def page(browser, dashboard):
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    def on_console(msg):
+        # htmx requests answered 409/503 on purpose are logged as failed loads: those are
+        # checked below by resource type instead.
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+            errors.append(msg.text)
+
+    def on_response(resp):
+        if resp.status >= 400 and resp.request.resource_type not in ("xhr", "fetch"):
+            errors.append(f"{resp.status} {resp.url}")
+
+    pg.on("console", on_console)
+    pg.on("response", on_response)
     pg.goto(dashboard.url + "/")
     pg.fill("input[name=username]", dashboard.username)
     pg.fill("input[name=password]", dashboard.password)
