@@ -162,3 +162,98 @@ def container_detail(c: dict[str, Any]) -> dict[str, Any]:
         "networks": networks,
         "network_mode": host_config.get("NetworkMode", ""),
     }
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+_W, _H = 300.0, 60.0
+
+
+def _points(values: list[float], top: float) -> str:
+    if not values:
+        return ""
+    top = top or 1.0
+    step = _W / max(len(values) - 1, 1)
+    return " ".join(
+        f"{i * step:.1f},{_H - min(v, top) / top * (_H - 2) - 1:.1f}" for i, v in enumerate(values)
+    )
+
+
+def _rates(history: list[dict[str, Any]], key: str) -> list[float]:
+    out = [0.0]
+    for prev, cur in zip(history, history[1:], strict=False):
+        t0, t1 = parse_time(prev.get("read")), parse_time(cur.get("read"))
+        dt = (t1 - t0).total_seconds() if t0 and t1 else 1.0
+        out.append(max(cur[key] - prev[key], 0) / (dt if dt > 0 else 1.0))
+    return out
+
+
+def stats_charts(history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A few minutes of stats samples -> four small charts (SVG polylines) and their values."""
+    if not history:
+        return None
+    last = history[-1]
+    cpu = [h["cpu_percent"] for h in history]
+    mem = [float(h["mem_used"]) for h in history]
+    rx, tx = _rates(history, "net_rx"), _rates(history, "net_tx")
+    rd, wr = _rates(history, "blk_read"), _rates(history, "blk_write")
+    # Scales follow what was seen, so small changes show; the labels say the scale.
+    cpu_top = max(5.0, max(cpu) * 1.25)
+    mem_top = max(max(mem) * 1.25, 1024.0 * 1024)
+    net_top = max(max(rx), max(tx), 1024.0)
+    blk_top = max(max(rd), max(wr), 1024.0)
+    return {
+        "seconds": len(history),
+        "cpu": {"now": f"{last['cpu_percent']:.1f} %", "line": _points(cpu, cpu_top),
+                "top": f"{cpu_top:.1f} %"},
+        "mem": {"now": human_bytes(last["mem_used"]),
+                "limit": human_bytes(last["mem_limit"]) if last["mem_limit"] else "no limit",
+                "percent": f"{last['mem_percent']:.1f} %", "line": _points(mem, mem_top),
+                "top": human_bytes(mem_top)},
+        "net": {"rx": human_bytes(rx[-1]) + "/s", "tx": human_bytes(tx[-1]) + "/s",
+                "rx_line": _points(rx, net_top), "tx_line": _points(tx, net_top),
+                "rx_total": human_bytes(last["net_rx"]), "tx_total": human_bytes(last["net_tx"])},
+        "blk": {"read": human_bytes(rd[-1]) + "/s", "write": human_bytes(wr[-1]) + "/s",
+                "read_line": _points(rd, blk_top), "write_line": _points(wr, blk_top),
+                "read_total": human_bytes(last["blk_read"]),
+                "write_total": human_bytes(last["blk_write"])},
+        "pids": last["pids"],
+    }  # fmt: skip
+
+
+def list_stats_cells(sample: dict[str, Any] | None) -> dict[str, str]:
+    """One container's list-page CPU and memory cells."""
+    if not sample:
+        return {"cpu": "", "mem": ""}
+    cpu = sample.get("cpu")
+    mem = human_bytes(sample.get("mem") or 0)
+    return {"cpu": "…" if cpu is None else f"{cpu:.1f} %", "mem": mem}
+
+
+def event_row(ev: dict[str, Any]) -> dict[str, Any]:
+    """One `/events` message -> a feed entry (both the 1.41 and the 1.52+ shapes)."""
+    actor = ev.get("Actor") or {}
+    attrs = actor.get("Attributes") or {}
+    nanos = ev.get("timeNano") or int(ev.get("time") or 0) * 10**9
+    action = ev.get("Action") or ev.get("status") or ""
+    actor_id = actor.get("ID") or ev.get("id") or ""
+    return {
+        "type": ev.get("Type", ""),
+        "action": action,
+        "id": actor_id,
+        "short_id": actor_id[:12] if len(actor_id) == 64 else actor_id,
+        "name": attrs.get("name", ""),
+        "image": attrs.get("image", ""),
+        "exit_code": attrs.get("exitCode", ""),
+        "time": datetime.fromtimestamp(nanos / 1e9, tz=UTC) if nanos else None,
+        "attributes": sorted(
+            (k, v) for k, v in attrs.items() if k not in ("name", "image", "exitCode")
+        )[:12],
+        "scope": ev.get("scope", ""),
+    }

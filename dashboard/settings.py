@@ -109,7 +109,11 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# A viewer that falls behind by this many batches loses the oldest (its browser would drop
+# them anyway: it keeps a bounded number of lines).
+CHANNEL_LAYERS = {
+    "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -158,3 +162,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("DASHBOARD_LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# Live streams: how long lines are gathered before they are sent, how long an unwatched
+# stream stays open, how often the containers list samples CPU and memory.
+STREAM_BATCH_SECONDS = env_float("DASHBOARD_STREAM_BATCH_SECONDS", 0.03)
+STREAM_LINGER_SECONDS = env_float("DASHBOARD_STREAM_LINGER_SECONDS", 5.0)
+LIST_STATS_INTERVAL = env_float("DASHBOARD_LIST_STATS_INTERVAL", 5.0)

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
 from .converters import ContainerIdConverter, EngineRefConverter, HostNameConverter
-from .views import containers, hosts
+from .views import containers, events, hosts
 
 register_converter(HostNameConverter, "host")
 register_converter(EngineRefConverter, "ref")
@@ -15,11 +15,18 @@ container_urls = [
     path("<cid:container_id>/stop/", containers.container_stop, name="container-stop"),
     path("<cid:container_id>/restart/", containers.container_restart, name="container-restart"),
     path("<cid:container_id>/remove/", containers.container_remove, name="container-remove"),
+    path("<cid:container_id>/logs/", containers.container_logs, name="container-logs"),
+    path(
+        "<cid:container_id>/logs/download/",
+        containers.container_logs_download,
+        name="container-logs-download",
+    ),
 ]
 
 host_urls = [
     path("", hosts.host_detail, name="host-detail"),
     path("containers/", include(container_urls)),
+    path("events/", events.events, name="events"),
 ]
 
 urlpatterns = [

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .client import encode_filters
 from .errors import InvalidArgument
+from .streams import JSONStream, LogStream
 
 if TYPE_CHECKING:
     from .client import EngineClient
@@ -109,3 +110,73 @@ class ContainersAPI:
     def _slow_timeout(self, grace: int | None) -> float:
         seconds = _DEFAULT_STOP_GRACE if grace is None or grace < 0 else grace
         return seconds + self._c.timeout + _STOP_SLACK
+
+    def logs(
+        self,
+        container_id: str,
+        *,
+        follow: bool = False,
+        tail: int | str = "all",
+        since: float | str | None = None,
+        until: float | str | None = None,
+        timestamps: bool = False,
+        stdout: bool = True,
+        stderr: bool = True,
+        tty: bool | None = None,
+    ) -> LogStream:
+        """A log stream. Framing follows the container's own `Config.Tty` (inspected when
+        `tty` is not given), never the content type, which API 1.41 reports wrongly."""
+        if not (stdout or stderr):
+            raise InvalidArgument("ask for stdout, stderr or both")
+        if tail != "all" and (not isinstance(tail, int) or isinstance(tail, bool) or tail < 0):
+            raise InvalidArgument("tail must be 'all' or a whole number >= 0")
+        if tty is None:
+            tty = bool((self.inspect(container_id).get("Config") or {}).get("Tty"))
+        resp = self._c.request(
+            "GET",
+            "/containers/{}/logs",
+            container_id,
+            params={
+                "follow": follow,
+                "stdout": stdout,
+                "stderr": stderr,
+                "timestamps": timestamps,
+                "tail": str(tail),
+                "since": _unix(since),
+                "until": _unix(until),
+            },
+            stream=True,
+            timeout=0 if follow else None,
+        )
+        return LogStream(resp, tty=tty, timestamps=timestamps, url=self._c.url)
+
+    def stats(self, container_id: str) -> JSONStream:
+        """The live stats stream: about one document a second until closed."""
+        resp = self._c.request(
+            "GET",
+            "/containers/{}/stats",
+            container_id,
+            params={"stream": True},
+            stream=True,
+            timeout=0,
+        )
+        return JSONStream(resp, url=self._c.url)
+
+    def stats_once(self, container_id: str) -> dict[str, Any]:
+        """One sample, at once (`one-shot`): no precpu_stats, so CPU % needs two of them."""
+        return self._c.get_json(
+            "/containers/{}/stats", container_id, params={"stream": False, "one-shot": True}
+        )
+
+
+def _unix(value: float | str | None) -> str | None:
+    if value is None or value == 0:
+        return None
+    if isinstance(value, str):
+        sec, dot, nanos = value.partition(".")
+        if sec.isdigit() and (not dot or nanos.isdigit()):
+            return value
+        raise InvalidArgument("since/until are Unix seconds")
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise InvalidArgument("since/until are Unix seconds")
+    return f"{value:.9f}".rstrip("0").rstrip(".")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
+
+from .client import encode_filters
+from .streams import JSONStream
 
 if TYPE_CHECKING:
     from .client import EngineClient
@@ -22,3 +26,19 @@ class SystemAPI:
 
     def info(self, timeout: float | None = None) -> dict[str, Any]:
         return self._c.get_json("/info", timeout=timeout)
+
+    def events(
+        self,
+        since: str | None = None,
+        until: str | None = None,
+        filters: Mapping[str, Iterable[str] | str] | None = None,
+    ) -> JSONStream:
+        """The events stream; `since`/`until` are Unix `seconds[.nanoseconds]` strings."""
+        resp = self._c.request(
+            "GET",
+            "/events",
+            params={"since": since, "until": until, "filters": encode_filters(filters)},
+            stream=True,
+            timeout=0,
+        )
+        return JSONStream(resp, url=self._c.url)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -12,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from .. import presenters
 from ..access import ADMIN, OPERATOR, VIEWER, require_role
 from ..audit import audited
+from ..streams.threads import iterate_in_thread
 from .common import host_client, safe_next
 
 
@@ -39,6 +45,8 @@ def _list_url(host_name: str) -> str:
 @require_role(VIEWER)
 def container_list(request: HttpRequest, host: str) -> HttpResponse:
     h, client = host_client(request, host)
+    # Changes after this moment reach the page through its websocket (see ws_url).
+    started = time.time()
     form = ContainerFilterForm(request.GET)
     form.is_valid()
     # A bad field is reported beside the filter and ignored; the good ones still apply.
@@ -50,7 +58,17 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
         # Matched here, not by the engine: its name filter is an unanchored regex.
         needle = q.lower()
         rows = [r for r in rows if needle in r["name"].lower() or needle in r["image"].lower()]
-    context = {"host": h, "rows": rows, "form": form, "q": q, "show": show, "total": total}
+    live_query = urlencode({"q": q, "show": show, "since": f"{started:.3f}"})
+    context = {
+        "host": h,
+        "rows": rows,
+        "form": form,
+        "q": q,
+        "show": show,
+        "total": total,
+        "ws_url": f"/ws/hosts/{h.name}/containers/live/?{live_query}",
+        "initial_status": {"state": "connecting", "text": "connecting…"},
+    }
     if request.htmx and request.htmx.target == "container-rows":
         return render(request, "containers/_rows.html", context)
     return render(request, "containers/list.html", context)
@@ -61,7 +79,65 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
 def container_detail(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     h, client = host_client(request, host)
     c = presenters.container_detail(client.containers.inspect(ref))
-    return render(request, "containers/detail.html", {"host": h, "c": c})
+    return render(
+        request,
+        "containers/detail.html",
+        {"host": h, "c": c, "stats_ws": f"/ws/hosts/{h.name}/containers/{c['id']}/stats/"},
+    )
+
+
+TAIL_CHOICES = ["100", "500", "1000", "5000", "all"]
+SINCE_CHOICES = [("", "the start"), ("10m", "10 minutes"), ("1h", "1 hour"), ("24h", "24 hours")]
+
+
+@require_GET
+@require_role(VIEWER)
+def container_logs(request: HttpRequest, host: str, container_id: str) -> HttpResponse:
+    h, client = host_client(request, host)
+    c = presenters.container_detail(client.containers.inspect(container_id))
+    tail = request.GET.get("tail", "100")
+    tail = tail if tail in TAIL_CHOICES else "100"
+    since = request.GET.get("since", "")
+    since = since if since in dict(SINCE_CHOICES) else ""
+    query = urlencode({"tail": tail, "since": since})
+    context = {
+        "host": h,
+        "c": c,
+        "tail": tail,
+        "since": since,
+        "tail_choices": TAIL_CHOICES,
+        "since_choices": SINCE_CHOICES,
+        "ws_url": f"/ws/hosts/{h.name}/containers/{c['id']}/logs/?{query}",
+        "max_lines": 5000,
+    }
+    return render(request, "containers/logs.html", context)
+
+
+@require_GET
+@require_role(VIEWER)
+def container_logs_download(request: HttpRequest, host: str, container_id: str) -> HttpResponse:
+    """The whole log as text, streamed from the engine (never held in memory)."""
+    h, client = host_client(request, host)
+    timestamps = request.GET.get("timestamps") == "1"
+    stream = client.containers.logs(container_id, follow=False, timestamps=timestamps)
+
+    def lines():  # runs in a thread of its own (iterate_in_thread)
+        for batch in stream.batches():
+            out = []
+            for line in batch:
+                prefix = f"{line.timestamp} " if line.timestamp else ""
+                out.append(f"{prefix}{line.text}\n")
+            yield "".join(out).encode()
+
+    async def body() -> AsyncIterator[bytes]:
+        with contextlib.closing(stream):
+            async for chunk in iterate_in_thread(lines()):
+                yield chunk
+
+    response = StreamingHttpResponse(body(), content_type="text/plain; charset=utf-8")
+    name = f"{h.name}-{container_id[:12]}.log"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 def _row_response(request: HttpRequest, host_name: str, container_id: str) -> HttpResponse:

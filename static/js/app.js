@@ -18,3 +18,31 @@
     }
   });
 })();
+
+// Live rows: an update for a row the page does not show yet (a new container, or one that
+// now matches the filter) needs a place to land. Before htmx swaps a message in, give each
+// such row an empty placeholder at the top of the table; the out-of-band swap fills it.
+document.addEventListener("htmx:wsBeforeMessage", function (evt) {
+  var rows = document.getElementById("container-rows");
+  if (!rows || typeof evt.detail.message !== "string") return;
+  var re = /<tr id="(container-[0-9a-f]{12})"[^>]*data-live="upsert"/g;
+  var m;
+  while ((m = re.exec(evt.detail.message)) !== null) {
+    if (document.getElementById(m[1])) continue;
+    var empty = rows.querySelector("tr.empty");
+    if (empty) empty.remove();
+    var placeholder = document.createElement("tr");
+    placeholder.id = m[1];
+    rows.insertBefore(placeholder, rows.firstChild);
+  }
+});
+
+// The events feed keeps a bounded number of entries.
+document.addEventListener("htmx:oobAfterSwap", function (evt) {
+  var list = document.getElementById("event-list");
+  if (!list || evt.detail.target !== list) return;
+  var note = list.querySelector(".empty-note");
+  if (note) note.remove();
+  var max = parseInt(list.getAttribute("data-max"), 10) || 500;
+  while (list.childElementCount > max) list.lastElementChild.remove();
+});

@@ -1,0 +1,82 @@
+"""Websocket consumers: check who asks, join a stream in the hub, forward what it sends.
+
+No engine I/O here: the hub's sources do the reading, in their own threads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from ..access import VIEWER, has_role
+from ..engines import Host, client_for, configured_hosts
+from ..streams.hub import Source, get_hub
+
+log = logging.getLogger(__name__)
+
+# Close codes (4000-4999 are the application's): the browser shows why it was refused.
+NOT_ALLOWED, NOT_FOUND, BAD_REQUEST = 4403, 4404, 4400
+
+
+class StreamConsumer(AsyncWebsocketConsumer):
+    role = VIEWER
+
+    async def connect(self) -> None:
+        self.joined: dict[str, int] = {}  # stream key -> sequence its replay covered
+        user = self.scope.get("user")
+        if not await database_sync_to_async(has_role)(user, self.role):
+            await self.close(code=NOT_ALLOWED)
+            return
+        host = configured_hosts().get(self.scope["url_route"]["kwargs"].get("host", ""))
+        if host is None:
+            await self.close(code=NOT_FOUND)
+            return
+        self.host = host
+        self.client = client_for(host)
+        query = {
+            k: v[-1] for k, v in parse_qs(self.scope.get("query_string", b"").decode()).items()
+        }
+        try:
+            streams = self.streams(host, query)
+        except ValueError as exc:
+            await self.accept()
+            await self.send(text_data=self.refusal(str(exc)))
+            await self.close(code=BAD_REQUEST)
+            return
+        await self.accept()
+        hub = get_hub()
+        for key, factory in streams:
+            _, replay, seq = await hub.join(key, self.channel_name, factory)
+            self.joined[key] = seq
+            for message in replay:
+                await self.forward(key, message)
+
+    async def disconnect(self, code: int) -> None:
+        hub = get_hub()
+        for key in list(getattr(self, "joined", {})):
+            await hub.leave(key, self.channel_name)
+        self.joined = {}
+
+    async def stream_message(self, event: dict[str, Any]) -> None:
+        key = event.get("key", "")
+        if key not in self.joined or event.get("seq", 0) <= self.joined[key]:
+            return  # already in the replay this viewer got, or from a stream it left
+        await self.forward(key, event)
+
+    # -- for subclasses -------------------------------------------------------------------
+
+    def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
+        """The (key, source factory) pairs to join; raise ValueError for bad parameters."""
+        raise NotImplementedError
+
+    async def forward(self, key: str, message: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def refusal(self, text: str) -> str:
+        return json.dumps({"status": {"state": "error", "text": text}})

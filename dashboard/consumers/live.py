@@ -1,0 +1,169 @@
+"""The consumers: container logs, container stats, the containers list, the events feed."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from .. import presenters
+from ..access import role_of
+from ..engines import Host
+from ..streams.hub import Source
+from ..streams.sources import EventsSource, ListStatsSource, LogSource, StatsSource
+from .base import StreamConsumer
+
+_RELATIVE = re.compile(r"(\d{1,6})([smhd])")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+TAIL_MAX = 100_000
+
+
+def parse_tail(value: str | None) -> int | str:
+    if value in (None, "", "all"):
+        return "all" if value == "all" else 100
+    if not value.isdigit() or int(value) > TAIL_MAX:
+        raise ValueError(f"tail must be 'all' or a number up to {TAIL_MAX}")
+    return int(value)
+
+
+def parse_since(value: str | None) -> tuple[str, float | None]:
+    """'', '10m', '2h', '1d', Unix seconds, or a local ISO date-time -> (key part, seconds)."""
+    if not value:
+        return "", None
+    if m := _RELATIVE.fullmatch(value):
+        return value, time.time() - int(m.group(1)) * _UNIT[m.group(2)]
+    if re.fullmatch(r"\d{1,12}(\.\d{1,9})?", value):
+        return value, float(value)
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("since must look like 10m, 2h, 1d or 2024-05-01T10:00") from None
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when)
+    return value, when.timestamp()
+
+
+def events_key(host: Host) -> tuple[str, Callable[[], Source]]:
+    from ..engines import client_for
+
+    return f"{host.name}|events", lambda: EventsSource(client_for(host))
+
+
+class LogsConsumer(StreamConsumer):
+    def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
+        cid = self.scope["url_route"]["kwargs"]["container_id"]
+        tail = parse_tail(query.get("tail"))
+        since_key, since = parse_since(query.get("since"))
+        key = f"{host.name}|logs|{cid}|{tail}|{since_key}"
+        client = self.client
+        return [(key, lambda: LogSource(client, cid, tail=tail, since=since))]
+
+    async def forward(self, key: str, message: dict[str, Any]) -> None:
+        out = {k: message[k] for k in ("lines", "n", "status") if k in message}
+        await self.send(text_data=json.dumps(out))
+
+
+class StatsConsumer(StreamConsumer):
+    def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
+        cid = self.scope["url_route"]["kwargs"]["container_id"]
+        client = self.client
+        return [(f"{host.name}|stats|{cid}", lambda: StatsSource(client, cid))]
+
+    async def forward(self, key: str, message: dict[str, Any]) -> None:
+        await self.send(text_data=message["html"])
+
+
+class ContainersConsumer(StreamConsumer):
+    """The containers list: rows follow the host's events; CPU/memory cells the sampler."""
+
+    def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
+        self.q = query.get("q", "")[:128].lower()
+        self.show = query.get("show", "all")
+        try:
+            self.since = float(query.get("since") or 0)
+        except ValueError:
+            raise ValueError("since must be Unix seconds") from None
+        client = self.client
+        interval = settings.LIST_STATS_INTERVAL
+        return [
+            events_key(host),
+            (f"{host.name}|liststats", lambda: ListStatsSource(client, interval)),
+        ]
+
+    async def connect(self) -> None:
+        self.user_role = await database_sync_to_async(role_of)(self.scope.get("user"))
+        await super().connect()
+
+    def _shown(self, row: dict[str, Any]) -> bool:
+        if self.show == "running" and not row["running"]:
+            return False
+        return not self.q or self.q in row["name"].lower() or self.q in row["image"].lower()
+
+    def _row_html(self, cid: str, row: dict[str, Any] | None) -> str:
+        if row is None or not self._shown(row):
+            return f'<tr id="container-{cid[:12]}" hx-swap-oob="delete"></tr>'
+        return render_to_string(
+            "containers/_row.html",
+            {"host": self.host, "row": row, "user_role": self.user_role, "oob": True},
+        )
+
+    async def forward(self, key: str, message: dict[str, Any]) -> None:
+        parts: list[str] = []
+        if "liststats" in message:
+            for cid, sample in message["liststats"].items():
+                cells = presenters.list_stats_cells(sample)
+                parts.append(
+                    f'<span id="cpu-{cid[:12]}" hx-swap-oob="true">{cells["cpu"]}</span>'
+                    f'<span id="mem-{cid[:12]}" hx-swap-oob="true">{cells["mem"]}</span>'
+                )
+        rows = dict(message.get("rows") or {})
+        # On joining: what changed since the page was rendered, so no change falls between.
+        for cid, (when, row) in (message.get("recent_rows") or {}).items():
+            if when >= self.since:
+                rows[cid] = row
+        parts.extend(self._row_html(cid, row) for cid, row in rows.items())
+        if status := message.get("status"):
+            parts.append(render_to_string("_live_status.html", {"status": status, "oob": True}))
+        if parts:
+            await self.send(text_data="".join(parts))
+
+
+class EventsConsumer(StreamConsumer):
+    """The events page: the host's feed, filtered by type and action."""
+
+    def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
+        self.type = query.get("type", "")
+        self.action = query.get("action", "")
+        if self.type and not re.fullmatch(r"[a-z]{1,20}", self.type):
+            raise ValueError("unknown event type")
+        if len(self.action) > 64:
+            raise ValueError("action filter too long")
+        return [events_key(host)]
+
+    def _wanted(self, ev: dict[str, Any]) -> bool:
+        if self.type and ev.get("Type") != self.type:
+            return False
+        return not self.action or (ev.get("Action") or "").startswith(self.action)
+
+    async def forward(self, key: str, message: dict[str, Any]) -> None:
+        events = [presenters.event_row(e) for e in message.get("events", []) if self._wanted(e)]
+        parts = []
+        if events:
+            html = render_to_string(
+                "events/_events.html", {"events": reversed(events), "host": self.host}
+            )
+            parts.append(f'<div hx-swap-oob="afterbegin:#event-list">{html}</div>')
+        if status := message.get("status"):
+            parts.append(render_to_string("_live_status.html", {"status": status, "oob": True}))
+        if parts:
+            await self.send(text_data="".join(parts))

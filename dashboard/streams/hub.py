@@ -1,0 +1,209 @@
+"""The stream hub: one upstream engine stream per thing watched, shared by all its viewers.
+
+A stream is keyed by what it reads (host, kind, target, parameters). The first viewer opens
+it; later viewers join its channel group and get a replay of the recent part; when the last
+viewer leaves it lingers a few seconds, then its upstream connection is closed.
+
+Each upstream's blocking reads run in a thread of its own (never on the event loop, never in
+a shared pool). The thread hands items to the loop thread-safely; the loop batches them for
+a few tens of milliseconds and sends one message per batch to the group. Every message
+carries a sequence number, so a viewer that joined with a replay drops what the replay
+already held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+
+class Source:
+    """What an upstream reads. Subclasses implement `run` (in the upstream's own thread)."""
+
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        self._emit: Callable[[Any], None] = lambda item: None
+        self._closers: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    # -- called by the hub --------------------------------------------------------------
+
+    def start(self, emit: Callable[[Any], None], name: str) -> None:
+        self._emit = emit
+        threading.Thread(target=self._main, name=name, daemon=True).start()
+
+    def stop(self) -> None:
+        """Ask the thread to end, closing whatever it is blocked reading. Any thread."""
+        self.stopping.set()
+        with self._lock:
+            closers, self._closers = self._closers, []
+        for close in closers:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - closing a broken stream can fail any way
+                log.debug("closing stream failed", exc_info=True)
+
+    # -- for subclasses -------------------------------------------------------------------
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+    def emit(self, item: Any) -> None:
+        if not self.stopping.is_set():
+            self._emit(item)
+
+    def closing(self, close: Callable[[], None]) -> None:
+        """Register how to interrupt the current blocking read (e.g. `stream.close`)."""
+        with self._lock:
+            if self.stopping.is_set():
+                close()
+            else:
+                self._closers.append(close)
+
+    def sleep(self, seconds: float) -> bool:
+        """Wait, unless asked to stop; True when it is time to stop."""
+        return self.stopping.wait(seconds)
+
+    def combine(self, items: list[Any]) -> dict[str, Any] | None:
+        """Many items emitted within one batch window -> one message (or None to send none)."""
+        raise NotImplementedError
+
+    def remember(self, items: list[Any]) -> None:
+        """Keep what a late joiner should be replayed (called on the loop, after combine)."""
+
+    def replay(self) -> list[dict[str, Any]]:
+        """Messages that bring a new viewer up to date (called on the loop)."""
+        return []
+
+    def _main(self) -> None:
+        try:
+            self.run()
+        except Exception:
+            if not self.stopping.is_set():
+                log.exception("stream source %s failed", type(self).__name__)
+
+
+class Upstream:
+    def __init__(self, hub: Hub, key: str, source: Source) -> None:
+        self.hub = hub
+        self.key = key
+        self.group = "s." + hashlib.sha1(key.encode()).hexdigest()[:24]
+        self.source = source
+        self.viewers = 0
+        self.seq = 0
+        self._pending: list[Any] = []
+        self._pending_lock = threading.Lock()
+        self._flush_armed = False
+        self._linger: asyncio.TimerHandle | None = None
+        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._sender = hub.loop.create_task(self._send_loop())
+
+    # Runs in the source's thread.
+    def _emit(self, item: Any) -> None:
+        with self._pending_lock:
+            self._pending.append(item)
+            if self._flush_armed:
+                return
+            self._flush_armed = True
+        self.hub.loop.call_soon_threadsafe(self._arm_flush)
+
+    def _arm_flush(self) -> None:
+        self.hub.loop.call_later(self.hub.batch_seconds, self._flush)
+
+    def _flush(self) -> None:
+        with self._pending_lock:
+            items, self._pending = self._pending, []
+            self._flush_armed = False
+        if not items:
+            return
+        message = self.source.combine(items)
+        self.source.remember(items)
+        if message is not None:
+            self.seq += 1
+            self._outbox.put_nowait(
+                {**message, "seq": self.seq, "key": self.key, "type": "stream.message"}
+            )
+
+    async def _send_loop(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            message = await self._outbox.get()
+            if message is None:
+                return
+            try:
+                await layer.group_send(self.group, message)
+            except Exception:
+                log.exception("sending to %s failed", self.group)
+
+    def snapshot(self) -> tuple[list[dict[str, Any]], int]:
+        return self.source.replay(), self.seq
+
+    def close(self) -> None:
+        self._outbox.put_nowait(None)
+        # Off the loop: closing a socket another thread reads can block or warn (DESIGN.md).
+        threading.Thread(target=self.source.stop, name=f"close {self.key}", daemon=True).start()
+
+
+class Hub:
+    """One per process; lives on daphne's event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.upstreams: dict[str, Upstream] = {}
+        self.batch_seconds: float = getattr(settings, "STREAM_BATCH_SECONDS", 0.03)
+        self.linger_seconds: float = getattr(settings, "STREAM_LINGER_SECONDS", 5.0)
+
+    async def join(
+        self, key: str, channel_name: str, factory: Callable[[], Source]
+    ) -> tuple[Upstream, list[dict[str, Any]], int]:
+        """Add a viewer; returns the upstream, its replay and the sequence it covers."""
+        up = self.upstreams.get(key)
+        if up is None:
+            up = Upstream(self, key, factory())
+            self.upstreams[key] = up
+            up.source.start(up._emit, name=f"stream {key}")
+        if up._linger is not None:
+            up._linger.cancel()
+            up._linger = None
+        up.viewers += 1
+        await get_channel_layer().group_add(up.group, channel_name)
+        replay, seq = up.snapshot()
+        return up, replay, seq
+
+    async def leave(self, key: str, channel_name: str) -> None:
+        up = self.upstreams.get(key)
+        if up is None:
+            return
+        await get_channel_layer().group_discard(up.group, channel_name)
+        up.viewers -= 1
+        if up.viewers <= 0 and up._linger is None:
+            up._linger = self.loop.call_later(self.linger_seconds, self._expire, key, up)
+
+    def _expire(self, key: str, up: Upstream) -> None:
+        if self.upstreams.get(key) is up and up.viewers <= 0:
+            del self.upstreams[key]
+            up.close()
+
+    def stats(self) -> dict[str, int]:
+        return {key: up.viewers for key, up in self.upstreams.items()}
+
+
+_hubs: dict[int, Hub] = {}
+
+
+def get_hub() -> Hub:
+    """The hub of the running event loop (one per loop: tests run several loops)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(id(loop))
+    if hub is None or hub.loop is not loop:
+        hub = _hubs[id(loop)] = Hub(loop)
+    return hub

@@ -1,0 +1,346 @@
+"""What the hub's upstreams read: container logs, container stats, host events, and the
+CPU/memory sampler behind the containers list. Each `run` is the body of one thread."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import deque
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from engine_client import EngineClient, EngineError, NotFound
+from engine_client.streams import JSONStreamDecoder, after, stats_summary, timestamp_to_unix
+
+from .. import presenters
+from .hub import Source
+from .render import render_lines
+
+# Container actions that change what its list row shows.
+ROW_ACTIONS = {
+    "create", "start", "restart", "stop", "die", "kill", "pause", "unpause", "rename",
+    "destroy", "update", "oom", "health_status",
+}  # fmt: skip
+RECONNECT_MAX_SECONDS = 10.0
+
+
+def wait_for_start(source: Source, client: EngineClient, container_id: str) -> bool:
+    """Block until the container starts again (True) or is removed / we stop (False).
+
+    An idle events connection costs neither side anything, unlike re-polling.
+    """
+    delay = 1.0
+    while not source.stopping.is_set():
+        try:
+            with contextlib.closing(
+                client.system.events(
+                    since=f"{time.time():.9f}",
+                    filters={"container": [container_id], "event": ["start", "destroy"]},
+                )
+            ) as events:
+                source.closing(events.close)
+                # A start between the end of the previous stream and now must not be missed.
+                if client.containers.inspect(container_id)["State"].get("Running"):
+                    return True
+                for ev in events.objects():
+                    action = ev.get("Action") or ev.get("status")
+                    if action == "start":
+                        return True
+                    if action == "destroy":
+                        return False
+        except NotFound:
+            return False
+        except EngineError:
+            pass
+        if source.sleep(delay):
+            return False
+        delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+    return False
+
+
+class LogSource(Source):
+    """Follows one container's log; resumes after a stop when the container starts again."""
+
+    def __init__(
+        self, client: EngineClient, container_id: str, tail: int | str, since: float | None,
+        replay_lines: int = 2000,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.client = client
+        self.container_id = container_id
+        self.tail = tail
+        self.since = since
+        self.replay_lines = replay_lines
+        self._replay: deque[tuple[str, int]] = deque()
+        self._replay_count = 0
+        self._status: dict[str, str] | None = None
+
+    def run(self) -> None:
+        since: float | str | None = self.since
+        tail: int | str = self.tail
+        delay = 1.0
+        while not self.stopping.is_set():
+            last_ts = ""
+            try:
+                stream = self.client.containers.logs(
+                    self.container_id, follow=True, tail=tail, since=since, timestamps=True
+                )
+                self.closing(stream.close)
+                self.emit(("status", "live", "following"))
+                delay = 1.0
+                for batch in stream.batches():
+                    if batch[-1].timestamp:
+                        last_ts = batch[-1].timestamp
+                    self.emit(("lines", render_lines(batch), len(batch)))
+            except NotFound as exc:
+                self.emit(("status", "gone", f"The container is gone: {exc.message}"))
+                return
+            except EngineError as exc:
+                self.emit(("status", "error", f"Log stream interrupted: {exc.message}"))
+                if self.sleep(delay):
+                    return
+                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+            else:
+                if self.stopping.is_set():
+                    return
+                self.emit(("status", "ended", "The container stopped; waiting for it to start."))
+                if not wait_for_start(self, self.client, self.container_id):
+                    if not self.stopping.is_set():
+                        self.emit(("status", "gone", "The container was removed."))
+                    return
+            # Pick up after the last line seen, whatever happened in between.
+            tail = "all"
+            if last_ts and (unix := timestamp_to_unix(last_ts)):
+                since = after(unix)
+
+    def combine(self, items: list[Any]) -> dict[str, Any] | None:
+        html: list[str] = []
+        count = 0
+        status = None
+        for item in items:
+            if item[0] == "lines":
+                html.append(item[1])
+                count += item[2]
+            else:
+                status = {"state": item[1], "text": item[2]}
+        message: dict[str, Any] = {"lines": "".join(html), "n": count}
+        if status:
+            message["status"] = status
+        return message
+
+    def remember(self, items: list[Any]) -> None:
+        for item in items:
+            if item[0] == "lines":
+                self._replay.append((item[1], item[2]))
+                self._replay_count += item[2]
+            else:
+                self._status = {"state": item[1], "text": item[2]}
+        while self._replay_count > self.replay_lines and len(self._replay) > 1:
+            _, n = self._replay.popleft()
+            self._replay_count -= n
+
+    def replay(self) -> list[dict[str, Any]]:
+        message: dict[str, Any] = {
+            "lines": "".join(h for h, _ in self._replay),
+            "n": self._replay_count,
+        }
+        if self._status:
+            message["status"] = self._status
+        return [message]
+
+
+class StatsSource(Source):
+    """Live stats of one container, with a few minutes of history for the charts."""
+
+    def __init__(self, client: EngineClient, container_id: str, history: int = 180) -> None:
+        super().__init__()
+        self.client = client
+        self.container_id = container_id
+        self.history: deque[dict[str, Any]] = deque(maxlen=history)
+        self._last: dict[str, Any] | None = None
+
+    def run(self) -> None:
+        delay = 1.0
+        while not self.stopping.is_set():
+            try:
+                if not self.client.containers.inspect(self.container_id)["State"].get("Running"):
+                    self.emit(("status", "The container is not running."))
+                    if not wait_for_start(self, self.client, self.container_id):
+                        return
+                stream = self.client.containers.stats(self.container_id)
+                self.closing(stream.close)
+                delay = 1.0
+                for doc in stream.objects():
+                    if not doc.get("cpu_stats", {}).get("system_cpu_usage"):
+                        break  # a stopped container's stats carry no numbers
+                    self.emit(("sample", stats_summary(doc)))
+            except NotFound:
+                self.emit(("status", "The container is gone."))
+                return
+            except EngineError as exc:
+                self.emit(("status", f"Stats interrupted: {exc.message}"))
+                if self.sleep(delay):
+                    return
+                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+
+    def combine(self, items: list[Any]) -> dict[str, Any] | None:
+        for item in items:
+            if item[0] == "sample":
+                self.history.append(item[1])
+        status = next((i[1] for i in reversed(items) if i[0] == "status"), "")
+        html = render_to_string(
+            "containers/_stats.html",
+            {"charts": presenters.stats_charts(list(self.history)), "status": status, "oob": True},
+        )
+        self._last = {"html": html}
+        return self._last
+
+    def replay(self) -> list[dict[str, Any]]:
+        return [self._last] if self._last else []
+
+
+class EventsSource(Source):
+    """The host's one events stream: reconnects with backoff and catches up with `since`.
+
+    Container events come with the container's fresh list row (one list call per chunk of
+    events, whatever their number), so pages update rows without asking the engine again.
+    """
+
+    def __init__(self, client: EngineClient, keep: int = 200) -> None:
+        super().__init__()
+        self.client = client
+        self.recent: deque[dict[str, Any]] = deque(maxlen=keep)
+        self.rows: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._status = {"state": "connecting", "text": "Connecting to the engine's events…"}
+
+    def run(self) -> None:
+        since = f"{time.time():.9f}"
+        delay = 1.0
+        while not self.stopping.is_set():
+            try:
+                stream = self.client.system.events(since=since)
+                self.closing(stream.close)
+                self.emit(("status", "live", "Live"))
+                delay = 1.0
+                decoder = JSONStreamDecoder()
+                for chunk in stream.chunks():
+                    events = decoder.feed(chunk)
+                    if not events:
+                        continue
+                    last = events[-1]
+                    if last.get("timeNano"):
+                        since = after(f"{last['timeNano'] // 10**9}.{last['timeNano'] % 10**9:09d}")
+                    self.emit(("events", events, self._rows_for(events)))
+                if self.stopping.is_set():
+                    return
+                raise EngineError("the engine closed the events stream")
+            except EngineError as exc:
+                self.emit(("status", "reconnecting", f"Reconnecting: {exc.message}"))
+                if self.sleep(delay):
+                    return
+                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+
+    def _rows_for(self, events: list[dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
+        ids = []
+        for ev in events:
+            action = (ev.get("Action") or "").split(":")[0]
+            cid = (ev.get("Actor") or {}).get("ID") or ev.get("id")
+            if ev.get("Type") == "container" and action in ROW_ACTIONS and cid and cid not in ids:
+                ids.append(cid)
+        if not ids:
+            return {}
+        try:
+            found = {
+                r["Id"]: presenters.container_row(r)
+                for r in self.client.containers.list(all=True, filters={"id": ids})
+            }
+        except EngineError:
+            return {}
+        return {cid: found.get(cid) for cid in ids}
+
+    def combine(self, items: list[Any]) -> dict[str, Any] | None:
+        events: list[dict[str, Any]] = []
+        rows: dict[str, dict[str, Any] | None] = {}
+        status = None
+        for item in items:
+            if item[0] == "events":
+                events.extend(item[1])
+                rows.update(item[2])
+            else:
+                status = {"state": item[1], "text": item[2]}
+        message: dict[str, Any] = {"events": events, "rows": rows, "at": time.time()}
+        if status:
+            message["status"] = status
+        return message
+
+    def remember(self, items: list[Any]) -> None:
+        now = time.time()
+        for item in items:
+            if item[0] == "events":
+                self.recent.extend(item[1])
+                for cid, row in item[2].items():
+                    self.rows[cid] = (now, row)
+            else:
+                self._status = {"state": item[1], "text": item[2]}
+        if len(self.rows) > 2000:
+            for cid, _ in sorted(self.rows.items(), key=lambda kv: kv[1][0])[:1000]:
+                del self.rows[cid]
+
+    def replay(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "events": list(self.recent),
+                "rows": {},
+                "recent_rows": dict(self.rows),
+                "status": self._status,
+                "replay": True,
+            }
+        ]
+
+
+class ListStatsSource(Source):
+    """CPU and memory of every running container, sampled every few seconds with one-shot
+    stats: far cheaper for the engine than one stats stream per container."""
+
+    def __init__(self, client: EngineClient, interval: float) -> None:
+        super().__init__()
+        self.client = client
+        self.interval = interval
+        self._previous: dict[str, dict[str, Any]] = {}
+        self._last: dict[str, dict[str, Any]] = {}
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                ids = [r["Id"] for r in self.client.containers.list()]
+                sample: dict[str, dict[str, Any]] = {}
+                for cid in ids:
+                    if self.stopping.is_set():
+                        return
+                    try:
+                        doc = self.client.containers.stats_once(cid)
+                    except EngineError:
+                        continue
+                    prev = self._previous.get(cid)
+                    summary = stats_summary(doc, previous=prev or {})
+                    self._previous[cid] = doc
+                    sample[cid] = {
+                        "cpu": summary["cpu_percent"] if prev else None,
+                        "mem": summary["mem_used"],
+                        "limit": summary["mem_limit"],
+                    }
+                for gone in set(self._previous) - set(ids):
+                    del self._previous[gone]
+                self.emit(("stats", sample))
+            except EngineError:
+                pass
+            if self.sleep(self.interval):
+                return
+
+    def combine(self, items: list[Any]) -> dict[str, Any] | None:
+        self._last = items[-1][1]
+        return {"liststats": self._last}
+
+    def replay(self) -> list[dict[str, Any]]:
+        return [{"liststats": self._last}] if self._last else []
