@@ -108,6 +108,8 @@ class JSONStreamDecoder:
                 value, end = self._decoder.raw_decode(buf, pos)
             except json.JSONDecodeError:
                 break  # incomplete: wait for more
+            if end == n and type(value) in (int, float):
+                break  # a number at the very end may go on in the next chunk
             out.append(value)
             pos = end
         self._buf = buf[pos:]

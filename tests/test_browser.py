@@ -115,3 +115,62 @@ def test_the_detail_page_renders(page, dashboard, make_container):
     assert page.locator("h1").inner_text().startswith(c["Name"].lstrip("/"))
     assert "abc123" not in page.content()
     shot(page, "detail")
+
+
+def test_the_logs_page_shows_a_line_printed_after_it_loaded(
+    page, dashboard, engine, make_container
+):
+    c = make_container(
+        [
+            "sh",
+            "-c",
+            "echo before; while [ ! -f /tmp/go ]; do sleep 0.1; done; "
+            "echo after-the-page-loaded; echo 'ERR \x1b[31mred\x1b[0m' >&2; sleep 300",
+        ]
+    )
+    page.goto(f"{dashboard.url}/hosts/local/containers/{c['Id']}/logs/")
+    page.locator("#log-view .l", has_text="before").wait_for(timeout=10000)
+    page.locator("#log-state.live").wait_for(timeout=10000)
+    exec_in(engine, c["Id"], ["touch", "/tmp/go"])
+    page.locator("#log-view .l", has_text="after-the-page-loaded").wait_for(timeout=10000)
+    err = page.locator("#log-view .l.e", has_text="ERR")
+    err.wait_for(timeout=10000)
+    assert err.locator("span.f1").inner_text() == "red"
+    # The filter applies to what is there and to what comes.
+    page.fill("#log-filter", "after")
+    assert not page.locator("#log-view .l", has_text="before").is_visible()
+    assert page.locator("#log-view .l", has_text="after-the-page-loaded").is_visible()
+    shot(page, "logs")
+
+
+def test_a_row_follows_a_container_stopped_outside_the_dashboard(page, engine, make_container):
+    c = make_container()
+    page.reload()
+    row = page.locator(f"#container-{c['Id'][:12]}")
+    row.locator(".badge.running").wait_for(timeout=5000)
+    page.locator("#live-status.live").wait_for(timeout=10000)
+    page.evaluate("window.__noReload = true")
+    engine.containers.stop(c["Id"], timeout=1)
+    row.locator(".badge.exited").wait_for(timeout=15000)
+    created = make_container(start=False)
+    page.locator(f"#container-{created['Id'][:12]}").wait_for(timeout=15000)
+    engine.containers.remove(created["Id"], force=True)
+    page.locator(f"#container-{created['Id'][:12]}").wait_for(state="detached", timeout=15000)
+    assert page.evaluate("window.__noReload") is True
+
+
+def test_the_detail_page_draws_live_stats(page, dashboard, make_container):
+    c = make_container(["sh", "-c", "while true; do :; done"])
+    page.goto(f"{dashboard.url}/hosts/local/containers/{c['Id']}/")
+    page.locator("#stats-panel polyline.c1").wait_for(timeout=15000)
+    page.wait_for_timeout(2500)
+    assert "%" in page.locator("#stats-panel .chart h3 strong").first.inner_text()
+    shot(page, "stats")
+
+
+def exec_in(engine, container_id, cmd):
+    """Run a command in the container (the test's way of making it print on cue)."""
+    created = engine.post_json(
+        "/containers/{}/exec", container_id, json={"Cmd": cmd, "AttachStdout": False}
+    )
+    engine.request("POST", "/exec/{}/start", created["Id"], json={"Detach": True, "Tty": False})

@@ -193,6 +193,14 @@ class Hub:
             del self.upstreams[key]
             up.close()
 
+    def close_all(self) -> None:
+        """Close every upstream now (the loop is ending)."""
+        for key, up in list(self.upstreams.items()):
+            if up._linger is not None:
+                up._linger.cancel()
+            del self.upstreams[key]
+            up.close()
+
     def stats(self) -> dict[str, int]:
         return {key: up.viewers for key, up in self.upstreams.items()}
 

@@ -72,6 +72,7 @@ class LogSource(Source):
         self.tail = tail
         self.since = since
         self.replay_lines = replay_lines
+        self.stream: Any = None  # the engine stream being read now
         self._replay: deque[tuple[str, int]] = deque()
         self._replay_count = 0
         self._status: dict[str, str] | None = None
@@ -86,6 +87,7 @@ class LogSource(Source):
                 stream = self.client.containers.logs(
                     self.container_id, follow=True, tail=tail, since=since, timestamps=True
                 )
+                self.stream = stream
                 self.closing(stream.close)
                 self.emit(("status", "live", "following"))
                 delay = 1.0
