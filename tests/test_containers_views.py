@@ -1,6 +1,7 @@
 """Container pages and actions through the dashboard, against the lab engine."""
 
 import re
+import time
 
 import pytest
 
@@ -210,3 +211,34 @@ def test_the_confirmation_page_removes_with_the_options_chosen(
     assert engine.containers.get_summary(c["Id"]) is None
     entry = AuditEntry.objects.get(action="container.remove", target_id=c["Id"])
     assert entry.params == {"force": True, "volumes": False} and entry.outcome == "ok"
+
+
+def test_the_full_log_downloads_as_text(lab_settings, viewer, engine, make_container):
+    import asyncio
+
+    c = make_container(["sh", "-c", "seq 1 5000; echo problem >&2"])
+    deadline = time.monotonic() + 20
+    while engine.containers.inspect(c["Id"])["State"]["Running"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    resp = viewer.get(f"{LIST}{c['Id']}/logs/download/")
+    assert resp.status_code == 200
+    assert resp["Content-Disposition"].startswith("attachment;")
+
+    async def read():
+        return b"".join([chunk async for chunk in resp.streaming_content])
+
+    text = asyncio.run(read()).decode()
+    lines = text.splitlines()
+    # The engine orders by the time it read each stream, so stderr may come in between.
+    assert [line for line in lines if line != "problem"] == [str(i) for i in range(1, 5001)]
+    assert lines.count("problem") == 1
+
+
+def test_the_logs_page_renders_its_controls(lab_settings, viewer, make_container):
+    c = make_container()
+    html = viewer.get(f"{LIST}{c['Id']}/logs/", {"tail": "500", "since": "1h"}).content.decode()
+    assert f"/ws/hosts/local/containers/{c['Id']}/logs/?tail=500&amp;since=1h" in html
+    assert 'id="log-filter"' in html and 'id="log-pause"' in html
+    bogus = viewer.get(f"{LIST}{c['Id']}/logs/", {"tail": "<x>", "since": "forever"})
+    assert "?tail=100&amp;since=" in bogus.content.decode(), "bad values fall back to defaults"

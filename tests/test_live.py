@@ -216,3 +216,25 @@ async def test_the_events_feed_filters_by_type(hub, session_cookie, make_contain
     assert c["Id"] in html
     assert "type-network" not in html, "network events are filtered out"
     await comm.disconnect()
+
+
+async def test_events_missed_while_the_stream_was_down_are_caught_up(
+    hub, session_cookie, engine, make_container
+):
+    comm = ws("/ws/hosts/local/events/?type=container", ORIGIN, session_cookie)
+    assert (await comm.connect())[0]
+    await asyncio.sleep(0.5)
+    (up,) = hub.upstreams.values()
+    closers = list(up.source._closers)
+    # Break the events connection from under the reader (not a close of ours)...
+    stream_close = closers[-1].__self__
+    stream_close._sock.shutdown(socket.SHUT_RDWR)
+    # ...and make an event while it is down (the source waits a second before reconnecting).
+    c = await sync_to_async(make_container)(start=False)
+    html = ""
+    deadline = time.monotonic() + 15
+    while c["Id"] not in html:
+        html += await comm.receive_from(timeout=max(deadline - time.monotonic(), 0.1))
+    assert "Reconnecting" in html, "the page is told it is reconnecting"
+    assert "create" in html
+    await comm.disconnect()

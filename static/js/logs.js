@@ -59,7 +59,7 @@
     }
     countEl.textContent = String(view.childElementCount);
     if (stick) view.scrollTop = view.scrollHeight;
-    else bottomBtn.hidden = false;
+    bottomBtn.hidden = atBottom();
   }
 
   function onMessage(evt) {
@@ -127,6 +127,7 @@
       matcher = function (s) { return s.toLowerCase().indexOf(needle) !== -1; };
     }
     for (var n = view.firstElementChild; n; n = n.nextElementSibling) applyFilter(n);
+    bottomBtn.hidden = atBottom();
   }
   filterInput.addEventListener("input", rebuildFilter);
   regexBox.addEventListener("change", rebuildFilter);
