@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
@@ -69,8 +68,7 @@ class LogsConsumer(StreamConsumer):
         return [(key, lambda: LogSource(client, cid, tail=tail, since=since))]
 
     async def forward(self, key: str, message: dict[str, Any]) -> None:
-        out = {k: message[k] for k in ("lines", "n", "status") if k in message}
-        await self.send(text_data=json.dumps(out))
+        await self.send(text_data=message["text"])
 
 
 class StatsConsumer(StreamConsumer):

@@ -4,6 +4,7 @@ CPU/memory sampler behind the containers list. Each `run` is the body of one thr
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections import deque
 from typing import Any
@@ -126,10 +127,7 @@ class LogSource(Source):
                 count += item[2]
             else:
                 status = {"state": item[1], "text": item[2]}
-        message: dict[str, Any] = {"lines": "".join(html), "n": count}
-        if status:
-            message["status"] = status
-        return message
+        return {"text": _log_message("".join(html), count, status)}
 
     def remember(self, items: list[Any]) -> None:
         for item in items:
@@ -143,13 +141,16 @@ class LogSource(Source):
             self._replay_count -= n
 
     def replay(self) -> list[dict[str, Any]]:
-        message: dict[str, Any] = {
-            "lines": "".join(h for h, _ in self._replay),
-            "n": self._replay_count,
-        }
-        if self._status:
-            message["status"] = self._status
-        return [message]
+        html = "".join(h for h, _ in self._replay)
+        return [{"text": _log_message(html, self._replay_count, self._status)}]
+
+
+def _log_message(html: str, count: int, status: dict[str, str] | None) -> str:
+    """The log viewer's websocket message, serialised once for all its viewers."""
+    message: dict[str, Any] = {"lines": html, "n": count}
+    if status:
+        message["status"] = status
+    return json.dumps(message)
 
 
 class StatsSource(Source):

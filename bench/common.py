@@ -1,0 +1,693 @@
+"""Shared helpers for the benchmark scripts in bench/.
+
+Every script: starts the lab engine unless DOCKER_HOST names one (and stops it only if it
+started it), starts the dashboard (tests.browser.live_dashboard: migrate, ensure_admin and
+daphne on a free port with a private data dir), labels every container it makes with
+`dashboard.bench=<run id>` and force-removes them at the end, prints progress to stderr and
+ONE JSON object as the last line of stdout.
+
+Measuring from outside the dashboard:
+- CPU seconds of a process: utime+stime from /proc/<pid>/stat (children excluded).
+- The engine: dockerd, its containerd, and the containerd shims of that containerd.
+- Connections from the dashboard to the engine: the engine's side of every accepted
+  connection on the engine socket shows the socket path and its peer's inode (`ss -xn`, in
+  the client's network namespace: an accepted unix socket lives in the connector's netns);
+  the dashboard's side is one of its fds (/proc/<pid>/fd -> socket:[inode]). A connection
+  is *streaming* when a thread of the dashboard is blocked reading it
+  (/proc/<pid>/task/*/syscall: read/recvfrom/recvmsg/readv on that fd), *idle* otherwise
+  (a kept-alive pooled connection). `python bench/common.py selftest` checks the counter
+  against connections this process opens itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import os
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from engine_client import EngineClient, EngineError  # noqa: E402
+
+LAB_SCRIPT = ROOT / "lab" / "engine-lab"
+LAB_SOCK = "/run/dl/n1.sock"
+LAB_PIDFILE = "/run/dl/n1.pid"
+IMAGE = os.environ.get("BENCH_IMAGE") or "lab/busybox:latest"
+LABEL = "dashboard.bench"
+RUN_ID = uuid.uuid4().hex[:12]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+CHROMIUM = os.environ.get("BENCH_CHROMIUM") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--enable-precise-memory-info",
+]
+_T0 = time.monotonic()
+
+
+def log(msg: str) -> None:
+    print(f"[{time.monotonic() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+def emit_result(result: dict[str, Any]) -> None:
+    """The one JSON line, last on stdout."""
+    sys.stdout.flush()
+    print(json.dumps(result, sort_keys=False), flush=True)
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (p in 0..100)."""
+    if not values:
+        return None
+    s = sorted(values)
+    k = max(0, min(len(s) - 1, int(round(p / 100 * len(s) + 0.5)) - 1))
+    return s[k]
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def rnd(x: float | None, nd: int = 3) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+# ------------------------------------------------------------------------- processes
+
+
+def proc_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of a process, its threads included, children excluded."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(")") + 2 :].split()
+    # fields[0] is field 3 (state): utime is field 14, stime field 15.
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_rss(pid: int) -> int | None:
+    """Resident set size in bytes."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def proc_cmdline(pid: int | str) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return []
+
+
+def proc_ppid(pid: int | str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return int(data[data.rindex(")") + 2 :].split()[1])
+
+
+def all_pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+class CPUMeter:
+    """CPU seconds of a changing set of processes over a window: processes present at both
+    ends count their difference, those born inside the window count all they used."""
+
+    def __init__(self, groups: dict[str, Any]) -> None:
+        # name -> callable returning the pids of that group now
+        self.groups = groups
+        self._start: dict[str, dict[int, float]] = {}
+        self._t0 = 0.0
+
+    def _read(self) -> dict[str, dict[int, float]]:
+        out: dict[str, dict[int, float]] = {}
+        for name, pids_of in self.groups.items():
+            cpu: dict[int, float] = {}
+            for pid in pids_of():
+                c = proc_cpu(pid)
+                if c is not None:
+                    cpu[pid] = c
+            out[name] = cpu
+        return out
+
+    def start(self) -> None:
+        self._start = self._read()
+        self._t0 = time.monotonic()
+
+    def stop(self) -> dict[str, Any]:
+        end = self._read()
+        elapsed = time.monotonic() - self._t0
+        result: dict[str, Any] = {"seconds": round(elapsed, 2)}
+        for name, cpu in end.items():
+            before = self._start.get(name, {})
+            used = sum(c - before.get(pid, 0.0) for pid, c in cpu.items())
+            result[name] = {
+                "cpu_s": round(used, 3),
+                "pct_core": round(100 * used / elapsed, 3) if elapsed else None,
+            }
+        return result
+
+
+# ---------------------------------------------------------------------------- engine
+
+
+@dataclass
+class Engine:
+    docker_host: str
+    client: EngineClient
+    socket_path: str | None
+    started_lab: bool = False
+
+    def dockerd_pid(self) -> int | None:
+        if self.docker_host == f"unix://{LAB_SOCK}":
+            try:
+                pid = int(Path(LAB_PIDFILE).read_text().strip())
+            except (OSError, ValueError):
+                return None
+            return pid if proc_cmdline(pid) else None
+        # Another engine: whoever listens on its socket, if we can see it.
+        if not self.socket_path:
+            return None
+        out = subprocess.run(["ss", "-xlpnH"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if f" {self.socket_path} " in f" {line} ":
+                m = re.search(r"pid=(\d+)", line)
+                if m:
+                    return int(m.group(1))
+        return None
+
+    def containerd_pid(self) -> int | None:
+        dpid = self.dockerd_pid()
+        if dpid is None:
+            return None
+        for pid in all_pids():
+            if proc_ppid(pid) == dpid:
+                cmd = proc_cmdline(pid)
+                if cmd and os.path.basename(cmd[0]) == "containerd":
+                    return pid
+        return None
+
+    def containerd_address(self) -> str | None:
+        cpid = self.containerd_pid()
+        if cpid is None:
+            return None
+        cmd = proc_cmdline(cpid)
+        for i, arg in enumerate(cmd):
+            if arg == "--config" and i + 1 < len(cmd):
+                return str(Path(cmd[i + 1]).parent / "containerd.sock")
+            if arg == "--address" and i + 1 < len(cmd):
+                return cmd[i + 1]
+        return None
+
+    def shim_pids(self) -> list[int]:
+        address = self.containerd_address()
+        if not address:
+            return []
+        out = []
+        for pid in all_pids():
+            cmd = proc_cmdline(pid)
+            if cmd and "containerd-shim" in cmd[0] and address in cmd:
+                out.append(pid)
+        return out
+
+    def cpu_groups(self) -> dict[str, Any]:
+        """Groups for CPUMeter: dockerd, containerd, shims (cached pids, refreshed per read)."""
+        return {
+            "dockerd": lambda: [p for p in [self.dockerd_pid()] if p],
+            "containerd": lambda: [p for p in [self.containerd_pid()] if p],
+            "shims": self.shim_pids,
+        }
+
+
+def engine_total(window: dict[str, Any]) -> float | None:
+    """Engine % of a core in a CPUMeter window: dockerd + containerd + shims."""
+    parts = [window.get(k, {}).get("pct_core") for k in ("dockerd", "containerd", "shims")]
+    if parts[0] is None:
+        return None
+    return round(sum(p or 0.0 for p in parts), 3)
+
+
+def _lab_up() -> bool:
+    return (
+        subprocess.run([str(LAB_SCRIPT), "status"], capture_output=True, timeout=60).returncode == 0
+    )
+
+
+@contextmanager
+def engine() -> Iterator[Engine]:
+    """The engine to measure: DOCKER_HOST if set, else the lab engine (started if needed)."""
+    docker_host = os.environ.get("DOCKER_HOST", "")
+    started = False
+    if not docker_host:
+        docker_host = f"unix://{LAB_SOCK}"
+        if not _lab_up():
+            log("starting the lab engine (lab/engine-lab up)")
+            subprocess.run([str(LAB_SCRIPT), "up"], check=True, stdout=sys.stderr, timeout=600)
+            started = True
+    client = EngineClient(docker_host, timeout=60)
+    client.system.ping(timeout=10)
+    sock = docker_host[len("unix://") :] if docker_host.startswith("unix://") else None
+    eng = Engine(docker_host, client, sock, started)
+    try:
+        yield eng
+    finally:
+        client.close()
+        if started:
+            log("stopping the lab engine this run started")
+            subprocess.run([str(LAB_SCRIPT), "down"], stdout=sys.stderr, timeout=300)
+
+
+class Containers:
+    """Containers this run makes (labelled `dashboard.bench=<run id>`); removed on exit."""
+
+    def __init__(self, client: EngineClient) -> None:
+        self.client = client
+        self.ids: list[str] = []
+
+    def create(
+        self, cmd: list[str], *, start: bool = True, name: str | None = None, **config: Any
+    ) -> str:
+        name = name or f"bench-{RUN_ID}-{secrets.token_hex(3)}"
+        body = {
+            "Image": IMAGE,
+            "Cmd": cmd,
+            "Labels": {LABEL: RUN_ID, **config.pop("Labels", {})},
+            "StopTimeout": 1,
+            **config,
+        }
+        cid = self.client.containers.create(body, name=name)["Id"]
+        self.ids.append(cid)
+        if start:
+            self.client.containers.start(cid)
+        return cid
+
+    def put_file(self, cid: str, directory: str, name: str, data: bytes = b"") -> None:
+        """Drop a file into a container (`PUT /containers/{id}/archive`): a start gate."""
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+        self.client.request(
+            "PUT",
+            "/containers/{}/archive",
+            cid,
+            params={"path": directory},
+            data=buf.getvalue(),
+            headers={"Content-Type": "application/x-tar"},
+        )
+
+    def cleanup(self) -> None:
+        ids = set(self.ids)
+        with contextlib.suppress(EngineError):
+            for row in self.client.containers.list(
+                all=True, filters={"label": [f"{LABEL}={RUN_ID}"]}
+            ):
+                ids.add(row["Id"])
+        for cid in ids:
+            with contextlib.suppress(EngineError):
+                self.client.containers.remove(cid, force=True, volumes=True)
+        if ids:
+            log(f"removed {len(ids)} bench container(s)")
+
+
+@contextmanager
+def containers(client: EngineClient) -> Iterator[Containers]:
+    made = Containers(client)
+    try:
+        yield made
+    finally:
+        made.cleanup()
+
+
+def rate_writer(
+    rate: int, lines: int = 0, gate: str = "", then: str = "exec sleep 3600"
+) -> list[str]:
+    """A busybox sh command printing `rate` numbered lines a second (0 = as fast as it can),
+    `lines` of them (0 = forever), after /tmp/<gate> appears when `gate` is given.
+
+    Rate control reads /proc/uptime (centiseconds) and prints up to where the clock says it
+    should be, then sleeps 2 ms: builtins only, no fork per line. Each line is
+    "<n> <filler>"; a last line "END" follows when `lines` is given."""
+    text = "lorem ipsum dolor sit amet consectetur adipiscing elit"
+    wait = f"while [ ! -e /tmp/{gate} ]; do usleep 20000; done; " if gate else ""
+    if rate <= 0:
+        if not lines:
+            raise ValueError("rate 0 needs a line count")
+        body = f"seq 1 {lines} | sed 's/$/ {text}/'; echo END; "
+        return ["sh", "-c", wait + body + then]
+    stop = f"[ $n -ge {lines} ] && break; " if lines else ""
+    cap = f"[ $target -gt {lines} ] && target={lines}; " if lines else ""
+    script = (
+        wait + "n=0; read up rest < /proc/uptime; t0=${up%.*}${up#*.}; "
+        "while :; do " + stop + "read up rest < /proc/uptime; t=${up%.*}${up#*.}; "
+        f"target=$(( (t - t0) * {rate} / 100 )); "
+        + cap
+        + f'while [ $n -lt $target ]; do n=$((n+1)); echo "$n {text}"; done; '
+        "usleep 2000; done; " + ("echo END; " if lines else "") + then
+    )
+    return ["sh", "-c", script]
+
+
+# ------------------------------------------------------------------------- dashboard
+
+
+@dataclass
+class Dashboard:
+    url: str
+    port: int
+    pid: int
+    session: Any  # requests.Session, logged in
+    live: Any  # tests.browser.LiveDashboard
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def origin(self) -> str:
+        return self.url
+
+    def cookie_header(self) -> str:
+        return f"sessionid={self.session.cookies['sessionid']}"
+
+    def ws_url(self, path: str) -> str:
+        return "ws://" + self.url.split("://", 1)[1] + path
+
+    def cpu(self) -> float | None:
+        return proc_cpu(self.pid)
+
+    def rss(self) -> int | None:
+        return proc_rss(self.pid)
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.live.log().splitlines()[-n:])
+        except OSError:
+            return ""
+
+
+def _daphne_pid(port: int) -> int:
+    for pid in all_pids():
+        cmd = proc_cmdline(pid)
+        if "daphne" in " ".join(cmd[:3]) and "-p" in cmd and str(port) in cmd:
+            i = cmd.index("-p")
+            if i + 1 < len(cmd) and cmd[i + 1] == str(port):
+                return pid
+    raise RuntimeError(f"no daphne process on port {port}")
+
+
+@contextmanager
+def dashboard(eng: Engine, **extra_env: str) -> Iterator[Dashboard]:
+    """A live dashboard (daphne) against the engine, and a logged-in requests session."""
+    from tests.browser import live_dashboard, login
+
+    t0 = time.monotonic()
+    with live_dashboard(eng.docker_host, **extra_env) as live:
+        port = int(live.url.rsplit(":", 1)[1])
+        pid = _daphne_pid(port)
+        session = login(live)
+        log(f"dashboard up at {live.url} (daphne pid {pid}) in {time.monotonic() - t0:.1f}s")
+        dash = Dashboard(live.url, port, pid, session, live)
+        try:
+            yield dash
+        except BaseException:
+            tail = dash.log_tail()
+            if tail:
+                log("daphne log tail:\n" + tail)
+            raise
+        finally:
+            session.close()
+
+
+async def ws_connect(dash: Dashboard, path: str, **kwargs: Any) -> Any:
+    """A websocket to the dashboard, with its session cookie and its own Origin."""
+    from websockets.asyncio.client import connect
+
+    return await connect(
+        dash.ws_url(path),
+        origin=dash.origin,  # type: ignore[arg-type]
+        additional_headers={"Cookie": dash.cookie_header()},
+        max_size=None,
+        compression=None,
+        ping_interval=None,
+        open_timeout=30,
+        close_timeout=5,
+        max_queue=None,
+    )
+
+
+def logs_ws_path(cid: str, tail: str | int = "all", since: str = "", host: str = "local") -> str:
+    return f"/ws/hosts/{host}/containers/{cid}/logs/?tail={tail}&since={since}"
+
+
+# Parsing log lines out of a logs websocket message.
+_LINE = re.compile(r'<div class="l ([^"]*)">(?:<time>([^<]*)</time>)?(.*?)</div>', re.S)
+
+
+def parse_lines(html: str) -> list[tuple[str, str, str]]:
+    """[(classes, timestamp, text html)] of every line in a message's `lines`."""
+    return _LINE.findall(html)
+
+
+_SEC_CACHE: dict[str, int] = {}
+
+
+def rfc3339_to_unix(ts: str) -> float:
+    """'2024-05-01T10:20:30.123456789Z' -> Unix seconds (float)."""
+    import calendar
+
+    head = ts[:19]
+    sec = _SEC_CACHE.get(head)
+    if sec is None:
+        sec = calendar.timegm(time.strptime(head, "%Y-%m-%dT%H:%M:%S"))
+        if len(_SEC_CACHE) > 10000:
+            _SEC_CACHE.clear()
+        _SEC_CACHE[head] = sec
+    frac = 0.0
+    if len(ts) > 20 and ts[19] == ".":
+        digits = ts[20:].rstrip("Z")
+        end = 0
+        while end < len(digits) and digits[end].isdigit():
+            end += 1
+        if end:
+            frac = int(digits[:end]) / 10**end
+        if digits[end:] not in ("", "Z"):
+            raise ValueError(f"timestamp with an offset: {ts!r}")
+    return sec + frac
+
+
+def line_number(text: str) -> int | None:
+    head = text.split(" ", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def check_sequence(numbers: list[int], expected: int) -> dict[str, Any]:
+    """Did a client get 1..expected exactly once each, in order?"""
+    ok = numbers == list(range(1, expected + 1))
+    out: dict[str, Any] = {"received": len(numbers), "complete_in_order": ok}
+    if not ok:
+        seen = set(numbers)
+        out["missing"] = expected - len(seen & set(range(1, expected + 1)))
+        out["duplicates"] = len(numbers) - len(seen)
+        out["out_of_order"] = sum(1 for a, b in zip(numbers, numbers[1:], strict=False) if b < a)
+        if numbers:
+            out["first"], out["last"] = numbers[0], numbers[-1]
+    return out
+
+
+# ----------------------------------------------------------------- engine connections
+
+
+def _netns_of(pid: int) -> str:
+    return os.readlink(f"/proc/{pid}/ns/net")
+
+
+def _engine_side_peers(client_pid: int, socket_path: str) -> set[int]:
+    """Peer inodes of the engine's accepted connections on `socket_path` (seen from the
+    client's network namespace, where accepted unix sockets live)."""
+    cmd = ["ss", "-xnH"]
+    if _netns_of(client_pid) != _netns_of(os.getpid()):
+        cmd = ["nsenter", f"--net=/proc/{client_pid}/ns/net", *cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    peers = set()
+    for line in out.splitlines():
+        f = line.split()
+        # u_str ESTAB 0 0 /run/dl/n1.sock 104441 * 103171
+        if len(f) >= 8 and f[4] == socket_path and f[7].isdigit() and f[7] != "0":
+            peers.add(int(f[7]))
+    return peers
+
+
+def _socket_fds(pid: int) -> dict[int, int]:
+    """fd -> socket inode of a process."""
+    out = {}
+    base = f"/proc/{pid}/fd"
+    for fd in os.listdir(base):
+        try:
+            target = os.readlink(f"{base}/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            out[int(fd)] = int(target[8:-1])
+    return out
+
+
+# x86_64 syscall numbers of the blocking reads a stream reader sits in.
+_READ_SYSCALLS = {0, 17, 19, 45, 47, 295}  # read, pread64, readv, recvfrom, recvmsg, preadv
+
+
+def _reading_fds(pid: int) -> set[int]:
+    """fds some thread of `pid` is blocked reading right now."""
+    out = set()
+    base = f"/proc/{pid}/task"
+    for tid in os.listdir(base):
+        try:
+            with open(f"{base}/{tid}/syscall") as f:
+                parts = f.read().split()
+        except OSError:
+            continue
+        if len(parts) >= 2 and parts[0].isdigit() and int(parts[0]) in _READ_SYSCALLS:
+            out.add(int(parts[1], 16))
+    return out
+
+
+def engine_connections(
+    pid: int, socket_path: str, samples: int = 12, interval: float = 0.05
+) -> dict[str, int]:
+    """Open connections from process `pid` to the engine socket: total, streaming (a thread
+    blocked reading it at least once over `samples` looks), idle (pooled keep-alive)."""
+    peers = _engine_side_peers(pid, socket_path)
+    fds = {fd: ino for fd, ino in _socket_fds(pid).items() if ino in peers}
+    reading: set[int] = set()
+    for i in range(samples):
+        reading |= _reading_fds(pid) & set(fds)
+        if i + 1 < samples:
+            time.sleep(interval)
+    # Only fds still connected to the engine at the end count.
+    still = _engine_side_peers(pid, socket_path)
+    fds = {fd: ino for fd, ino in fds.items() if ino in still}
+    streaming = len(reading & set(fds))
+    return {"total": len(fds), "streaming": streaming, "idle": len(fds) - streaming}
+
+
+def selftest_connection_counter(
+    eng: Engine, cid: str, streams: int = 3, idle: int = 2
+) -> dict[str, Any]:
+    """Open `streams` follow-log streams (each read by a thread) and `idle` kept-alive
+    connections from this process, and check the counter sees exactly them."""
+    import socket
+
+    assert eng.socket_path, "the connection counter needs a unix socket engine"
+    me = os.getpid()
+    before = engine_connections(me, eng.socket_path)
+    client = EngineClient(eng.docker_host, timeout=30)
+    client.negotiate()  # its pooled connection is then taken by the first stream
+    opened = []
+    threads = []
+    raw: list[socket.socket] = []
+    try:
+        for _ in range(streams):
+            s = client.containers.logs(cid, follow=True, tail=0, tty=False)
+            opened.append(s)
+            t = threading.Thread(target=lambda s=s: sum(1 for _ in s.lines()), daemon=True)
+            t.start()
+            threads.append(t)
+        for _ in range(idle):
+            sk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sk.connect(eng.socket_path)
+            sk.sendall(b"GET /_ping HTTP/1.1\r\nHost: engine\r\n\r\n")
+            sk.recv(4096)
+            raw.append(sk)
+        time.sleep(0.3)
+        during = engine_connections(me, eng.socket_path)
+    finally:
+        for s in opened:
+            s.close()
+        for sk in raw:
+            sk.close()
+        for t in threads:
+            t.join(5)
+        client.close()
+    time.sleep(0.3)
+    after = engine_connections(me, eng.socket_path)
+    expect_total = before["total"] + streams + idle
+    expect_streaming = before["streaming"] + streams
+    ok = (
+        during["total"] == expect_total
+        and during["streaming"] == expect_streaming
+        and after["total"] == before["total"]
+        and after["streaming"] == before["streaming"]
+    )
+    return {
+        "opened_streams": streams,
+        "opened_idle": idle,
+        "before": before,
+        "during": during,
+        "after": after,
+        "ok": ok,
+    }
+
+
+# ---------------------------------------------------------------------------- misc
+
+
+def run_async(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def wait_log_lines(eng: Engine, cid: str, last_text: str, timeout: float = 120) -> None:
+    """Wait until the container's log ends with a line whose text is `last_text`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.closing(eng.client.containers.logs(cid, tail=1, tty=False)) as s:
+            lines = list(s.lines())
+        if lines and lines[-1].text == last_text:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"container {cid[:12]} did not print {last_text!r} in {timeout}s")
+
+
+def main_selftest() -> int:
+    with engine() as eng, containers(eng.client) as made:
+        cid = made.create(["sh", "-c", "while :; do echo tick; sleep 1; done"])
+        result = selftest_connection_counter(eng, cid)
+        emit_result({"bench": "connection_counter_selftest", **result, "pass": result["ok"]})
+        return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["selftest"]:
+        sys.exit(main_selftest())
+    print(__doc__)
