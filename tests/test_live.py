@@ -238,3 +238,18 @@ async def test_events_missed_while_the_stream_was_down_are_caught_up(
     assert "Reconnecting" in html, "the page is told it is reconnecting"
     assert "create" in html
     await comm.disconnect()
+
+
+async def test_the_list_rereads_its_rows_once_after_an_events_outage(hub, session_cookie):
+    comm = ws("/ws/hosts/local/containers/live/?q=web&show=running", ORIGIN, session_cookie)
+    assert (await comm.connect())[0]
+    await asyncio.sleep(0.5)
+    source = hub.upstreams["local|events"].source
+    source._closers[-1].__self__._sock.shutdown(socket.SHUT_RDWR)
+    html = ""
+    deadline = time.monotonic() + 15
+    while 'id="resync"' not in html:
+        html += await comm.receive_from(timeout=max(deadline - time.monotonic(), 0.1))
+    assert 'hx-get="/hosts/local/containers/?q=web&amp;show=running"' in html
+    assert 'hx-trigger="load"' in html
+    await comm.disconnect()

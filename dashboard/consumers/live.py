@@ -6,10 +6,13 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import escape
 
 from .. import presenters
 from ..access import role_of
@@ -107,6 +110,15 @@ class ContainersConsumer(StreamConsumer):
             return False
         return not self.q or self.q in row["name"].lower() or self.q in row["image"].lower()
 
+    def _resync_html(self) -> str:
+        """Have the page fetch its rows once (after an engine outage events may be lost)."""
+        url = reverse("container-list", args=[self.host.name])
+        query = urlencode({"q": self.q, "show": self.show})
+        return (
+            f'<div id="resync" hx-swap-oob="true" hx-get="{escape(url)}?{escape(query)}" '
+            'hx-target="#container-rows" hx-swap="outerHTML" hx-trigger="load"></div>'
+        )
+
     def _row_html(self, cid: str, row: dict[str, Any] | None) -> str:
         if row is None or not self._shown(row):
             return f'<tr id="container-{cid[:12]}" hx-swap-oob="delete"></tr>'
@@ -130,7 +142,9 @@ class ContainersConsumer(StreamConsumer):
             if when >= self.since:
                 rows[cid] = row
         parts.extend(self._row_html(cid, row) for cid, row in rows.items())
-        if status := message.get("status"):
+        if (status := message.get("status")) and status.get("resync"):
+            parts.append(self._resync_html())
+        if status:
             parts.append(render_to_string("_live_status.html", {"status": status, "oob": True}))
         if parts:
             await self.send(text_data="".join(parts))

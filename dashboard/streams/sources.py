@@ -220,11 +220,15 @@ class EventsSource(Source):
     def run(self) -> None:
         since = f"{time.time():.9f}"
         delay = 1.0
+        failed = False
         while not self.stopping.is_set():
             try:
                 stream = self.client.system.events(since=since)
                 self.closing(stream.close)
-                self.emit(("status", "live", "Live"))
+                # After an outage (the engine may have restarted and forgotten its events),
+                # pages re-read their lists once.
+                self.emit(("status", "live", "Live", failed))
+                failed = False
                 delay = 1.0
                 decoder = JSONStreamDecoder()
                 for chunk in stream.chunks():
@@ -239,6 +243,7 @@ class EventsSource(Source):
                     return
                 raise EngineError("the engine closed the events stream")
             except EngineError as exc:
+                failed = True
                 self.emit(("status", "reconnecting", f"Reconnecting: {exc.message}"))
                 if self.sleep(delay):
                     return
@@ -271,7 +276,7 @@ class EventsSource(Source):
                 events.extend(item[1])
                 rows.update(item[2])
             else:
-                status = {"state": item[1], "text": item[2]}
+                status = {"state": item[1], "text": item[2], "resync": len(item) > 3 and item[3]}
         message: dict[str, Any] = {"events": events, "rows": rows, "at": time.time()}
         if status:
             message["status"] = status
