@@ -44,10 +44,12 @@ def test_the_name_filter_narrows_the_rows(lab_settings, viewer, make_container):
     resp = viewer.get(
         LIST,
         {"q": a["Name"].lstrip("/")},
-        headers={"HX-Request": "true", "HX-Target": "container-rows"},
+        headers={"HX-Request": "true", "HX-Target": "containers-live"},
     )
     html = resp.content.decode()
-    assert html.lstrip().startswith("<tbody"), "an htmx filter request gets only the rows"
+    assert "<h1>" not in html, "an htmx filter request gets only the table"
+    # ...with a websocket that follows the same filter.
+    assert f'ws-connect="/ws/hosts/local/containers/live/?q={a["Name"].lstrip("/")}' in html
     assert a["Id"][:12] in html
     assert b["Id"][:12] not in html
 

@@ -69,6 +69,8 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
         "ws_url": f"/ws/hosts/{h.name}/containers/live/?{live_query}",
         "initial_status": {"state": "connecting", "text": "connecting…"},
     }
+    if request.htmx and request.htmx.target == "containers-live":
+        return render(request, "containers/_live_table.html", context)
     if request.htmx and request.htmx.target == "container-rows":
         return render(request, "containers/_rows.html", context)
     return render(request, "containers/list.html", context)
