@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json as jsonlib
+import socket
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 
@@ -93,9 +94,11 @@ class EngineClient:
         self._version: versions.Version | None = self._pinned
 
         from .containers import ContainersAPI
+        from .exec import ExecAPI
         from .system import SystemAPI
 
         self.containers = ContainersAPI(self)
+        self.exec = ExecAPI(self)
         self.system = SystemAPI(self)
 
     def close(self) -> None:
@@ -201,6 +204,72 @@ class EngineClient:
             raise error_for_status(resp.status_code, message)
         return resp
 
+    def hijack(
+        self,
+        method: str,
+        template: str,
+        *args: str,
+        params: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        timeout: float | None = None,
+    ) -> tuple[socket.socket, bytes]:
+        """Send one request on a connection of its own and take that connection over.
+
+        For exec start and attach: the engine answers `101 UPGRADED` (or 200 without the
+        upgrade headers) and the socket then carries the raw two-way stream, which HTTP
+        libraries cannot drive. Returns the socket (blocking, no timeout) and the stream bytes
+        that arrived with the answer's head. Errors before the stream starts raise as usual.
+        """
+        open_socket = self._transport.open_socket
+        if open_socket is None:
+            raise InvalidArgument(f"cannot open a raw connection to {self.url}")
+        target = self.path(template, *args)
+        query = urlencode(encode_query(params))
+        body = b"" if json is None else jsonlib.dumps(json).encode()
+        head = (
+            f"{method} {target}{'?' + query if query else ''} HTTP/1.1\r\n"
+            f"Host: {self._transport.host_header}\r\n"
+            "User-Agent: docker-dashboard\r\n"
+            "Connection: Upgrade\r\nUpgrade: tcp\r\n"
+            # Exec start refuses a body without this content type.
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        read = self.timeout if timeout is None else timeout
+        try:
+            sock = open_socket(self.connect_timeout)
+        except TimeoutError as exc:
+            raise EngineTimeout(
+                f"engine at {self.url} did not accept a connection", self.url
+            ) from exc
+        except OSError as exc:
+            raise EngineUnreachable(
+                f"cannot reach engine at {self.url}: {_reason(exc)}", self.url
+            ) from exc
+        try:
+            sock.settimeout(read)
+            sock.sendall(head + body)
+            status, headers, rest = _read_head(sock)
+            if status >= 400 or status not in (101, 200):
+                message = _raw_error_message(sock, status, headers, rest)
+                raise error_for_status(status, message)
+            sock.settimeout(None)
+            return sock, rest
+        except TimeoutError as exc:
+            sock.close()
+            self.forget_version()
+            raise EngineTimeout(
+                f"engine at {self.url} did not answer within {read:g} s", self.url
+            ) from exc
+        except OSError as exc:
+            sock.close()
+            raise EngineUnreachable(
+                f"connection to {self.url} broke: {_reason(exc)}", self.url
+            ) from exc
+        except BaseException:
+            sock.close()
+            raise
+
     def get_json(self, template: str, *args: str, **kwargs: Any) -> Any:
         resp = self.request("GET", template, *args, **kwargs)
         return _json(resp)
@@ -217,6 +286,77 @@ def _json(resp: requests.Response) -> Any:
         raise EngineError(
             f"engine sent something that is not JSON: {resp.text[:200]!r}", resp.status_code
         ) from exc
+
+
+_MAX_HEAD = 64 * 1024
+
+
+def _read_head(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """Read an HTTP response head from a raw socket: (status, headers, bytes after it)."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise EngineError("the engine closed the connection before answering")
+        buf += chunk
+        if len(buf) > _MAX_HEAD:
+            raise EngineError("the engine's answer has an oversized head")
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise EngineError(f"the engine answered something that is not HTTP: {lines[0][:100]!r}")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(parts[1]), headers, rest
+
+
+def _raw_error_message(
+    sock: socket.socket, status: int, headers: dict[str, str], rest: bytes
+) -> str:
+    """The body of an error answered on a raw socket (length-delimited, chunked or to EOF)."""
+    body = rest
+    length = headers.get("content-length", "")
+    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+    try:
+        while len(body) < _MAX_HEAD:
+            if length.isdigit() and len(body) >= int(length):
+                break
+            if chunked and body.endswith(b"0\r\n\r\n"):
+                break
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+    except OSError:
+        pass
+    if chunked:
+        decoded, pos = b"", 0
+        while True:
+            end = body.find(b"\r\n", pos)
+            if end < 0:
+                break
+            try:
+                size = int(body[pos:end].split(b";")[0] or b"0", 16)
+            except ValueError:
+                break
+            if size == 0:
+                break
+            decoded += body[end + 2 : end + 2 + size]
+            pos = end + 2 + size + 2
+        body = decoded
+    elif length.isdigit():
+        body = body[: int(length)]
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        parsed = jsonlib.loads(text)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
+        return parsed["message"]
+    return text or f"engine answered HTTP {status}"
 
 
 def _error_message(resp: requests.Response) -> str:

@@ -1,12 +1,15 @@
-"""Container calls: list, inspect, create, start, stop, restart, remove."""
+"""Container calls: list, inspect, create, start, stop, restart, pause, kill, rename, wait,
+top, remove; and, until images.py and networks.py exist, the few image and network calls
+that creating a container needs (local images, image config, pull, network names)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .client import encode_filters
-from .errors import InvalidArgument
+from .errors import EngineError, InvalidArgument
 from .streams import JSONStream, LogStream
 
 if TYPE_CHECKING:
@@ -17,6 +20,28 @@ if TYPE_CHECKING:
 _STOP_SLACK = 15.0
 # What the engine waits by default before killing (a container may set its own StopTimeout).
 _DEFAULT_STOP_GRACE = 10
+
+
+# A signal as the engine takes it: a name (with or without SIG) or a number.
+_SIGNAL_RE = re.compile(r"(SIG)?[A-Z][A-Z0-9+-]{1,15}|[1-9][0-9]?")
+PS_ARGS_RE = re.compile(r"[A-Za-z0-9 ,=-]{0,64}")
+
+
+def check_signal(signal: str) -> str:
+    if not isinstance(signal, str) or not _SIGNAL_RE.fullmatch(signal):
+        raise InvalidArgument("a signal is a name such as SIGTERM or HUP, or a number")
+    return signal
+
+
+def split_image(ref: str) -> tuple[str, str | None]:
+    """'repo/name:tag' -> ('repo/name', 'tag'); a digest stays whole; no tag means latest
+    (an empty tag would pull every tag of the repository)."""
+    if "@" in ref:
+        return ref, None
+    name, sep, tag = ref.rpartition(":")
+    if sep and "/" not in tag:
+        return name, tag
+    return ref, "latest"
 
 
 def _grace(timeout: int | None) -> int | None:
@@ -96,6 +121,71 @@ class ContainersAPI:
             params={"t": grace},
             timeout=self._slow_timeout(grace),
         )
+
+    def pause(self, container_id: str) -> None:
+        self._c.request("POST", "/containers/{}/pause", container_id)
+
+    def unpause(self, container_id: str) -> None:
+        self._c.request("POST", "/containers/{}/unpause", container_id)
+
+    def kill(self, container_id: str, signal: str = "SIGKILL") -> None:
+        """Send a signal (SIGKILL unless told); 409 when the container is not running."""
+        self._c.request(
+            "POST", "/containers/{}/kill", container_id, params={"signal": check_signal(signal)}
+        )
+
+    def rename(self, container_id: str, name: str) -> None:
+        """409 when the name is taken."""
+        if not isinstance(name, str) or not re.fullmatch(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]+", name):
+            raise InvalidArgument("a container name is letters, digits, _ . - (2 or more)")
+        self._c.request("POST", "/containers/{}/rename", container_id, params={"name": name})
+
+    def wait(
+        self, container_id: str, condition: str = "not-running", timeout: float = 0
+    ) -> dict[str, Any]:
+        """Block until the container reaches `condition`; {StatusCode, Error}. `timeout` is
+        seconds to wait for the answer, 0 for as long as it takes."""
+        if condition not in ("not-running", "next-exit", "removed"):
+            raise InvalidArgument("condition is not-running, next-exit or removed")
+        return self._c.post_json(
+            "/containers/{}/wait", container_id, params={"condition": condition}, timeout=timeout
+        )
+
+    def top(self, container_id: str, ps_args: str | None = None) -> dict[str, Any]:
+        """The container's processes as `ps` shows them: {Titles, Processes}."""
+        if ps_args is not None and not PS_ARGS_RE.fullmatch(ps_args):
+            raise InvalidArgument("ps arguments are letters, digits, spaces and , = -")
+        return self._c.get_json("/containers/{}/top", container_id, params={"ps_args": ps_args})
+
+    # -- what a container is made from (minimal; see the module's docstring) ---------------
+
+    def local_images(self) -> list[str]:
+        """Tags of the images on the engine, sorted (untagged ones left out)."""
+        tags: set[str] = set()
+        for image in self._c.get_json("/images/json"):
+            tags.update(t for t in image.get("RepoTags") or [] if t and "<none>" not in t)
+        return sorted(tags)
+
+    def image_config(self, ref: str) -> dict[str, Any]:
+        """The image's `Config` (its default command, env, labels...); 404 if it is not here."""
+        return self._c.get_json("/images/{}/json", ref).get("Config") or {}
+
+    def pull(self, ref: str, timeout: float = 300.0) -> None:
+        """Pull an image, reading the progress stream to its end; a failure reported inside
+        the stream (with HTTP 200) raises like any other engine error."""
+        name, tag = split_image(ref)
+        resp = self._c.request(
+            "POST", "/images/create", params={"fromImage": name, "tag": tag},
+            stream=True, timeout=timeout,
+        )  # fmt: skip
+        with JSONStream(resp, url=self._c.url) as stream:
+            for line in stream.objects():
+                if isinstance(line, dict) and (line.get("errorDetail") or line.get("error")):
+                    detail = line.get("errorDetail") or {}
+                    raise EngineError(detail.get("message") or str(line.get("error")))
+
+    def network_names(self) -> list[str]:
+        return sorted(n.get("Name", "") for n in self._c.get_json("/networks") if n.get("Name"))
 
     def remove(self, container_id: str, force: bool = False, volumes: bool = False) -> None:
         """Remove; `force` kills a running container first, `volumes` drops anonymous volumes."""

@@ -6,6 +6,9 @@ A transport is a requests Session plus the base URL to put in front of every pat
 from __future__ import annotations
 
 import os
+import socket
+import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -92,6 +95,10 @@ class Transport:
     session: requests.Session
     base_url: str  # what requests sees, e.g. "http+unix://%2Frun%2Fdl%2Fn1.sock"
     display_url: str  # what people see, e.g. "unix:///run/dl/n1.sock"
+    # A fresh raw connection to the same engine (TLS-wrapped when the session uses TLS), for
+    # the calls HTTP libraries cannot drive: a hijacked exec/attach stream. Takes a timeout.
+    open_socket: Callable[[float], socket.socket] | None = None
+    host_header: str = "localhost"  # the Host header a raw request carries
 
     def close(self) -> None:
         self.session.close()
@@ -108,7 +115,12 @@ def make_transport(url: str, tls: TLSConfig | None = None) -> Transport:
         if not path or not path.startswith("/"):
             raise InvalidArgument(f"unix socket URL needs an absolute path: {url!r}")
         session.mount("http+unix://", UnixSocketAdapter(path))
-        return Transport(session, "http+unix://" + quote(path, safe=""), f"unix://{path}")
+        return Transport(
+            session,
+            "http+unix://" + quote(path, safe=""),
+            f"unix://{path}",
+            lambda timeout: _unix_socket(path, timeout),
+        )
     if parts.scheme in ("tcp", "http", "https"):
         if not parts.hostname:
             raise InvalidArgument(f"tcp URL needs a host: {url!r}")
@@ -125,8 +137,45 @@ def make_transport(url: str, tls: TLSConfig | None = None) -> Transport:
                 session.cert = (tls.client_cert, tls.client_key)
             elif tls.client_cert or tls.client_key:
                 raise InvalidArgument("TLS needs both a client certificate and its key")
-        return Transport(session, f"{scheme}://{host}:{port}", f"tcp://{host}:{port}")
+        hostname = parts.hostname
+        return Transport(
+            session,
+            f"{scheme}://{host}:{port}",
+            f"tcp://{host}:{port}",
+            lambda timeout: _tcp_socket(hostname, port, tls if use_tls else None, timeout),
+            f"{host}:{port}",
+        )
     raise InvalidArgument(f"unsupported engine URL {url!r}: use unix:///path or tcp://host:port")
+
+
+def _unix_socket(path: str, timeout: float) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(path)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _tcp_socket(host: str, port: int, tls: TLSConfig | None, timeout: float) -> socket.socket:
+    sock = socket.create_connection((host, port), timeout=timeout)
+    if tls is None:
+        return sock
+    try:
+        if tls.verify:
+            ctx = ssl.create_default_context(cafile=tls.ca_cert)
+        else:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if tls.client_cert and tls.client_key:
+            ctx.load_cert_chain(tls.client_cert, tls.client_key)
+        return ctx.wrap_socket(sock, server_hostname=host)
+    except BaseException:
+        sock.close()
+        raise
 
 
 def _unquote_netloc(netloc: str) -> str:
