@@ -34,3 +34,27 @@ class AuditEntry(models.Model):
         target = self.target_name or self.target_id
         when = f"{self.when:%Y-%m-%d %H:%M:%S}"
         return f"{when} {self.username} {self.action} {target}: {self.outcome}"
+
+
+class RegistryCredential(models.Model):
+    """A login to an image registry, used for pulls and pushes on one host.
+
+    The password is kept only encrypted (dashboard/credentials.py) and is never shown again
+    once saved; replacing it means saving the registry again.
+    """
+
+    host = models.CharField(max_length=64)
+    registry = models.CharField(max_length=255, help_text="host[:port], or docker.io")
+    username = models.CharField(max_length=255)
+    secret = models.TextField(help_text="the password, encrypted")
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["host", "registry"]
+        constraints = [
+            models.UniqueConstraint(fields=["host", "registry"], name="one_login_per_registry")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username}@{self.registry} ({self.host})"

@@ -2,7 +2,14 @@
 
 from django.urls import re_path
 
-from .consumers.live import ContainersConsumer, EventsConsumer, LogsConsumer, StatsConsumer
+from .consumers.live import (
+    ContainersConsumer,
+    EventsConsumer,
+    LogsConsumer,
+    ProgressConsumer,
+    ResourceListConsumer,
+    StatsConsumer,
+)
 from .engines import HOST_NAME_RE
 
 H = rf"ws/hosts/(?P<host>{HOST_NAME_RE})"
@@ -13,4 +20,10 @@ websocket_urlpatterns = [
     re_path(rf"^{H}/containers/{CID}/logs/$", LogsConsumer.as_asgi(), name="ws-logs"),
     re_path(rf"^{H}/containers/{CID}/stats/$", StatsConsumer.as_asgi(), name="ws-stats"),
     re_path(rf"^{H}/events/$", EventsConsumer.as_asgi(), name="ws-events"),
+    re_path(rf"^{H}/progress/$", ProgressConsumer.as_asgi(), name="ws-progress"),
+    re_path(
+        rf"^{H}/(?P<kind>images|volumes|networks)/live/$",
+        ResourceListConsumer.as_asgi(),
+        name="ws-resource-list",
+    ),
 ]

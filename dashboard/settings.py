@@ -168,3 +168,9 @@ LOGGING = {
 STREAM_BATCH_SECONDS = env_float("DASHBOARD_STREAM_BATCH_SECONDS", 0.03)
 STREAM_LINGER_SECONDS = env_float("DASHBOARD_STREAM_LINGER_SECONDS", 5.0)
 LIST_STATS_INTERVAL = env_float("DASHBOARD_LIST_STATS_INTERVAL", 5.0)
+
+# Registry passwords are stored encrypted with this key (any text; derived from SECRET_KEY
+# when unset, so changing SECRET_KEY then makes saved passwords unreadable).
+CREDENTIALS_KEY = os.environ.get("DASHBOARD_CREDENTIALS_KEY", "")
+# The largest image archive an upload (load or import) may be, in bytes.
+IMAGE_UPLOAD_MAX_BYTES = int(env_float("DASHBOARD_IMAGE_UPLOAD_MAX_BYTES", 2 * 1024**3))

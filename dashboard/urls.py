@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
 from .converters import ContainerIdConverter, EngineRefConverter, HostNameConverter
-from .views import containers, events, hosts
+from .views import containers, events, hosts, images, networks, registries, system, volumes
 
 register_converter(HostNameConverter, "host")
 register_converter(EngineRefConverter, "ref")
@@ -23,10 +23,53 @@ container_urls = [
     ),
 ]
 
+image_urls = [
+    path("", images.image_list, name="image-list"),
+    path("pull/", images.image_pull, name="image-pull"),
+    path("upload/", images.image_upload, name="image-upload"),
+    path("<ref:ref>/", images.image_detail, name="image-detail"),
+    path("<ref:ref>/tag/", images.image_tag, name="image-tag"),
+    path("<ref:ref>/push/", images.image_push, name="image-push"),
+    path("<ref:ref>/remove/", images.image_remove, name="image-remove"),
+    path("<ref:ref>/export/", images.image_export, name="image-export"),
+]
+
+volume_urls = [
+    path("", volumes.volume_list, name="volume-list"),
+    path("<ref:ref>/", volumes.volume_detail, name="volume-detail"),
+    path("<ref:ref>/remove/", volumes.volume_remove, name="volume-remove"),
+]
+
+network_urls = [
+    path("", networks.network_list, name="network-list"),
+    path("<ref:ref>/", networks.network_detail, name="network-detail"),
+    path("<ref:ref>/connect/", networks.network_connect, name="network-connect"),
+    path("<ref:ref>/disconnect/", networks.network_disconnect, name="network-disconnect"),
+    path("<ref:ref>/remove/", networks.network_remove, name="network-remove"),
+]
+
+system_urls = [
+    path("", system.disk_usage, name="disk-usage"),
+    *[
+        path(f"prune/{kind}/", system.prune, {"kind": kind}, name=f"prune-{kind}")
+        for kind in ("images", "containers", "volumes", "networks", "build-cache")
+    ],
+]
+
+registry_urls = [
+    path("", registries.registry_list, name="registry-list"),
+    path("remove/", registries.registry_remove, name="registry-remove"),
+]
+
 host_urls = [
     path("", hosts.host_detail, name="host-detail"),
     path("containers/", include(container_urls)),
     path("events/", events.events, name="events"),
+    path("images/", include(image_urls)),
+    path("volumes/", include(volume_urls)),
+    path("networks/", include(network_urls)),
+    path("system/", include(system_urls)),
+    path("registries/", include(registry_urls)),
 ]
 
 urlpatterns = [

@@ -95,11 +95,19 @@ class EngineClient:
 
         from .containers import ContainersAPI
         from .exec import ExecAPI
+        from .images import ImagesAPI
+        from .networks import NetworksAPI
+        from .prune import PruneAPI
         from .system import SystemAPI
+        from .volumes import VolumesAPI
 
         self.containers = ContainersAPI(self)
         self.exec = ExecAPI(self)
         self.system = SystemAPI(self)
+        self.images = ImagesAPI(self)
+        self.volumes = VolumesAPI(self)
+        self.networks = NetworksAPI(self)
+        self.prune = PruneAPI(self)
 
     def close(self) -> None:
         self._transport.close()

@@ -142,3 +142,300 @@ def viewer(db: Any) -> CsrfClient:
 @pytest.fixture
 def anonymous(db: Any) -> CsrfClient:
     return CsrfClient()
+
+
+# -- images, volumes, networks, registries ------------------------------------------------
+
+# The lab registry, as the engine sees it (inside the engine's network namespace).
+LAB_REGISTRY = os.environ.get("DASHBOARD_TEST_REGISTRY") or "127.0.0.1:5000"
+# Where this run pushes its images: one repository path per run.
+TEST_REPO = f"{LAB_REGISTRY}/dashboard-test/r{RUN_ID}"
+
+
+def lab_netns(docker_host: str = LAB_DOCKER_HOST) -> str | None:
+    """The network namespace the engine at `docker_host` runs in (its registries listen on
+    127.0.0.1 there). DASHBOARD_TEST_NETNS says it; else the dockerd process serving that
+    socket is found in /proc and its namespace matched against /var/run/netns. This is the
+    one place that maps an engine to its namespace (dlab1 for the default lab)."""
+    if ns := os.environ.get("DASHBOARD_TEST_NETNS"):
+        return ns
+    if not docker_host.startswith("unix://"):
+        return None
+    netns_dir = "/var/run/netns"
+    try:
+        by_inode = {os.stat(f"{netns_dir}/{n}").st_ino: n for n in os.listdir(netns_dir)}
+    except OSError:
+        return None
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().decode(errors="replace").split("\0")
+            if not any(a.endswith("dockerd") for a in args) or docker_host not in args:
+                continue
+            inode = os.stat(f"/proc/{pid}/ns/net").st_ino
+        except OSError:
+            continue
+        if inode in by_inode:
+            return by_inode[inode]
+    return None
+
+
+def _require(reason: str) -> None:
+    if REQUIRE_ENGINE:
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def netns(engine: EngineClient) -> str:
+    ns = lab_netns()
+    if ns is None:
+        _require(f"cannot tell the network namespace of {LAB_DOCKER_HOST} (DASHBOARD_TEST_NETNS)")
+    return ns
+
+
+def in_netns(ns: str, *cmd: str, timeout: float = 30, **kwargs: Any) -> Any:
+    import subprocess
+
+    return subprocess.run(
+        ["nsenter", f"--net=/var/run/netns/{ns}", *cmd],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
+
+
+_REGISTRY_HTTP = """
+import json, sys, urllib.error, urllib.request
+method, url, accept = sys.argv[1], sys.argv[2], sys.argv[3]
+req = urllib.request.Request(url, method=method, headers={"Accept": accept} if accept else {})
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        body = r.read().decode()
+        print(json.dumps({"status": r.status, "headers": dict(r.headers), "body": body}))
+except urllib.error.HTTPError as e:
+    print(json.dumps({"status": e.code, "headers": dict(e.headers), "body": ""}))
+"""
+MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def registry_http(ns: str, method: str, url: str, accept: str = "") -> dict[str, Any]:
+    """One HTTP request to a registry inside the engine's namespace (the test is outside)."""
+    import json
+    import sys
+
+    out = in_netns(ns, sys.executable, "-c", _REGISTRY_HTTP, method, url, accept)
+    if out.returncode != 0:
+        raise RuntimeError(f"registry request failed: {out.stderr[-500:]}")
+    return json.loads(out.stdout)
+
+
+def registry_delete_manifest(ns: str, registry: str, repo: str, tag: str) -> None:
+    """Delete a pushed tag's manifest from a lab registry (best effort, for clean-up)."""
+    head = registry_http(ns, "HEAD", f"http://{registry}/v2/{repo}/manifests/{tag}", MANIFEST_V2)
+    digest = head["headers"].get("Docker-Content-Digest")
+    if head["status"] == 200 and digest:
+        registry_http(ns, "DELETE", f"http://{registry}/v2/{repo}/manifests/{digest}")
+
+
+def build_image(engine: EngineClient, ref: str, size: int = 1_000_000, **labels: str) -> str:
+    """A new image with one layer of `size` random bytes over the lab image (a commit), tagged
+    `ref` (or untagged when `ref` is empty), labelled as this run's. Returns its ID."""
+    created = engine.containers.create(
+        {
+            "Image": LAB_IMAGE,
+            "Cmd": ["sh", "-c", f"head -c {size} /dev/urandom > /blob"],
+            "Labels": {TEST_LABEL: RUN_ID, **labels},
+        }
+    )
+    try:
+        engine.containers.start(created["Id"])
+        engine.post_json("/containers/{}/wait", created["Id"], timeout=60)
+        params: dict[str, Any] = {"container": created["Id"]}
+        if ref:
+            name, _, tag = ref.rpartition(":")
+            params.update({"repo": name, "tag": tag})
+        return engine.post_json("/commit", params=params)["Id"]
+    finally:
+        engine.containers.remove(created["Id"], force=True)
+
+
+@pytest.fixture
+def image_tags(engine: EngineClient) -> Iterator[Callable[[str], str]]:
+    """Record image references or IDs a test makes; each is force-removed afterwards."""
+    made: list[str] = []
+
+    def track(ref: str) -> str:
+        made.append(ref)
+        return ref
+
+    yield track
+    for ref in reversed(made):
+        with contextlib.suppress(EngineError):
+            engine.images.remove(ref, force=True)
+
+
+@pytest.fixture(scope="session")
+def resource_sweeper(engine: EngineClient) -> Iterator[None]:
+    """At the end of the run: whatever this run labelled and a test left behind (a test that
+    died half-way), containers first so that their volumes and networks are free."""
+    yield
+    label = {"label": [f"{TEST_LABEL}={RUN_ID}"]}
+    for row in engine.containers.list(all=True, filters=label):
+        with contextlib.suppress(EngineError):
+            engine.containers.remove(row["Id"], force=True, volumes=True)
+    for v in engine.volumes.list(filters=label):
+        with contextlib.suppress(EngineError):
+            engine.volumes.remove(v["Name"], force=True)
+    for n in engine.networks.list(filters=label):
+        with contextlib.suppress(EngineError):
+            engine.networks.remove(n["Id"])
+    for img in engine.images.list(all=True, filters=label):
+        with contextlib.suppress(EngineError):
+            engine.images.remove(img["Id"], force=True)
+
+
+@pytest.fixture
+def make_volume(engine: EngineClient, resource_sweeper: None) -> Iterator[Callable[..., dict]]:
+    """Create a labelled volume; removed after the test (after the test's containers)."""
+    made: list[str] = []
+
+    def make(name: str | None = None, labels: dict[str, str] | None = None, **kw: Any) -> dict:
+        name = name or f"dt-{RUN_ID}-{secrets.token_hex(3)}"
+        made.append(name)
+        return engine.volumes.create(name, labels={TEST_LABEL: RUN_ID, **(labels or {})}, **kw)
+
+    yield make
+    for name in made:
+        with contextlib.suppress(EngineError):
+            engine.volumes.remove(name, force=True)
+
+
+@pytest.fixture
+def make_network(engine: EngineClient, resource_sweeper: None) -> Iterator[Callable[..., dict]]:
+    """Create a labelled network; removed after the test (its containers disconnected)."""
+    made: list[str] = []
+
+    def make(name: str | None = None, labels: dict[str, str] | None = None, **kw: Any) -> dict:
+        name = name or f"dt-{RUN_ID}-{secrets.token_hex(3)}"
+        created = engine.networks.create(
+            name, labels={TEST_LABEL: RUN_ID, **(labels or {})}, **kw
+        )
+        made.append(created["Id"])
+        return engine.networks.inspect(created["Id"])
+
+    yield make
+    for net in made:
+        with contextlib.suppress(EngineError):
+            for cid in engine.networks.inspect(net).get("Containers") or {}:
+                engine.networks.disconnect(net, cid, force=True)
+            engine.networks.remove(net)
+
+
+@pytest.fixture(scope="session")
+def registry_image(engine: EngineClient, netns: str) -> Iterator[str]:
+    """A reference in the lab registry whose top layer this engine does not have (one random
+    megabyte over the lab image), so that pulling it shows real per-layer progress. Tests
+    remove their local copy before pulling; the pushed manifest is deleted at the end."""
+    ref = f"{TEST_REPO}/blob:v1"
+    build_image(engine, ref)
+    try:
+        from engine_client.images import read_progress
+
+        read_progress(engine.images.push(ref))
+    finally:
+        with contextlib.suppress(EngineError):
+            engine.images.remove(ref, force=True)
+    yield ref
+    with contextlib.suppress(Exception):
+        registry_delete_manifest(netns, LAB_REGISTRY, f"dashboard-test/r{RUN_ID}/blob", "v1")
+
+
+class AuthRegistry:
+    def __init__(self, addr: str, username: str, password: str) -> None:
+        self.addr, self.username, self.password = addr, username, password
+
+
+@pytest.fixture(scope="session")
+def auth_registry(engine: EngineClient, netns: str) -> Iterator[AuthRegistry]:
+    """A second registry in the engine's namespace that wants a login (htpasswd, bcrypt),
+    started for this run on a free port and stopped at its end."""
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+
+    if not shutil.which("docker-registry") or not shutil.which("nsenter"):
+        _require("docker-registry or nsenter is missing (lab/engine-lab deps installs them)")
+    import bcrypt
+
+    username, password = "tester", secrets.token_urlsafe(12)
+    tmp = tempfile.mkdtemp(prefix="dash-reg-")
+    with open(f"{tmp}/htpasswd", "w") as f:
+        f.write(f"{username}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(5)).decode()}\n")
+    proc = None
+    addr = ""
+    for port in range(5101, 5131):
+        addr = f"127.0.0.1:{port}"
+        with open(f"{tmp}/config.yml", "w") as f:
+            f.write(
+                "version: 0.1\nlog: {level: warn}\n"
+                f"storage: {{filesystem: {{rootdirectory: {tmp}/data}}}}\n"
+                f"http: {{addr: {addr}}}\n"
+                f"auth: {{htpasswd: {{realm: lab, path: {tmp}/htpasswd}}}}\n"
+            )
+        with open(f"{tmp}/registry.log", "ab") as log:
+            proc = subprocess.Popen(
+                ["nsenter", f"--net=/var/run/netns/{netns}"]
+                + ["docker-registry", "serve", f"{tmp}/config.yml"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and proc.poll() is None:
+            with contextlib.suppress(Exception):
+                if registry_http(netns, "GET", f"http://{addr}/v2/")["status"] == 401:
+                    break
+            time.sleep(0.1)
+        if proc.poll() is None:
+            break
+        proc = None  # the port was taken: try the next one
+    if proc is None:
+        shutil.rmtree(tmp, ignore_errors=True)
+        _require(f"could not start a registry with login in {netns}")
+    yield AuthRegistry(addr, username, password)
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def ui_label(engine: EngineClient) -> Iterator[str]:
+    """Labels (key=value lines) for containers a test makes through the dashboard's forms:
+    the run's label and one of the test's own; whatever carries it is removed afterwards."""
+    case = uuid.uuid4().hex[:12]
+    yield f"{TEST_LABEL}={RUN_ID}\n{TEST_LABEL}.case={case}"
+    for row in engine.containers.list(all=True, filters={"label": [f"{TEST_LABEL}.case={case}"]}):
+        with contextlib.suppress(EngineError):
+            engine.containers.remove(row["Id"], force=True, volumes=True)
+
+
+def made_with(engine: EngineClient, labels: str) -> list[dict[str, Any]]:
+    """Containers (list rows) that carry the test's own label from `ui_label`."""
+    case = labels.splitlines()[-1]
+    return engine.containers.list(all=True, filters={"label": [case]})
+
+
+@pytest.fixture
+def exec_operator(db: Any) -> CsrfClient:
+    """An operator granted exec (the `exec` group)."""
+    client = _persona("olga-exec-operator", "operator")
+    user = User.objects.get(username="olga-exec-operator")
+    user.groups.add(Group.objects.get_or_create(name="exec")[0])
+    return client

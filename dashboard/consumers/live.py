@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from .. import presenters
-from ..access import role_of
+from ..access import ADMIN, role_of
 from ..engines import Host
 from ..streams.hub import Source
 from ..streams.sources import EventsSource, ListStatsSource, LogSource, StatsSource
@@ -175,6 +175,70 @@ class EventsConsumer(StreamConsumer):
                 "events/_events.html", {"events": reversed(events), "host": self.host}
             )
             parts.append(f'<div hx-swap-oob="afterbegin:#event-list">{html}</div>')
+        if status := message.get("status"):
+            parts.append(render_to_string("_live_status.html", {"status": status, "oob": True}))
+        if parts:
+            await self.send(text_data="".join(parts))
+
+
+class ProgressConsumer(StreamConsumer):
+    """A pull or push in progress. Starting one changes the engine: admins only, and only
+    with the ticket the view issued to this same person (dashboard/progress.py)."""
+
+    role = ADMIN
+
+    def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
+        from .. import progress
+
+        user = self.scope.get("user")
+        job = progress.read_ticket(query.get("t"), host.name, getattr(user, "pk", None))
+        client = self.client
+        return [(f"{host.name}|progress|{job.job}", lambda: progress.source_for(job, client))]
+
+    async def forward(self, key: str, message: dict[str, Any]) -> None:
+        await self.send(text_data=message["html"])
+
+
+# Which events change which list: the rows are read again when one of them happens.
+LIST_EVENTS = {
+    "images": {"image": None, "container": {"create", "destroy"}},
+    "volumes": {"volume": None, "container": {"create", "destroy"}},
+    "networks": {"network": None},
+}
+
+
+class ResourceListConsumer(StreamConsumer):
+    """The images, volumes and networks lists: when the host's events say one of them changed
+    (from the dashboard or anywhere else), the page reads its rows again, once per batch."""
+
+    def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
+        self.kind = self.scope["url_route"]["kwargs"]["kind"]
+        self.query = {k: v[:128] for k, v in query.items() if k in ("q", "dangling")}
+        try:
+            self.since = float(query.get("since") or 0)
+        except ValueError:
+            raise ValueError("since must be Unix seconds") from None
+        return [events_key(host)]
+
+    def _relevant(self, ev: dict[str, Any]) -> bool:
+        wanted = LIST_EVENTS[self.kind]
+        if ev.get("Type") not in wanted:
+            return False
+        actions = wanted[ev["Type"]]
+        if actions is not None and (ev.get("Action") or "") not in actions:
+            return False
+        when = (ev.get("timeNano") or 0) / 1e9 or float(ev.get("time") or 0)
+        return when >= self.since
+
+    async def forward(self, key: str, message: dict[str, Any]) -> None:
+        parts = []
+        if any(self._relevant(ev) for ev in message.get("events") or []):
+            url = reverse(f"{self.kind[:-1]}-list", args=[self.host.name])
+            query = urlencode(self.query)
+            parts.append(
+                f'<div id="list-resync" hx-swap-oob="true" hx-get="{escape(url)}?{escape(query)}" '
+                f'hx-target="#{self.kind}-rows" hx-swap="outerHTML" hx-trigger="load"></div>'
+            )
         if status := message.get("status"):
             parts.append(render_to_string("_live_status.html", {"status": status, "oob": True}))
         if parts:

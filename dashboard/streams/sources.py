@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from typing import Any
 
 from django.template.loader import render_to_string
 
 from engine_client import EngineClient, EngineError, NotFound
-from engine_client.streams import JSONStreamDecoder, after, stats_summary, timestamp_to_unix
+from engine_client.images import ProgressState
+from engine_client.streams import (
+    EngineStream,
+    JSONStreamDecoder,
+    after,
+    stats_summary,
+    timestamp_to_unix,
+)
 
 from .. import presenters
 from .hub import Source
@@ -24,6 +34,7 @@ ROW_ACTIONS = {
     "destroy", "update", "oom", "health_status",
 }  # fmt: skip
 RECONNECT_MAX_SECONDS = 10.0
+log = logging.getLogger(__name__)
 
 
 def wait_for_start(source: Source, client: EngineClient, container_id: str) -> bool:
@@ -352,3 +363,103 @@ class ListStatsSource(Source):
 
     def replay(self) -> list[dict[str, Any]]:
         return [{"liststats": self._last}] if self._last else []
+
+
+class ProgressSource(Source):
+    """A pull or push: its progress, folded per layer, for whoever watches.
+
+    The engine stream is read to its end even after the last viewer has gone (closing it
+    early can abort the pull), so `stop` only stops the sending. A viewer who comes back
+    while it runs or shortly after joins the same job (`job`): state lives here, not in what
+    was sent, so every message and every replay is the whole picture.
+    """
+
+    _jobs: OrderedDict[str, ProgressSource] = OrderedDict()
+    _jobs_lock = threading.Lock()
+    KEEP_JOBS = 64
+
+    def __init__(
+        self,
+        job: str,
+        open_stream: Callable[[], EngineStream],
+        template: str,
+        context: dict[str, Any],
+        on_done: Callable[[ProgressState], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.job = job
+        self.open_stream = open_stream
+        self.template = template
+        self.context = context
+        self.on_done = on_done
+        self.state = ProgressState()
+        self._state_lock = threading.Lock()
+        self._started = False
+        self.done = threading.Event()
+
+    @classmethod
+    def for_job(cls, job: str, make: Callable[[], ProgressSource]) -> ProgressSource:
+        """The job's source: the one already running or finished, else a new one."""
+        with cls._jobs_lock:
+            source = cls._jobs.get(job)
+            if source is None:
+                source = cls._jobs[job] = make()
+                finished = [k for k, s in cls._jobs.items() if s.done.is_set()]
+                for key in finished[: max(len(cls._jobs) - cls.KEEP_JOBS, 0)]:
+                    del cls._jobs[key]
+            return source
+
+    def start(self, emit: Callable[[Any], None], name: str) -> None:
+        with self._lock:
+            self._emit = emit
+            self.stopping.clear()
+            if self._started:
+                return  # a viewer came back: the reading thread goes on as it was
+            self._started = True
+        threading.Thread(target=self._main, name=name, daemon=True).start()
+
+    def stop(self) -> None:
+        self.stopping.set()  # nobody watches: stop sending, but read on to the end
+
+    def run(self) -> None:
+        try:
+            stream = self.open_stream()
+            with contextlib.closing(stream):
+                decoder = JSONStreamDecoder()
+                for chunk in stream.chunks():
+                    objects = decoder.feed(chunk)
+                    with self._state_lock:
+                        for obj in objects:
+                            self.state.feed(obj)
+                    self.emit(("changed",))
+        except EngineError as exc:
+            with self._state_lock:
+                self.state.fail(exc.message)
+        except Exception as exc:  # noqa: BLE001 - shown to the person, and the job ends
+            log.exception("progress job %s failed", self.job)
+            with self._state_lock:
+                self.state.fail(f"{type(exc).__name__}: {exc}")
+        finally:
+            with self._state_lock:
+                self.state.finish()
+            self.done.set()
+            self.emit(("changed",))
+            if self.on_done is not None:
+                try:
+                    self.on_done(self.state)
+                except Exception:  # noqa: BLE001
+                    log.exception("recording the end of %s failed", self.job)
+
+    def _message(self) -> dict[str, Any]:
+        with self._state_lock:
+            snapshot = self.state.snapshot()
+        html = render_to_string(
+            self.template, {**self.context, "p": snapshot, "job": self.job, "oob": True}
+        )
+        return {"html": html}
+
+    def combine(self, items: list[Any]) -> dict[str, Any] | None:
+        return self._message()
+
+    def replay(self) -> list[dict[str, Any]]:
+        return [self._message()]

@@ -1,0 +1,401 @@
+"""Images: list, detail (inspect + history), pull and push with live progress, tag, remove,
+export (a tar download) and load/import (a tar upload, with a size limit)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from engine_client import EngineClient, InvalidArgument
+from engine_client.images import ImageRef, check_image, is_image_id, parse_reference
+
+from .. import credentials, progress
+from .. import resource_presenters as rp
+from ..access import ADMIN, VIEWER, require_role
+from ..audit import audited
+from ..engines import Host
+from ..presenters import human_bytes
+from ..streams.threads import iterate_in_thread
+from .common import host_client
+
+
+class ReferenceField(forms.CharField):
+    """An image reference, checked against the docker reference grammar."""
+
+    def __init__(self, *, allow_digest: bool = True, **kwargs: Any) -> None:
+        self.allow_digest = allow_digest
+        kwargs.setdefault("strip", True)
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> Any:
+        text = super().clean(value)
+        if not text:
+            return text
+        try:
+            return parse_reference(text, allow_digest=self.allow_digest)
+        except InvalidArgument as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class ImageFilterForm(forms.Form):
+    q = forms.CharField(label="Filter", max_length=128, required=False, strip=True)
+    dangling = forms.BooleanField(label="Only dangling", required=False)
+
+
+class PullForm(forms.Form):
+    reference = ReferenceField(
+        label="Image",
+        help_text="e.g. 127.0.0.1:5000/lab/busybox:latest (no tag means latest)",
+    )
+
+
+class TagForm(forms.Form):
+    target = ReferenceField(label="New tag", allow_digest=False, help_text="repository[:tag]")
+
+
+class PushForm(forms.Form):
+    tag = forms.ChoiceField(label="Tag to push")
+
+
+class RemoveForm(forms.Form):
+    ref = forms.CharField(label="What to remove", max_length=600)
+    force = forms.BooleanField(required=False)
+
+
+class UploadForm(forms.Form):
+    MODES = [
+        ("load", "Load: an archive made by docker save / Export (keeps names and layers)"),
+        ("import", "Import: a root filesystem tar, as one new layer"),
+    ]
+    mode = forms.ChoiceField(choices=MODES, initial="load", widget=forms.RadioSelect)
+    archive = forms.FileField(label="Tar archive")
+    reference = ReferenceField(
+        label="Name (import only)", allow_digest=False, required=False, help_text="repository[:tag]"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("mode") == "import" and not data.get("reference"):
+            self.add_error("reference", "an import needs a name for the new image")
+        return data
+
+
+def _list_url(host: str) -> str:
+    return reverse("image-list", args=[host])
+
+
+def _detail_url(host: str, image_id: str) -> str:
+    return reverse("image-detail", args=[host, rp.image_hex(image_id)])
+
+
+def _users(client: EngineClient) -> dict[str, list[dict[str, Any]]]:
+    return rp.containers_by_image(client.containers.list(all=True))
+
+
+@require_GET
+@require_role(VIEWER)
+def image_list(request: HttpRequest, host: str) -> HttpResponse:
+    h, client = host_client(request, host)
+    started = time.time()
+    form = ImageFilterForm(request.GET)
+    form.is_valid()
+    q = form.cleaned_data.get("q", "")
+    dangling = bool(form.cleaned_data.get("dangling"))
+    users = _users(client)
+    images = client.images.list(filters={"dangling": ["true"]} if dangling else None)
+    rows = [rp.image_row(i, users.get(i.get("Id", ""))) for i in images]
+    total = len(rows)
+    if q:
+        needle = q.lower()
+        rows = [r for r in rows if needle in " ".join(r["tags"]).lower() or r["hex"].startswith(q)]
+    rows.sort(key=lambda r: (r["dangling"], r["name"]))
+    query = {"q": q, "dangling": "on" if dangling else ""}
+    context = {
+        "host": h,
+        "rows": rows,
+        "form": form,
+        "q": q,
+        "dangling": dangling,
+        "total": total,
+        "pull_form": PullForm(),
+        "ws_url": f"/ws/hosts/{h.name}/images/live/?"
+        + urlencode({**query, "since": f"{started:.3f}"}),
+        "initial_status": {"state": "connecting", "text": "connecting…"},
+    }
+    if request.htmx and request.htmx.target == "images-rows":
+        return render(request, "images/_rows.html", context)
+    return render(request, "images/list.html", context)
+
+
+def _progress_context(
+    request: HttpRequest, h: Host, kind: str, ref: ImageRef, target_id: str = ""
+) -> dict[str, Any]:
+    job = progress.issue(request, h.name, kind, ref, target_id=target_id)
+    login = credentials.find(h.name, ref.registry)
+    return {
+        "job": job.job,
+        "kind": kind,
+        "ref": str(ref),
+        "login": f"{login.username} at {login.registry}" if login else "",
+        "ws_url": f"/ws/hosts/{h.name}/progress/?" + urlencode({"t": progress.ticket(job)}),
+        "p": None,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@require_role(ADMIN)
+def image_pull(request: HttpRequest, host: str) -> HttpResponse:
+    """Pull: the form checks the reference; the pull itself runs in the stream hub and shows
+    its progress over the page's websocket (dashboard/progress.py)."""
+    h, _ = host_client(request, host)
+    form = PullForm(request.POST or None)
+    status = 200
+    started = None
+    if request.method == "POST":
+        if form.is_valid():
+            started = _progress_context(request, h, "pull", form.cleaned_data["reference"])
+            form = PullForm()
+        else:
+            status = 400
+    context = {"host": h, "pull_form": form, "started": started}
+    template = "images/_pull.html" if request.htmx else "images/pull.html"
+    return render(request, template, context, status=status)
+
+
+def _image(client: EngineClient, ref: str) -> dict[str, Any]:
+    return client.images.inspect(ref)
+
+
+@require_GET
+@require_role(VIEWER)
+def image_detail(request: HttpRequest, host: str, ref: str) -> HttpResponse:
+    h, client = host_client(request, host)
+    image = _image(client, ref)
+    users = _users(client).get(image.get("Id", ""), [])
+    detail = rp.image_detail(image, client.images.history(image["Id"]), users)
+    return render(request, "images/detail.html", _detail_context(h, detail))
+
+
+def _detail_context(h: Host, detail: dict[str, Any], **forms_: Any) -> dict[str, Any]:
+    push = forms_.get("push_form") or PushForm()
+    push.fields["tag"].choices = [(t, t) for t in detail["tags"]]
+    return {
+        "host": h,
+        "i": detail,
+        "tag_form": forms_.get("tag_form") or TagForm(),
+        "push_form": push,
+        "remove_form": forms_.get("remove_form") or RemoveForm(initial={"ref": detail["id"]}),
+        "started": forms_.get("started"),
+    }
+
+
+def _form_or_page(
+    request: HttpRequest, h: Host, client: EngineClient, ref: str, fragment: str, **forms_: Any
+) -> HttpResponse:
+    """A form with errors: just the form for htmx, else the whole detail page."""
+    image = _image(client, ref)
+    users = _users(client).get(image.get("Id", ""), [])
+    detail = rp.image_detail(image, client.images.history(image["Id"]), users)
+    context = _detail_context(h, detail, **forms_)
+    status = 400 if any(f.errors for f in forms_.values() if hasattr(f, "errors")) else 200
+    if request.htmx:
+        return render(request, fragment, context, status=status)
+    return render(request, "images/detail.html", context, status=status)
+
+
+def _done(request: HttpRequest, url: str, text: str) -> HttpResponse:
+    messages.success(request, text)
+    if request.htmx:
+        response = HttpResponse("")
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+@require_POST
+@require_role(ADMIN)
+def image_tag(request: HttpRequest, host: str, ref: str) -> HttpResponse:
+    h, client = host_client(request, host)
+    form = TagForm(request.POST)
+    if not form.is_valid():
+        return _form_or_page(request, h, client, ref, "images/_tag_form.html", tag_form=form)
+    target = form.cleaned_data["target"]
+    with audited(request, h.name, "image.tag", ref, params={"tag": str(target)}) as entry:
+        image = _image(client, ref)
+        entry.target_name = ", ".join(rp.image_row(image)["tags"])
+        made = client.images.tag(image["Id"], target)
+    return _done(request, _detail_url(host, image["Id"]), f"Tagged {made}")
+
+
+@require_POST
+@require_role(ADMIN)
+def image_push(request: HttpRequest, host: str, ref: str) -> HttpResponse:
+    h, client = host_client(request, host)
+    image = _image(client, ref)
+    form = PushForm(request.POST)
+    form.fields["tag"].choices = [(t, t) for t in rp.image_row(image)["tags"]]
+    if not form.is_valid():
+        return _form_or_page(request, h, client, ref, "images/_push_form.html", push_form=form)
+    target = parse_reference(form.cleaned_data["tag"])
+    started = _progress_context(request, h, "push", target, target_id=image["Id"])
+    if request.htmx:
+        return render(
+            request,
+            "images/_push_form.html",
+            _detail_context(h, rp.image_detail(image, [], []), started=started),
+        )
+    return _form_or_page(request, h, client, ref, "images/_push_form.html", started=started)
+
+
+@require_POST
+@require_role(ADMIN)
+def image_remove(request: HttpRequest, host: str, ref: str) -> HttpResponse:
+    """Remove a tag, or the image by its ID. The engine refuses (409) while a container uses
+    it, even with force for a running one; its message is shown beside the form."""
+    h, client = host_client(request, host)
+    form = RemoveForm(request.POST)
+    target = form.data.get("ref", "")
+    if form.is_valid():
+        try:
+            target = check_image(form.cleaned_data["ref"])
+        except InvalidArgument as exc:
+            form.add_error("ref", str(exc))
+    if not form.is_valid():
+        return _form_or_page(request, h, client, ref, "images/_remove_form.html", remove_form=form)
+    force = form.cleaned_data["force"]
+    with audited(request, h.name, "image.remove", target, params={"force": force}) as entry:
+        image = _image(client, ref)
+        entry.target_name = ", ".join(rp.image_row(image)["tags"]) or rp.image_hex(image["Id"])
+        own_id = is_image_id(target) and rp.image_hex(image["Id"]).startswith(rp.image_hex(target))
+        if not (own_id or target in rp.image_row(image)["tags"]):
+            raise InvalidArgument(f"{target} is neither this image's ID nor one of its tags")
+        result = client.images.remove(target, force=force)
+        entry.params["result"] = result[:20]
+    deleted = any(r.get("Deleted") for r in result)
+    if deleted:
+        return _done(request, _list_url(host), f"Removed {entry.target_name}")
+    return _done(request, _detail_url(host, image["Id"]), f"Untagged {target}")
+
+
+@require_GET
+@require_role(ADMIN)
+def image_export(request: HttpRequest, host: str, ref: str) -> HttpResponse:
+    """The image as a tar (docker save format), streamed from the engine as it comes."""
+    h, client = host_client(request, host)
+    image = _image(client, ref)
+    tags = rp.image_row(image)["tags"]
+    # By tag the archive keeps the name (docker load restores it); by ID it has none.
+    name = tags[0] if tags else image["Id"]
+    with audited(request, h.name, "image.export", image["Id"], name):
+        stream = client.images.export(name)
+
+    async def body() -> AsyncIterator[bytes]:
+        with contextlib.closing(stream):
+            async for chunk in iterate_in_thread(stream.chunks()):
+                yield chunk
+
+    filename = re.sub(r"[^A-Za-z0-9_.-]+", "_", name.split("@")[0])[:100] + ".tar"
+    response = StreamingHttpResponse(body(), content_type="application/x-tar")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# Room for the form's other fields around the archive.
+_FORM_SLACK = 64 * 1024
+
+
+class SizeLimitHandler(FileUploadHandler):
+    """Stops reading an upload as soon as it grows past the limit (for a request that did
+    not say its length up front)."""
+
+    def __init__(self, limit: int, request: HttpRequest | None = None) -> None:
+        super().__init__(request)
+        self.limit = limit
+        self.received = 0
+        self.exceeded = False
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.exceeded = True
+            raise StopUpload(connection_reset=True)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+@csrf_exempt  # checked below, once the size limit is in place (Django's documented order)
+@require_http_methods(["GET", "POST"])
+@require_role(ADMIN)
+def image_upload(request: HttpRequest, host: str) -> HttpResponse:
+    limit = settings.IMAGE_UPLOAD_MAX_BYTES
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if request.method == "POST" and length > limit + _FORM_SLACK:
+        # Refused unread: nothing happens, so there is nothing for CSRF to protect.
+        h, _ = host_client(request, host)
+        return _too_large(request, h, limit)
+    handler = SizeLimitHandler(limit, request)
+    request.upload_handlers.insert(0, handler)
+    return _image_upload(request, host, handler)
+
+
+def _too_large(request: HttpRequest, h: Host, limit: int) -> HttpResponse:
+    context = {
+        "host": h,
+        "form": UploadForm(),
+        "limit": human_bytes(limit),
+        "error": f"The archive is larger than the limit of {human_bytes(limit)}.",
+    }
+    return render(request, "images/upload.html", context, status=413)
+
+
+@csrf_protect
+def _image_upload(request: HttpRequest, host: str, handler: SizeLimitHandler) -> HttpResponse:
+    h, client = host_client(request, host)
+    limit = settings.IMAGE_UPLOAD_MAX_BYTES
+    if request.method != "POST":
+        return render(
+            request,
+            "images/upload.html",
+            {"host": h, "form": UploadForm(), "limit": human_bytes(limit)},
+        )
+    form = UploadForm(request.POST, request.FILES)  # reads the upload, within the limit
+    if handler.exceeded:
+        return _too_large(request, h, limit)
+    if form.is_valid():
+        archive = form.cleaned_data["archive"]
+        mode = form.cleaned_data["mode"]
+        ref = form.cleaned_data.get("reference")
+        params = {"file": archive.name, "bytes": archive.size}
+        with audited(request, h.name, f"image.{mode}", params=params) as entry:
+            archive.seek(0)
+            if mode == "load":
+                loaded = client.images.load(archive)
+                entry.target_name = "; ".join(loaded)[:255]
+                text = "; ".join(loaded) or "Loaded."
+            else:
+                image_id = client.images.import_tarball(archive, ref)
+                entry.target_name = str(ref)
+                text = f"Imported {ref} ({image_id[:19]})"
+        messages.success(request, text)
+        return redirect(_list_url(host))
+    context = {"host": h, "form": form, "limit": human_bytes(limit)}
+    return render(request, "images/upload.html", context, status=400)

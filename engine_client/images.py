@@ -1,0 +1,444 @@
+"""Image calls: list, inspect, history, pull, push, tag, remove, export, load, import.
+
+Image references are checked here against the docker reference grammar before anything is
+sent: a bad one never reaches the engine. Pull and push answer 200 and then stream progress
+lines; a failure half-way is a line with `errorDetail` inside that 200 stream, so progress is
+folded by `ProgressState`, which looks at every line.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+from .client import encode_filters
+from .errors import EngineError, InvalidArgument
+from .streams import EngineStream, JSONStream
+
+if TYPE_CHECKING:
+    from .client import EngineClient
+
+# -- references (github.com/distribution/reference grammar) --------------------------------
+
+NAME_MAX = 255
+_ALNUM = r"[a-z0-9]+"
+_SEPARATOR = r"(?:[._]|__|-+)"
+_PATH_COMPONENT = re.compile(rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*", re.ASCII)
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = re.compile(
+    rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]{{1,5}})?",
+    re.ASCII,
+)
+_TAG = re.compile(r"[\w][\w.-]{0,127}", re.ASCII)
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
+_HEX64 = re.compile(r"[0-9a-f]{64}", re.ASCII)
+_SHORT_ID = re.compile(r"(?:sha256:)?[0-9a-f]{12,64}", re.ASCII)
+DEFAULT_REGISTRY = "docker.io"
+# What the engine expects as `serveraddress` for Docker Hub credentials.
+DOCKER_HUB_AUTH_ADDRESS = "https://index.docker.io/v1/"
+_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A parsed image reference: [domain/]path[:tag][@digest]."""
+
+    domain: str | None
+    path: str
+    tag: str | None = None
+    digest: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The repository as written: `127.0.0.1:5000/lab/busybox`, `busybox`."""
+        return f"{self.domain}/{self.path}" if self.domain else self.path
+
+    @property
+    def registry(self) -> str:
+        """The registry it lives in: its domain, or docker.io."""
+        return normalize_registry(self.domain or DEFAULT_REGISTRY)
+
+    @property
+    def tag_or_latest(self) -> str:
+        return self.tag or "latest"
+
+    def __str__(self) -> str:
+        text = self.name
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+
+def parse_reference(text: str, *, allow_digest: bool = True) -> ImageRef:
+    """Check `text` against the reference grammar; raise InvalidArgument saying what is wrong."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidArgument("an image reference is required")
+    if len(text) > NAME_MAX + 1 + 128 + 1 + 71:
+        raise InvalidArgument(f"too long for an image reference ({len(text)} characters)")
+    if text != text.strip() or any(c.isspace() for c in text):
+        raise InvalidArgument("an image reference may not contain spaces")
+    rest, at, digest = text.partition("@")
+    if at:
+        if "@" in digest:
+            raise InvalidArgument("an image reference has at most one '@digest'")
+        if not allow_digest:
+            raise InvalidArgument("a digest cannot be given here, only a tag")
+        if not _DIGEST.fullmatch(digest):
+            raise InvalidArgument("the digest must be sha256: followed by 64 lowercase hex digits")
+    name, tag = rest, None
+    colon = rest.rfind(":")
+    if colon > rest.rfind("/"):
+        name, tag = rest[:colon], rest[colon + 1 :]
+        if not _TAG.fullmatch(tag):
+            raise InvalidArgument(
+                "a tag is up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"
+            )
+    if not name:
+        raise InvalidArgument("the repository name is missing")
+    if len(name) > NAME_MAX:
+        raise InvalidArgument(f"the repository name is longer than {NAME_MAX} characters")
+    domain, path = None, name
+    first, slash, remainder = name.partition("/")
+    # As the docker CLI decides it: a first component with '.' or ':', 'localhost', or any
+    # capital letter is a registry host; otherwise the name is a Docker Hub path.
+    if slash and (any(c in first for c in ".:") or first == "localhost" or first != first.lower()):
+        if not _DOMAIN.fullmatch(first):
+            raise InvalidArgument(f"{first!r} is not a valid registry host[:port]")
+        domain, path = first, remainder
+    if not path:
+        raise InvalidArgument("the repository path is missing")
+    for component in path.split("/"):
+        if component != component.lower():
+            raise InvalidArgument("the repository name must be lowercase")
+        if not _PATH_COMPONENT.fullmatch(component):
+            raise InvalidArgument(
+                f"{component!r} is not a valid repository path component (lowercase letters "
+                "and digits, separated by '.', '_', '__' or dashes)"
+            )
+    if domain is None and _HEX64.fullmatch(path):
+        raise InvalidArgument("a repository name cannot be 64 hex digits (that is an image ID)")
+    return ImageRef(domain, path, tag, digest or None)
+
+
+def is_image_id(text: str) -> bool:
+    """An image ID or a 12+ digit prefix of one, with or without `sha256:`."""
+    return isinstance(text, str) and bool(_SHORT_ID.fullmatch(text))
+
+
+def check_image(text: str) -> str:
+    """A reference or an image ID, as the engine's `{name}` path parameter takes; else raise."""
+    if is_image_id(text):
+        return text
+    return str(parse_reference(text))
+
+
+def normalize_registry(address: str) -> str:
+    """A registry as host[:port]: 'https://index.docker.io/v1/' -> 'docker.io',
+    'http://127.0.0.1:5001/' -> '127.0.0.1:5001'."""
+    text = (address or "").strip()
+    text = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", text)
+    text = text.split("/", 1)[0]
+    if not text:
+        raise InvalidArgument("a registry address is required, e.g. registry.example.com:5000")
+    if not _DOMAIN.fullmatch(text):
+        raise InvalidArgument(f"{text!r} is not a registry host[:port]")
+    text = text.lower()
+    return DEFAULT_REGISTRY if text in _HUB_ALIASES else text
+
+
+def registry_auth_body(username: str, password: str, registry: str) -> dict[str, str]:
+    """The auth object the engine takes (`serveraddress` is a host[:port], no scheme, except
+    Docker Hub's historical address)."""
+    registry = normalize_registry(registry)
+    server = DOCKER_HUB_AUTH_ADDRESS if registry == DEFAULT_REGISTRY else registry
+    return {"username": username, "password": password, "serveraddress": server}
+
+
+def registry_auth(username: str, password: str, registry: str) -> str:
+    """The X-Registry-Auth header value: base64url of the auth JSON."""
+    payload = json.dumps(registry_auth_body(username, password, registry), separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode()
+
+
+# An empty auth object: what the docker CLI sends when it has no credentials.
+NO_AUTH = base64.urlsafe_b64encode(b"{}").decode()
+
+# -- progress -----------------------------------------------------------------------------
+
+_LAYER_ID = re.compile(r"[0-9a-f]{12}|[0-9a-f]{64}")
+# Statuses after which a layer needs nothing more.
+_LAYER_DONE = (
+    "Pull complete",
+    "Already exists",
+    "Pushed",
+    "Layer already exists",
+    "Mounted from",
+)
+_KEEP_MESSAGES = 30
+
+
+@dataclass
+class LayerProgress:
+    id: str
+    status: str = ""
+    current: int = 0
+    total: int = 0
+    complete: bool = False
+
+    @property
+    def percent(self) -> int:
+        if self.complete:
+            return 100
+        if self.total > 0:
+            return max(0, min(100, int(self.current * 100 / self.total)))
+        return 0
+
+
+@dataclass
+class ProgressState:
+    """Pull, push or load progress lines folded into what a person reads: one entry per layer,
+    the general messages, and the outcome. An `errorDetail` line makes it failed, whatever the
+    HTTP status said."""
+
+    layers: dict[str, LayerProgress] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+    error: str = ""
+    digest: str = ""
+    finished: bool = False
+
+    def feed(self, obj: Any) -> None:
+        if not isinstance(obj, dict):
+            return
+        error = obj.get("errorDetail") or {}
+        if error or obj.get("error"):
+            message = (error.get("message") if isinstance(error, dict) else "") or obj.get("error")
+            self.error = str(message or "the engine reported an error")
+            return
+        aux = obj.get("aux")
+        if isinstance(aux, dict) and isinstance(aux.get("Digest"), str):
+            self.digest = aux["Digest"]
+        status = obj.get("status")
+        ident = obj.get("id")
+        if isinstance(status, str) and isinstance(ident, str) and _LAYER_ID.fullmatch(ident):
+            layer = self.layers.get(ident)
+            if layer is None:
+                layer = self.layers[ident] = LayerProgress(ident)
+            layer.status = status
+            detail = obj.get("progressDetail") or {}
+            if isinstance(detail, dict) and detail.get("total"):
+                layer.current = int(detail.get("current") or 0)
+                layer.total = int(detail.get("total") or 0)
+            if status.startswith(_LAYER_DONE):
+                layer.complete = True
+            elif status == "Download complete" and layer.total:
+                # Extraction follows, with its own current/total.
+                layer.current = layer.total
+            return
+        text = ""
+        if isinstance(status, str):
+            text = f"{ident}: {status}" if isinstance(ident, str) and ident else status
+            if status.startswith("Digest: "):
+                self.digest = status[len("Digest: ") :].strip()
+        elif isinstance(obj.get("stream"), str):
+            text = obj["stream"].strip()
+        if text:
+            self.messages.append(text)
+            del self.messages[:-_KEEP_MESSAGES]
+
+    def fail(self, message: str) -> None:
+        self.error = message or "failed"
+
+    def finish(self) -> None:
+        self.finished = True
+
+    @property
+    def ok(self) -> bool:
+        return self.finished and not self.error
+
+    @property
+    def percent(self) -> int:
+        """All layers together, each counted alike (their sizes are not all known early)."""
+        if self.ok:
+            return 100
+        if not self.layers:
+            return 0
+        return sum(lp.percent for lp in self.layers.values()) // len(self.layers)
+
+    def snapshot(self) -> dict[str, Any]:
+        """A plain copy, safe to render while the reader goes on."""
+        return {
+            "layers": [
+                {
+                    "id": lp.id,
+                    "status": lp.status,
+                    "current": lp.current,
+                    "total": lp.total,
+                    "percent": lp.percent,
+                    "complete": lp.complete,
+                }
+                for lp in self.layers.values()
+            ],
+            "messages": list(self.messages),
+            "percent": self.percent,
+            "error": self.error,
+            "digest": self.digest,
+            "finished": self.finished,
+            "ok": self.ok,
+        }
+
+
+def read_progress(stream: JSONStream) -> ProgressState:
+    """Read a progress stream to its end; raise EngineError if a line reported an error."""
+    state = ProgressState()
+    with stream:
+        for obj in stream.objects():
+            state.feed(obj)
+    state.finish()
+    if state.error:
+        raise EngineError(state.error)
+    return state
+
+
+# -- the API ------------------------------------------------------------------------------
+
+# Seconds to wait for the next progress line of a pull or push before giving up on it.
+PROGRESS_READ_TIMEOUT = 600.0
+# Uploads and downloads of whole images: per read, not in total.
+TRANSFER_TIMEOUT = 600.0
+
+
+class ImagesAPI:
+    def __init__(self, client: EngineClient) -> None:
+        self._c = client
+
+    def list(
+        self,
+        all: bool = False,  # noqa: A002 - the engine's own parameter name
+        filters: Mapping[str, Iterable[str] | str] | None = None,
+        digests: bool = True,
+    ) -> list[dict[str, Any]]:
+        """`GET /images/json`: top-level images unless `all`."""
+        return self._c.get_json(
+            "/images/json",
+            params={"all": all or None, "filters": encode_filters(filters), "digests": digests},
+        )
+
+    def inspect(self, ref: str) -> dict[str, Any]:
+        return self._c.get_json("/images/{}/json", check_image(ref))
+
+    def history(self, ref: str) -> list[dict[str, Any]]:
+        return self._c.get_json("/images/{}/history", check_image(ref))
+
+    def pull(self, reference: str | ImageRef, auth: str | None = None) -> JSONStream:
+        """Start a pull; the returned stream carries its progress. The pull is done only at
+        the stream's end (closing it early can abort it). Never pulls "every tag": without a
+        tag it pulls `latest`."""
+        ref = reference if isinstance(reference, ImageRef) else parse_reference(reference)
+        resp = self._c.request(
+            "POST",
+            "/images/create",
+            params={"fromImage": ref.name, "tag": ref.digest or ref.tag_or_latest},
+            headers={"X-Registry-Auth": auth} if auth else None,
+            stream=True,
+            timeout=PROGRESS_READ_TIMEOUT,
+        )
+        return JSONStream(resp, url=self._c.url)
+
+    def push(self, reference: str | ImageRef, auth: str | None = None) -> JSONStream:
+        """Start pushing one tag; the stream carries the progress (errors arrive in it)."""
+        ref = reference if isinstance(reference, ImageRef) else parse_reference(reference)
+        if ref.digest:
+            raise InvalidArgument("push a tag, not a digest")
+        resp = self._c.request(
+            "POST",
+            "/images/{}/push",
+            ref.name,
+            params={"tag": ref.tag_or_latest},
+            headers={"X-Registry-Auth": auth or NO_AUTH},
+            stream=True,
+            timeout=PROGRESS_READ_TIMEOUT,
+        )
+        return JSONStream(resp, url=self._c.url)
+
+    def tag(self, source: str, target: str | ImageRef) -> ImageRef:
+        """Give image `source` (a reference or an ID) the new name `target` (repo[:tag])."""
+        ref = (
+            target if isinstance(target, ImageRef) else parse_reference(target, allow_digest=False)
+        )
+        if ref.digest:
+            raise InvalidArgument("a tag cannot contain a digest")
+        self._c.request(
+            "POST",
+            "/images/{}/tag",
+            check_image(source),
+            params={"repo": ref.name, "tag": ref.tag_or_latest},
+        )
+        return ImageRef(ref.domain, ref.path, ref.tag_or_latest)
+
+    def remove(self, ref: str, force: bool = False, noprune: bool = False) -> list[dict[str, str]]:
+        """`DELETE /images/{name}`: untags a reference, deletes the image when no tag is left.
+        Returns the engine's list of `Untagged` / `Deleted` entries."""
+        return (
+            self._c.request(
+                "DELETE",
+                "/images/{}",
+                check_image(ref),
+                params={"force": force or None, "noprune": noprune or None},
+                timeout=self._c.timeout + 60,
+            ).json()
+            or []
+        )
+
+    def export(self, ref: str) -> EngineStream:
+        """`GET /images/{name}/get`: the image as a tar archive (docker save format), streamed."""
+        resp = self._c.request(
+            "GET", "/images/{}/get", check_image(ref), stream=True, timeout=TRANSFER_TIMEOUT
+        )
+        return EngineStream(resp, url=self._c.url)
+
+    def load(self, data: IO[bytes] | bytes) -> list[str]:
+        """`POST /images/load` with a docker-save archive. Returns the engine's messages
+        ("Loaded image: ..."); raises EngineError when the stream reports a failure."""
+        resp = self._c.request(
+            "POST",
+            "/images/load",
+            params={"quiet": True},
+            data=data,
+            headers={"Content-Type": "application/x-tar"},
+            stream=True,
+            timeout=TRANSFER_TIMEOUT,
+        )
+        return read_progress(JSONStream(resp, url=self._c.url)).messages
+
+    def import_tarball(
+        self, data: IO[bytes] | bytes, reference: str | ImageRef, message: str = ""
+    ) -> str:
+        """`POST /images/create?fromSrc=-`: a root filesystem tar becomes a one-layer image
+        named `reference`. Returns the new image's ID."""
+        ref = (
+            reference
+            if isinstance(reference, ImageRef)
+            else parse_reference(reference, allow_digest=False)
+        )
+        resp = self._c.request(
+            "POST",
+            "/images/create",
+            params={
+                "fromSrc": "-",
+                "repo": ref.name,
+                "tag": ref.tag_or_latest,
+                "message": message or None,
+            },
+            data=data,
+            headers={"Content-Type": "application/x-tar"},
+            stream=True,
+            timeout=TRANSFER_TIMEOUT,
+        )
+        state = read_progress(JSONStream(resp, url=self._c.url))
+        return next((m for m in reversed(state.messages) if m.startswith("sha256:")), "")

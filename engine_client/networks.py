@@ -1,0 +1,160 @@
+"""Network calls: list, inspect, create, connect, disconnect, remove."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .client import encode_filters
+from .errors import InvalidArgument
+from .volumes import check_driver, check_labels
+
+if TYPE_CHECKING:
+    from .client import EngineClient
+
+NETWORK_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}", re.ASCII)
+# The networks every engine has; the engine itself refuses to remove them.
+BUILTIN_NETWORKS = frozenset({"bridge", "host", "none"})
+# An alias is a DNS name on the network.
+_ALIAS = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,62}[a-zA-Z0-9])?", re.ASCII)
+# Container IDs, ID prefixes or names, as the engine accepts them.
+_CONTAINER = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}", re.ASCII)
+
+
+def check_network_name(name: str) -> str:
+    if not isinstance(name, str) or not NETWORK_NAME.fullmatch(name):
+        raise InvalidArgument(
+            "a network name is 1 to 128 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def check_aliases(aliases: Iterable[str] | None) -> list[str]:
+    out = []
+    for alias in aliases or []:
+        if not _ALIAS.fullmatch(alias):
+            raise InvalidArgument(f"{alias!r} is not a valid alias (a DNS name, up to 64 chars)")
+        if alias not in out:
+            out.append(alias)
+    return out
+
+
+def check_subnet(subnet: str, gateway: str = "", ip_range: str = "") -> dict[str, str]:
+    """An IPAM config entry, checked: the gateway and range must lie in the subnet."""
+    try:
+        net = ipaddress.ip_network(subnet, strict=True)
+    except ValueError as exc:
+        raise InvalidArgument(f"subnet {subnet!r}: {exc}") from None
+    entry = {"Subnet": str(net)}
+    if gateway:
+        try:
+            gw = ipaddress.ip_address(gateway)
+        except ValueError:
+            raise InvalidArgument(f"gateway {gateway!r} is not an IP address") from None
+        if gw not in net:
+            raise InvalidArgument(f"gateway {gw} is not in subnet {net}")
+        entry["Gateway"] = str(gw)
+    if ip_range:
+        try:
+            rng = ipaddress.ip_network(ip_range, strict=True)
+        except ValueError as exc:
+            raise InvalidArgument(f"IP range {ip_range!r}: {exc}") from None
+        if rng.version != net.version or not rng.subnet_of(net):  # type: ignore[arg-type]
+            raise InvalidArgument(f"IP range {rng} is not inside subnet {net}")
+        entry["IPRange"] = str(rng)
+    return entry
+
+
+def is_builtin(network: Mapping[str, Any]) -> bool:
+    return network.get("Name") in BUILTIN_NETWORKS
+
+
+class NetworksAPI:
+    def __init__(self, client: EngineClient) -> None:
+        self._c = client
+
+    def list(
+        self, filters: Mapping[str, Iterable[str] | str] | None = None
+    ) -> list[dict[str, Any]]:
+        """`GET /networks`. The list does not say which containers are attached (API 1.28+)."""
+        return self._c.get_json("/networks", params={"filters": encode_filters(filters)})
+
+    def inspect(self, network: str) -> dict[str, Any]:
+        """`GET /networks/{id}`, with `Containers` (running containers attached)."""
+        return self._c.get_json("/networks/{}", check_network_name(network))
+
+    def create(
+        self,
+        name: str,
+        driver: str = "bridge",
+        *,
+        subnet: str = "",
+        gateway: str = "",
+        ip_range: str = "",
+        internal: bool = False,
+        attachable: bool = False,
+        labels: Mapping[str, str] | None = None,
+        options: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """`POST /networks/create`: returns {Id, Warning}."""
+        body: dict[str, Any] = {
+            "Name": check_network_name(name),
+            "Driver": check_driver(driver or "bridge"),
+            "Internal": bool(internal),
+            "Attachable": bool(attachable),
+            "Labels": check_labels(labels),
+            "Options": check_labels(options, "option"),
+        }
+        if subnet:
+            body["IPAM"] = {
+                "Driver": "default",
+                "Config": [check_subnet(subnet, gateway, ip_range)],
+            }
+        elif gateway or ip_range:
+            raise InvalidArgument("a gateway or IP range needs a subnet")
+        # From 1.44 duplicate names always fail and the field is deprecated.
+        if self._c.negotiate() < (1, 44):
+            body["CheckDuplicate"] = True
+        return self._c.post_json("/networks/create", json=body)
+
+    def connect(
+        self,
+        network: str,
+        container: str,
+        aliases: Iterable[str] | None = None,
+        ipv4_address: str = "",
+    ) -> None:
+        """`POST /networks/{id}/connect`, optionally with DNS aliases and a fixed address."""
+        if not _CONTAINER.fullmatch(container or ""):
+            raise InvalidArgument("not a container ID or name")
+        endpoint: dict[str, Any] = {}
+        if aliases := check_aliases(aliases):
+            endpoint["Aliases"] = aliases
+        if ipv4_address:
+            try:
+                addr = ipaddress.IPv4Address(ipv4_address)
+            except ValueError:
+                raise InvalidArgument(f"{ipv4_address!r} is not an IPv4 address") from None
+            endpoint["IPAMConfig"] = {"IPv4Address": str(addr)}
+        self._c.request(
+            "POST",
+            "/networks/{}/connect",
+            check_network_name(network),
+            json={"Container": container, "EndpointConfig": endpoint},
+        )
+
+    def disconnect(self, network: str, container: str, force: bool = False) -> None:
+        if not _CONTAINER.fullmatch(container or ""):
+            raise InvalidArgument("not a container ID or name")
+        self._c.request(
+            "POST",
+            "/networks/{}/disconnect",
+            check_network_name(network),
+            json={"Container": container, "Force": bool(force)},
+        )
+
+    def remove(self, network: str) -> None:
+        self._c.request("DELETE", "/networks/{}", check_network_name(network))
