@@ -152,10 +152,20 @@ def plan_volumes(df: dict[str, Any], label: str = "") -> PrunePlan:
     return plan
 
 
-def plan_networks(unused: list[dict[str, Any]], label: str = "") -> PrunePlan:
+def plan_networks(
+    networks: list[dict[str, Any]], running: list[dict[str, Any]], label: str = ""
+) -> PrunePlan:
+    """Custom networks no running container is attached to (a stopped one has no endpoint,
+    so the engine prunes its network all the same). The list's own `dangling` filter is not
+    used: API 1.41 lists networks without their containers and calls every one dangling."""
+    attached = {
+        ep.get("NetworkID")
+        for c in running
+        for ep in ((c.get("NetworkSettings") or {}).get("Networks") or {}).values()
+    }
     plan = PrunePlan("networks")
-    for n in unused:
-        if n.get("Name") in BUILTIN_NETWORKS or n.get("Ingress"):
+    for n in networks:
+        if n.get("Name") in BUILTIN_NETWORKS or n.get("Ingress") or n.get("Id") in attached:
             continue
         if not _labels_match(n.get("Labels"), label):
             continue
@@ -189,10 +199,11 @@ class PruneAPI:
     def preview(self, kind: str, *, dangling: bool = True, label: str = "") -> PrunePlan:
         label = check_label_filter(label)
         if kind == "networks":
-            filters: dict[str, list[str]] = {"dangling": ["true"], "type": ["custom"]}
+            filters: dict[str, list[str]] = {"type": ["custom"]}
             if label:
                 filters["label"] = [label]
-            return plan_networks(self._c.networks.list(filters=filters), label)
+            networks = self._c.networks.list(filters=filters)
+            return plan_networks(networks, self._c.containers.list(), label)
         if kind not in KINDS:
             raise InvalidArgument(f"unknown kind {kind!r}")
         df = self._c.system.df()

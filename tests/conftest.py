@@ -319,9 +319,7 @@ def make_network(engine: EngineClient, resource_sweeper: None) -> Iterator[Calla
 
     def make(name: str | None = None, labels: dict[str, str] | None = None, **kw: Any) -> dict:
         name = name or f"dt-{RUN_ID}-{secrets.token_hex(3)}"
-        created = engine.networks.create(
-            name, labels={TEST_LABEL: RUN_ID, **(labels or {})}, **kw
-        )
+        created = engine.networks.create(name, labels={TEST_LABEL: RUN_ID, **(labels or {})}, **kw)
         made.append(created["Id"])
         return engine.networks.inspect(created["Id"])
 

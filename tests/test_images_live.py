@@ -321,3 +321,34 @@ async def test_a_push_uses_the_saved_login(hub, admin, engine, auth_registry, im
     # It is there, behind the login: without one the registry will not even say so.
     with pytest.raises(EngineError, match="auth"):
         await sync_to_async(engine.images.pull)(ref)
+
+
+# -- lists that follow the engine's events -------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["images", "volumes", "networks"])
+async def test_a_list_reads_its_rows_again_when_the_engine_says_one_changed(
+    hub, admin, engine, kind, image_tags, resource_sweeper
+):
+    since = time.time()
+    path = f"/ws/hosts/local/{kind}/live/?q=dt-&since={since:.3f}"
+    comm = WebsocketCommunicator(application, path, headers=[ORIGIN, cookie_of(admin)])
+    assert (await comm.connect())[0]
+    name = f"dt-{RUN_ID}-live-{kind}"
+
+    def change() -> None:
+        if kind == "images":
+            engine.images.tag(LAB_IMAGE, image_tags(f"dashboard-test/r{RUN_ID}/{name}:v1"))
+        elif kind == "volumes":
+            engine.volumes.create(name, labels={"dashboard.test": RUN_ID})
+        else:
+            engine.networks.create(name, labels={"dashboard.test": RUN_ID})
+
+    await sync_to_async(change)()
+    deadline = time.monotonic() + 10
+    html = ""
+    while 'id="list-resync"' not in html:  # (status messages may come first)
+        html = await comm.receive_from(timeout=max(deadline - time.monotonic(), 0.1))
+    assert f'hx-get="/hosts/local/{kind}/?q=dt-"' in html
+    assert f'hx-target="#{kind}-rows"' in html
+    await comm.disconnect()

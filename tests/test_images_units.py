@@ -17,7 +17,13 @@ from engine_client.images import (
     registry_auth,
 )
 from engine_client.networks import check_aliases, check_network_name, check_subnet
-from engine_client.prune import check_label_filter, plan_containers, plan_images, plan_volumes
+from engine_client.prune import (
+    check_label_filter,
+    plan_containers,
+    plan_images,
+    plan_networks,
+    plan_volumes,
+)
 from engine_client.system import normalize_df
 from engine_client.volumes import check_labels, check_volume_name
 
@@ -265,3 +271,15 @@ def test_subnets_gateways_and_aliases():
     assert check_aliases(["web", "web", "db.local"]) == ["web", "db.local"]
     with pytest.raises(InvalidArgument):
         check_aliases(["bad alias"])
+
+
+def test_network_plans_keep_networks_with_running_containers_and_built_ins():
+    networks = [
+        {"Id": "b", "Name": "bridge"},
+        {"Id": "u", "Name": "used"},
+        {"Id": "f", "Name": "free", "Labels": {"k": "v"}},
+        {"Id": "i", "Name": "ingress", "Ingress": True},
+    ]
+    running = [{"NetworkSettings": {"Networks": {"used": {"NetworkID": "u"}}}}]
+    assert plan_networks(networks, running).keys == ["free"]
+    assert plan_networks(networks, running, label="k=x").keys == []

@@ -231,6 +231,15 @@ def test_an_upload_over_the_limit_is_refused_unread(lab_settings, admin):
     assert not AuditEntry.objects.exists()
 
 
+def test_an_upload_that_grows_past_the_limit_while_read_is_cut_off(lab_settings, admin):
+    lab_settings.IMAGE_UPLOAD_MAX_BYTES = 100_000
+    archive = io.BytesIO(b"x" * 150_000)  # under the up-front check's slack, over the limit
+    archive.name = "big.tar"
+    resp = admin.post(f"{LIST}upload/", {"mode": "load", "archive": archive})
+    assert resp.status_code == 413
+    assert not AuditEntry.objects.exists()
+
+
 def test_an_import_needs_a_name(lab_settings, admin):
     archive = io.BytesIO(b"x" * 100)
     archive.name = "a.tar"
