@@ -104,9 +104,9 @@ def layers(html: str) -> list[tuple[str, str]]:
 
 
 async def test_a_pull_shows_layer_progress_and_the_image_appears(
-    hub, admin, engine, registry_image
+    hub, admin, engine, registry_image, image_tags
 ):
-    await sync_to_async(absent)(engine, registry_image)
+    await sync_to_async(absent)(engine, image_tags(registry_image))
     messages = await follow(await start(admin, registry_image), cookie_of(admin))
     final = messages[-1]
     assert 'data-state="done"' in final, final
@@ -199,9 +199,9 @@ async def test_tag_push_remove_and_pull_round_trip_through_the_registry(
 
 
 async def test_a_pull_goes_on_to_the_end_when_its_viewer_leaves_and_can_be_rejoined(
-    hub, admin, engine, registry_image
+    hub, admin, engine, registry_image, image_tags
 ):
-    await sync_to_async(absent)(engine, registry_image)
+    await sync_to_async(absent)(engine, image_tags(registry_image))
     path = await start(admin, registry_image)
     comm = WebsocketCommunicator(application, path, headers=[ORIGIN, cookie_of(admin)])
     assert (await comm.connect())[0]

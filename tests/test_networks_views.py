@@ -69,6 +69,7 @@ def test_create_connect_disconnect_remove(
     assert {"web", "api"} <= set(endpoint["Aliases"])
     html = admin.get(detail).content.decode()
     assert endpoint["IPAddress"] in html and c["Name"].lstrip("/") in html
+    assert "<td>web, api</td>" in html, "the aliases, as connected"
     listing = admin.get(LIST).content.decode()
     assert name in listing and str(subnet) in listing
 

@@ -5,6 +5,7 @@ from here."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from engine_client import EngineClient, InvalidArgument
+from engine_client import EngineClient, InvalidArgument, NotFound
 from engine_client.networks import (
     BUILTIN_NETWORKS,
     check_aliases,
@@ -200,9 +201,19 @@ def _candidates(client: EngineClient, attached: set[str]) -> list[tuple[str, str
     return sorted(out, key=lambda kv: kv[1])
 
 
+# Attached containers whose aliases are looked up (the containers list does not carry them).
+MAX_ALIAS_LOOKUPS = 50
+
+
 def _detail(client: EngineClient, ref: str) -> dict[str, Any]:
     network = client.networks.inspect(ref)
     users = rp.network_users(client.containers.list()).get(network.get("Id", ""), [])
+    for user in users[:MAX_ALIAS_LOOKUPS]:
+        with contextlib.suppress(NotFound):  # gone in between: shown without aliases
+            settings = client.containers.inspect(user["id"]).get("NetworkSettings") or {}
+            endpoint = (settings.get("Networks") or {}).get(user["network"]) or {}
+            short = user["id"][:12]
+            user["aliases"] = [a for a in endpoint.get("Aliases") or [] if a != short]
     return rp.network_detail(network, users)
 
 

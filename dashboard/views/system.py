@@ -84,7 +84,9 @@ def prune(request: HttpRequest, host: str, kind: str) -> HttpResponse:
     h, client = host_client(request, host)
     if kind not in KINDS:
         raise InvalidArgument(f"unknown kind {kind!r}")
-    form = PruneForm(request.POST if request.method == "POST" else request.GET)
+    data = (request.POST if request.method == "POST" else request.GET).copy()
+    data.setdefault("mode", "dangling")
+    form = PruneForm(data)
     context: dict[str, Any] = {"host": h, "kind": kind, "title": TITLES[kind], "form": form}
     if not form.is_valid():
         return render(request, "system/prune.html", context, status=400)
