@@ -2,6 +2,9 @@
 
 A superuser is an admin; otherwise the role is the highest of the user's groups named after
 a role. A logged-in user in no such group is a viewer.
+
+Exec (a shell in a container) is a grant on top of a role: admins have it; an operator has it
+when also in the group named `exec` (`manage.py dashboard_user NAME --role operator --exec`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,30 @@ def role_of(user: Any) -> str | None:
 def has_role(user: Any, role: str) -> bool:
     have = role_of(user)
     return have is not None and _RANK[have] >= _RANK[role]
+
+
+EXEC_GROUP = "exec"
+
+
+def can_exec(user: Any) -> bool:
+    """Admins, and operators granted exec (the `exec` group)."""
+    role = role_of(user)
+    if role == ADMIN:
+        return True
+    return role == OPERATOR and user.groups.filter(name=EXEC_GROUP).exists()
+
+
+def require_exec(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """View decorator: 403 unless the user may exec into containers."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not can_exec(request.user):
+            raise PermissionDenied("exec needs the admin role, or an operator granted exec")
+        return view(request, *args, **kwargs)
+
+    wrapped.required_role = OPERATOR  # type: ignore[attr-defined]
+    return wrapped
 
 
 def require_role(role: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:

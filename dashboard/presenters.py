@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 
 SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH", re.IGNORECASE)
@@ -257,3 +260,60 @@ def event_row(ev: dict[str, Any]) -> dict[str, Any]:
         )[:12],
         "scope": ev.get("scope", ""),
     }
+
+
+# -- container detail tabs -------------------------------------------------------------------
+
+MASK = "••••••••"
+
+
+def masked_inspect(c: dict[str, Any]) -> dict[str, Any]:
+    """An inspect with the values of secret-looking variables hidden (as on the env tab)."""
+    out = copy.deepcopy(c)
+    config = out.get("Config") or {}
+    if config.get("Env"):
+        config["Env"] = [
+            f"{key}={MASK}" if sep and SECRET_NAME.search(key) else item
+            for item in config["Env"]
+            for key, sep, _ in [item.partition("=")]
+        ]
+    return out
+
+
+def _json_scalar(value: Any) -> str:
+    text = escape(json.dumps(value, ensure_ascii=False))
+    if isinstance(value, str):
+        return f'<span class="jt-s">{text}</span>'
+    if value is None or isinstance(value, bool):
+        return f'<span class="jt-b">{text}</span>'
+    return f'<span class="jt-num">{text}</span>'
+
+
+def json_tree(value: Any, key: str | None = None, depth: int = 0) -> str:
+    """JSON as nested <details> (collapsible), every key and value escaped. The first level
+    is open; deeper objects start closed."""
+    label = f'<span class="jt-k">{escape(key)}</span>' if key is not None else ""
+    colon = ": " if label else ""
+    if not isinstance(value, dict | list):
+        return f'<div class="jt-row">{label}{colon}{_json_scalar(value)}</div>'
+    if not value:
+        empty = "{}" if isinstance(value, dict) else "[]"
+        return f'<div class="jt-row">{label}{colon}<span class="jt-e">{empty}</span></div>'
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    children = "".join(json_tree(v, str(k), depth + 1) for k, v in items)
+    kind = f"{{{len(value)}}}" if isinstance(value, dict) else f"[{len(value)}]"
+    opened = " open" if depth == 0 else ""
+    return (
+        f'<details class="jt"{opened}><summary>{label} <span class="jt-n">{kind}</span>'
+        f'</summary><div class="jt-c">{children}</div></details>'
+    )
+
+
+def top_table(top: dict[str, Any]) -> dict[str, Any]:
+    """`GET /containers/{id}/top` -> titles and rows (rows padded to the titles)."""
+    titles = [str(t) for t in top.get("Titles") or []]
+    rows = []
+    for row in top.get("Processes") or []:
+        cells = [str(v) for v in row]
+        rows.append(cells + [""] * (len(titles) - len(cells)))
+    return {"titles": titles, "rows": rows}

@@ -2,6 +2,7 @@
 
 from django.urls import re_path
 
+from .consumers.exec import ExecConsumer
 from .consumers.live import (
     ContainersConsumer,
     EventsConsumer,
@@ -10,6 +11,7 @@ from .consumers.live import (
     ResourceListConsumer,
     StatsConsumer,
 )
+from .consumers.run import RunOnceConsumer
 from .engines import HOST_NAME_RE
 
 H = rf"ws/hosts/(?P<host>{HOST_NAME_RE})"
@@ -19,6 +21,8 @@ websocket_urlpatterns = [
     re_path(rf"^{H}/containers/live/$", ContainersConsumer.as_asgi(), name="ws-containers"),
     re_path(rf"^{H}/containers/{CID}/logs/$", LogsConsumer.as_asgi(), name="ws-logs"),
     re_path(rf"^{H}/containers/{CID}/stats/$", StatsConsumer.as_asgi(), name="ws-stats"),
+    re_path(rf"^{H}/containers/{CID}/exec/$", ExecConsumer.as_asgi(), name="ws-exec"),
+    re_path(rf"^{H}/containers/{CID}/run/$", RunOnceConsumer.as_asgi(), name="ws-run"),
     re_path(rf"^{H}/events/$", EventsConsumer.as_asgi(), name="ws-events"),
     re_path(rf"^{H}/progress/$", ProgressConsumer.as_asgi(), name="ws-progress"),
     re_path(

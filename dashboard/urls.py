@@ -10,11 +10,28 @@ register_converter(ContainerIdConverter, "cid")
 
 container_urls = [
     path("", containers.container_list, name="container-list"),
+    # Fixed paths before <ref>: a container named "new" is still reachable by its id.
+    path("new/", containers.container_new, name="container-new"),
+    path("bulk/", containers.container_bulk, name="container-bulk"),
+    path("prune/", containers.container_prune, name="container-prune"),
     path("<ref:ref>/", containers.container_detail, name="container-detail"),
     path("<cid:container_id>/start/", containers.container_start, name="container-start"),
     path("<cid:container_id>/stop/", containers.container_stop, name="container-stop"),
     path("<cid:container_id>/restart/", containers.container_restart, name="container-restart"),
     path("<cid:container_id>/remove/", containers.container_remove, name="container-remove"),
+    path("<cid:container_id>/pause/", containers.container_pause, name="container-pause"),
+    path("<cid:container_id>/unpause/", containers.container_unpause, name="container-unpause"),
+    path("<cid:container_id>/kill/", containers.container_kill, name="container-kill"),
+    path("<cid:container_id>/rename/", containers.container_rename, name="container-rename"),
+    path("<cid:container_id>/edit/", containers.container_edit, name="container-edit"),
+    path("<cid:container_id>/run/", containers.container_run, name="container-run"),
+    path("<cid:container_id>/top/", containers.container_top, name="container-top"),
+    path("<cid:container_id>/exec/", containers.container_exec, name="container-exec"),
+    path(
+        "<cid:container_id>/env/reveal/",
+        containers.container_env_reveal,
+        name="container-env-reveal",
+    ),
     path("<cid:container_id>/logs/", containers.container_logs, name="container-logs"),
     path(
         "<cid:container_id>/logs/download/",

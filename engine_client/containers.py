@@ -5,11 +5,13 @@ that creating a container needs (local images, image config, pull, network names
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .client import encode_filters
-from .errors import EngineError, InvalidArgument
+from .errors import EngineError, InvalidArgument, NotFound
 from .streams import JSONStream, LogStream
 
 if TYPE_CHECKING:
@@ -42,6 +44,32 @@ def split_image(ref: str) -> tuple[str, str | None]:
     if sep and "/" not in tag:
         return name, tag
     return ref, "latest"
+
+
+@dataclass
+class Step:
+    what: str
+    outcome: str  # "done", "failed", "skipped"
+    message: str = ""
+
+
+@dataclass
+class RecreateReport:
+    """What a recreate did, step by step, including what it undid after a failure."""
+
+    old_id: str
+    name: str
+    steps: list[Step] = field(default_factory=list)
+    new_id: str = ""
+    ok: bool = False
+
+    @property
+    def failed(self) -> Step | None:
+        return next((s for s in self.steps if s.outcome == "failed"), None)
+
+
+class _Abort(Exception):
+    pass
 
 
 def _grace(timeout: int | None) -> int | None:
@@ -186,6 +214,79 @@ class ContainersAPI:
 
     def network_names(self) -> list[str]:
         return sorted(n.get("Name", "") for n in self._c.get_json("/networks") if n.get("Name"))
+
+    def recreate(
+        self, container_id: str, body: Mapping[str, Any], name: str, pull: bool = False
+    ) -> RecreateReport:
+        """Replace a container by a new one made from `body`, under `name`, in the state the
+        old one was in (running or not). The new one is made first under a temporary name,
+        so a refused create changes nothing; a later failure is undone as far as it can be.
+        Never raises for an engine refusal: the report says what happened, step by step."""
+        old = self.inspect(container_id)
+        old_id, old_name = old["Id"], (old.get("Name") or "").lstrip("/")
+        was_running = bool((old.get("State") or {}).get("Running"))
+        auto_remove = bool((old.get("HostConfig") or {}).get("AutoRemove"))
+        report = RecreateReport(old_id=old_id, name=name)
+        tag = secrets.token_hex(3)
+        temp_new, temp_old = f"{name}-new-{tag}", f"{old_name}-old-{tag}"
+        undo: list[tuple[str, Callable[[], Any]]] = []
+
+        def step(what: str, action: Callable[[], Any]) -> Any:
+            try:
+                result = action()
+            except EngineError as exc:
+                report.steps.append(Step(what, "failed", exc.message))
+                raise _Abort from exc
+            report.steps.append(Step(what, "done"))
+            return result
+
+        try:
+            if pull:
+                step(f"pull {body.get('Image')}", lambda: self.pull(str(body.get("Image"))))
+            created = step("create the new container", lambda: self.create(body, name=temp_new))
+            new_id = report.new_id = created["Id"]
+            undo.append(("remove the new container", lambda: self.remove(new_id, force=True)))
+            if was_running:
+                step("stop the old container", lambda: self.stop(old_id))
+                undo.append(("start the old container again", lambda: self.start(old_id)))
+            if auto_remove and was_running:
+                # It removed itself when it stopped: there is nothing to go back to, so the
+                # new container stays whatever happens next.
+                undo.clear()
+            else:
+                step(f"rename the old container to {temp_old}",
+                     lambda: self.rename(old_id, temp_old))  # fmt: skip
+                undo.append((f"rename the old container back to {old_name}",
+                             lambda: self.rename(old_id, old_name)))  # fmt: skip
+            step(f"name the new container {name}", lambda: self.rename(new_id, name))
+            undo.append((f"rename the new container to {temp_new}",
+                         lambda: self.rename(new_id, temp_new)))  # fmt: skip
+            if was_running:
+                step("start the new container", lambda: self.start(new_id))
+        except _Abort:
+            for what, action in reversed(undo):
+                try:
+                    action()
+                except EngineError as exc:
+                    report.steps.append(Step(f"undo: {what}", "failed", exc.message))
+                else:
+                    report.steps.append(Step(f"undo: {what}", "done"))
+                    if what == "remove the new container":
+                        report.new_id = ""
+            return report
+        report.ok = True
+        if not (auto_remove and was_running):
+            try:
+                self.remove(old_id)
+                report.steps.append(Step("remove the old container", "done"))
+            except NotFound:
+                report.steps.append(Step("remove the old container", "done", "it was gone"))
+            except EngineError as exc:
+                report.steps.append(Step(
+                    "remove the old container", "failed",
+                    f"{exc.message} (it is still there as {temp_old})",
+                ))  # fmt: skip
+        return report
 
     def remove(self, container_id: str, force: bool = False, volumes: bool = False) -> None:
         """Remove; `force` kills a running container first, `volumes` drops anonymous volumes."""

@@ -174,3 +174,75 @@ def exec_in(engine, container_id, cmd):
         "/containers/{}/exec", container_id, json={"Cmd": cmd, "AttachStdout": False}
     )
     engine.request("POST", "/exec/{}/start", created["Id"], json={"Detach": True, "Tty": False})
+
+
+# -- containers: terminal, run once, bulk (issue 4) ------------------------------------------
+
+
+def test_a_person_types_a_command_in_the_terminal_and_reads_the_answer(
+    page, dashboard, make_container
+):
+    c = make_container()
+    page.goto(f"{dashboard.url}/hosts/local/containers/{c['Id']}/exec/")
+    page.locator("#term-state.live").wait_for(timeout=15000)
+    page.locator("#terminal .xterm-rows", has_text="/ #").wait_for(timeout=10000)
+    page.locator("#terminal").click()
+    page.keyboard.type("echo $((6 * 7))")
+    page.keyboard.press("Enter")
+    page.locator("#terminal .xterm-rows", has_text="42").wait_for(timeout=10000)
+    shot(page, "terminal")
+    page.keyboard.type("exit 0")
+    page.keyboard.press("Enter")
+    page.locator("#term-state", has_text="exit code 0").wait_for(timeout=10000)
+
+
+def test_run_once_from_the_form_streams_the_output_and_the_exit_code(
+    page, dashboard, engine, ui_label
+):
+    from .conftest import LAB_IMAGE, made_with
+
+    page.goto(f"{dashboard.url}/hosts/local/containers/new/")
+    page.fill("#id_image", LAB_IMAGE)
+    page.fill("#id_command", "sh -c 'echo first; sleep 1; echo second >&2; exit 4'")
+    page.fill("#id_labels", ui_label)
+    page.get_by_role("button", name="Run once").click()
+    page.wait_for_url("**/run/")
+    page.locator("#run-output .l", has_text="first").wait_for(timeout=15000)
+    page.locator("#run-output .l.e", has_text="second").wait_for(timeout=15000)
+    page.locator("#run-code", has_text="4").wait_for(timeout=15000)
+    page.locator("#run-removed", has_text="removed").wait_for(timeout=15000)
+    shot(page, "run-once")
+    assert made_with(engine, ui_label) == []
+
+
+def test_a_form_error_shows_beside_its_field(page, dashboard, engine, ui_label):
+    from .conftest import made_with
+
+    page.goto(f"{dashboard.url}/hosts/local/containers/new/")
+    page.fill("#id_image", "lab/busybox:latest")
+    page.fill("#id_env", "GOOD=1\nBROKEN")
+    page.fill("#id_labels", ui_label)
+    page.get_by_role("button", name="Add a port").click()
+    page.locator("#id_ports-2-container_port").fill("70000")
+    page.get_by_role("button", name="Create", exact=True).click()
+    page.locator("#env-error").wait_for(timeout=10000)
+    assert "no “=”" in page.locator("#env-error").inner_text()
+    row_error = page.locator("#ports-section .field-error", has_text="65535")
+    assert row_error.is_visible()
+    shot(page, "form-errors")
+    assert made_with(engine, ui_label) == []
+
+
+def test_bulk_stop_from_the_list_reports_each_container(page, make_container):
+    a, b = make_container(), make_container()
+    page.reload()
+    for c in (a, b):
+        page.locator(f"#container-{c['Id'][:12]} input[name=ids]").check()
+    assert page.locator("#bulk-count").inner_text() == "2 selected"
+    page.select_option("#bulk-action", "stop")
+    page.once("dialog", lambda d: d.accept())
+    page.locator("#bulk-form button[type=submit]").click()
+    page.locator("#bulk-outcomes", has_text="2 of 2 done").wait_for(timeout=20000)
+    for c in (a, b):
+        page.locator(f"#container-{c['Id'][:12]} .badge.exited").wait_for(timeout=15000)
+    shot(page, "bulk")

@@ -163,10 +163,12 @@ def test_the_detail_page_shows_the_inspect_summary(lab_settings, viewer, make_co
     )
     html = viewer.get(f"{LIST}{c['Id']}/").content.decode()
     assert c["Name"].lstrip("/") in html
-    assert "GREETING" in html and "hello" in html
-    assert "hunter2" not in html, "secret-looking values are masked"
     assert "on-failure" in html and "max 3 retries" in html
-    assert "bridge" in html  # its network
+    env = viewer.get(f"{LIST}{c['Id']}/", {"tab": "env"}).content.decode()
+    assert "GREETING" in env and "hello" in env
+    assert "hunter2" not in env, "secret-looking values are masked"
+    networks = viewer.get(f"{LIST}{c['Id']}/", {"tab": "networks"}).content.decode()
+    assert "bridge" in networks
 
 
 def test_the_detail_page_is_reachable_by_name(lab_settings, viewer, make_container):
