@@ -1,6 +1,5 @@
 """Container calls: list, inspect, create, start, stop, restart, pause, kill, rename, wait,
-top, remove; and, until images.py and networks.py exist, the few image and network calls
-that creating a container needs (local images, image config, pull, network names)."""
+top, remove, and recreate (a sequence of them, reported step by step)."""
 
 from __future__ import annotations
 
@@ -33,17 +32,6 @@ def check_signal(signal: str) -> str:
     if not isinstance(signal, str) or not _SIGNAL_RE.fullmatch(signal):
         raise InvalidArgument("a signal is a name such as SIGTERM or HUP, or a number")
     return signal
-
-
-def split_image(ref: str) -> tuple[str, str | None]:
-    """'repo/name:tag' -> ('repo/name', 'tag'); a digest stays whole; no tag means latest
-    (an empty tag would pull every tag of the repository)."""
-    if "@" in ref:
-        return ref, None
-    name, sep, tag = ref.rpartition(":")
-    if sep and "/" not in tag:
-        return name, tag
-    return ref, "latest"
 
 
 @dataclass
@@ -185,36 +173,6 @@ class ContainersAPI:
             raise InvalidArgument("ps arguments are letters, digits, spaces and , = -")
         return self._c.get_json("/containers/{}/top", container_id, params={"ps_args": ps_args})
 
-    # -- what a container is made from (minimal; see the module's docstring) ---------------
-
-    def local_images(self) -> list[str]:
-        """Tags of the images on the engine, sorted (untagged ones left out)."""
-        tags: set[str] = set()
-        for image in self._c.get_json("/images/json"):
-            tags.update(t for t in image.get("RepoTags") or [] if t and "<none>" not in t)
-        return sorted(tags)
-
-    def image_config(self, ref: str) -> dict[str, Any]:
-        """The image's `Config` (its default command, env, labels...); 404 if it is not here."""
-        return self._c.get_json("/images/{}/json", ref).get("Config") or {}
-
-    def pull(self, ref: str, timeout: float = 300.0) -> None:
-        """Pull an image, reading the progress stream to its end; a failure reported inside
-        the stream (with HTTP 200) raises like any other engine error."""
-        name, tag = split_image(ref)
-        resp = self._c.request(
-            "POST", "/images/create", params={"fromImage": name, "tag": tag},
-            stream=True, timeout=timeout,
-        )  # fmt: skip
-        with JSONStream(resp, url=self._c.url) as stream:
-            for line in stream.objects():
-                if isinstance(line, dict) and (line.get("errorDetail") or line.get("error")):
-                    detail = line.get("errorDetail") or {}
-                    raise EngineError(detail.get("message") or str(line.get("error")))
-
-    def network_names(self) -> list[str]:
-        return sorted(n.get("Name", "") for n in self._c.get_json("/networks") if n.get("Name"))
-
     def recreate(
         self, container_id: str, body: Mapping[str, Any], name: str, pull: bool = False
     ) -> RecreateReport:
@@ -242,7 +200,7 @@ class ContainersAPI:
 
         try:
             if pull:
-                step(f"pull {body.get('Image')}", lambda: self.pull(str(body.get("Image"))))
+                step(f"pull {body.get('Image')}", lambda: self._pull(str(body.get("Image"))))
             created = step("create the new container", lambda: self.create(body, name=temp_new))
             new_id = report.new_id = created["Id"]
             undo.append(("remove the new container", lambda: self.remove(new_id, force=True)))
@@ -287,6 +245,11 @@ class ContainersAPI:
                     f"{exc.message} (it is still there as {temp_old})",
                 ))  # fmt: skip
         return report
+
+    def _pull(self, ref: str) -> None:
+        from .images import read_progress
+
+        read_progress(self._c.images.pull(ref))
 
     def remove(self, container_id: str, force: bool = False, volumes: bool = False) -> None:
         """Remove; `force` kills a running container first, `volumes` drops anonymous volumes."""

@@ -257,3 +257,22 @@ def test_only_people_granted_exec_open_the_terminal(
     detail = operator.get(url(c["Id"])).content.decode()
     assert "Terminal" not in detail
     assert "Terminal" in exec_operator.get(url(c["Id"])).content.decode()
+
+
+def test_dashboard_user_grants_and_takes_back_exec(monkeypatch, db):
+    import io
+
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    from dashboard.access import can_exec
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-enough-pass-1\n"))
+    call_command("dashboard_user", "ezra", "--role", "operator", "--exec", "--password-stdin")
+    assert can_exec(User.objects.get(username="ezra"))
+    call_command("dashboard_user", "ezra", "--role", "operator")  # not said: kept
+    assert can_exec(User.objects.get(username="ezra"))
+    call_command("dashboard_user", "ezra", "--role", "viewer")
+    assert not can_exec(User.objects.get(username="ezra")), "viewers never exec"
+    call_command("dashboard_user", "ezra", "--role", "operator", "--no-exec")
+    assert not can_exec(User.objects.get(username="ezra"))

@@ -7,7 +7,7 @@ import shlex
 
 import pytest
 
-from engine_client import Conflict, EngineError, InvalidArgument, NotFound
+from engine_client import Conflict, InvalidArgument
 from engine_client.container_spec import (
     ContainerSpec,
     MountSpec,
@@ -61,21 +61,6 @@ def test_top_lists_the_processes(engine, make_container):
 
 
 @pytest.mark.engine
-def test_local_images_and_image_config(engine):
-    assert LAB_IMAGE in engine.containers.local_images()
-    assert engine.containers.image_config(LAB_IMAGE)["Cmd"] == ["/bin/sh"]
-    with pytest.raises(NotFound):
-        engine.containers.image_config("no-such-image:here")
-
-
-@pytest.mark.engine
-def test_a_failed_pull_raises(engine):
-    with pytest.raises(EngineError) as info:
-        engine.containers.pull("127.0.0.1:5000/lab/no-such-image:latest")
-    assert "not found" in str(info.value).lower() or "manifest unknown" in str(info.value)
-
-
-@pytest.mark.engine
 def test_a_spec_survives_create_and_inspect(engine, make_container):
     spec = ContainerSpec(
         image=LAB_IMAGE,
@@ -103,7 +88,7 @@ def test_a_spec_survives_create_and_inspect(engine, make_container):
     created = engine.containers.create(spec.create_body(), name=spec.name)
     try:
         back = ContainerSpec.from_inspect(
-            engine.containers.inspect(created["Id"]), engine.containers.image_config(LAB_IMAGE)
+            engine.containers.inspect(created["Id"]), engine.images.inspect(LAB_IMAGE)["Config"]
         )
         assert back == spec
     finally:

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 from dashboard.models import AuditEntry
+from engine_client import NotFound
 from engine_client.container_spec import ContainerSpec
 
 from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL, made_with
@@ -222,6 +223,26 @@ def test_each_invalid_field_gives_its_message_and_creates_nothing(
     assert not AuditEntry.objects.filter(action="container.create").exists()
 
 
+def test_pull_first_pulls_the_image_or_says_why_not(
+    lab_settings, admin, engine, registry_image, image_tags, ui_label
+):
+    image = image_tags(registry_image)  # in the lab registry, not on the engine
+    with pytest.raises(NotFound):
+        engine.images.inspect(image)
+    resp = admin.post(NEW, form_data(ui_label, image=image, command="true"))
+    assert re.search(r'id="image-error">No image', resp.content.decode())
+    resp = admin.post(NEW, form_data(ui_label, image=image, pull="on", command="true"))
+    assert resp.status_code == 302, resp.content.decode()[:2000]
+    (row,) = made_with(engine, ui_label)
+    assert row["Image"] == image
+    missing = "127.0.0.1:5000/lab/not-there:latest"
+    resp = admin.post(NEW, form_data(ui_label, image=missing, pull="on"))
+    assert re.search(r'id="image-error">The pull failed: [^<]*not', resp.content.decode())
+    assert len(made_with(engine, ui_label)) == 1
+    entry = AuditEntry.objects.filter(action="container.create").latest("id")
+    assert entry.outcome == "failed" and entry.params["pull"] is True
+
+
 def test_the_form_offers_the_local_images(lab_settings, admin):
     html = admin.get(NEW).content.decode()
     assert f'<option value="{LAB_IMAGE}">' in html
@@ -252,7 +273,7 @@ def test_duplicate_makes_an_equal_container(lab_settings, admin, engine, make_co
     resp = admin.post(NEW, {**values, "then": "create"})
     assert resp.status_code == 302, resp.content.decode()[:3000]
     (row,) = made_with(engine, ui_label)
-    image = engine.containers.image_config(LAB_IMAGE)
+    image = engine.images.inspect(LAB_IMAGE)["Config"]
     a = ContainerSpec.from_inspect(engine.containers.inspect(original["Id"]), image)
     b = ContainerSpec.from_inspect(engine.containers.inspect(row["Id"]), image)
     b.labels.pop(f"{TEST_LABEL}.case")

@@ -412,7 +412,9 @@ class ContainerForm(forms.Form):
         image = data.get("image")
         if image and not data.get("pull") and "image" not in self.errors:
             try:
-                self.image_config = self.client.containers.image_config(image)
+                self.client.images.inspect(image)
+            except InvalidArgument as exc:
+                self.add_error("image", f"Not an image reference: {exc}.")
             except NotFound:
                 self.add_error(
                     "image", f"No image “{image}” on this engine: tick “pull” or pick another."

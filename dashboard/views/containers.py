@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from engine_client import EngineClient, EngineError, InvalidArgument, NotFound
 from engine_client.container_spec import ContainerSpec
+from engine_client.images import read_progress
 
 from .. import presenters
 from ..access import ADMIN, OPERATOR, VIEWER, can_exec, has_role, require_exec, require_role
@@ -114,9 +115,15 @@ TABS = [
 def _image_config(client: EngineClient, ref: str) -> dict[str, Any] | None:
     """The image's own settings, or None when the image is gone (it may have been removed)."""
     try:
-        return client.containers.image_config(ref)
-    except EngineError:
+        return client.images.inspect(ref).get("Config") or {}
+    except (EngineError, InvalidArgument):
         return None
+
+
+def _local_tags(client: EngineClient) -> list[str]:
+    """Tags of the images on the engine, for the form's image field to offer."""
+    tags = {t for i in client.images.list() for t in i.get("RepoTags") or [] if "<none>" not in t}
+    return sorted(tags)
 
 
 def _secret_keys(raw: dict[str, Any]) -> set[str]:
@@ -496,7 +503,7 @@ def _container_form(request: HttpRequest, client: EngineClient, data: Any = None
         data,
         client=client,
         allow_privileged=has_role(request.user, ADMIN),
-        networks=client.containers.network_names(),
+        networks=sorted(n.get("Name", "") for n in client.networks.list() if n.get("Name")),
         **kwargs,
     )
 
@@ -544,7 +551,7 @@ def _form_page(request: HttpRequest, h: Any, form: ContainerForm, mode: str,
     return render(
         request, "containers/form.html",
         {"host": h, "form": form, "mode": mode, "c": c,
-         "images": form.client.containers.local_images()},
+         "images": _local_tags(form.client)},
     )  # fmt: skip
 
 
@@ -589,8 +596,8 @@ def container_new(request: HttpRequest, host: str) -> HttpResponse:
             entry.target_name = spec.name
             if pull:
                 try:
-                    client.containers.pull(spec.image)
-                except EngineError as exc:
+                    read_progress(client.images.pull(spec.image))
+                except (EngineError, InvalidArgument) as exc:
                     form.add_error("image", f"The pull failed: {exc.message}")
                     raise
             created = client.containers.create(spec.create_body(), name=spec.name or None)
