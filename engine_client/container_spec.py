@@ -142,8 +142,20 @@ class ContainerSpec:
 
     # -- to the engine ----------------------------------------------------------------------
 
-    def create_body(self) -> dict[str, Any]:
-        """The body of `POST /containers/create` (the name goes in the query)."""
+    def create_body(
+        self, base: dict[str, Any] | None = None, keep_identity: bool = False
+    ) -> dict[str, Any]:
+        """The body of `POST /containers/create` (the name goes in the query).
+
+        With `base`, the inspect of the container this spec was read from, every setting the
+        spec does not cover (health check, logging, DNS, ulimits, devices, ...) is kept from
+        it, so that a duplicate or a recreate loses nothing the form did not show.
+        `keep_identity` (a recreate) also keeps its MAC address and fixed IP addresses.
+        """
+        body = self._own_body()
+        return body if base is None else _over(body, base, self, keep_identity)
+
+    def _own_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "Image": self.image,
             "Env": list(self.env),
@@ -339,6 +351,69 @@ class ContainerSpec:
         return " \\\n  ".join(
             " ".join(shlex.quote(word) for word in group) for group in self.docker_run(secret_keys)
         )
+
+
+# Config keys the spec sets (or leaves to the image) itself; a base's values are not copied.
+_SPEC_CONFIG_KEYS = {
+    "Image", "Env", "Labels", "Tty", "OpenStdin", "Cmd", "Entrypoint", "WorkingDir", "User",
+    "Hostname", "ExposedPorts",
+}  # fmt: skip
+
+
+def _over(body: dict[str, Any], base: dict[str, Any], spec: ContainerSpec,
+          keep_identity: bool) -> dict[str, Any]:  # fmt: skip
+    """The spec's own body laid over a container's inspect."""
+    config = {k: v for k, v in (base.get("Config") or {}).items() if k not in _SPEC_CONFIG_KEYS}
+    if not keep_identity:
+        config.pop("MacAddress", None)
+    host = dict(base.get("HostConfig") or {})
+    # Binds were read into the spec's mounts: copying them too would mount twice.
+    host.pop("Binds", None)
+    if host.get("Links"):
+        # Inspect says "/other:/this/alias"; create wants "other:alias".
+        host["Links"] = [
+            f"{link.split(':')[0].lstrip('/')}:{link.split(':')[-1].rsplit('/', 1)[-1]}"
+            for link in host["Links"]
+        ]
+    if spec.memory != (host.get("Memory") or 0):
+        host["MemorySwap"] = 0  # the engine's default for the new limit
+    own_host = body["HostConfig"]
+    host.update(own_host)
+    # What the form cleared must be cleared here too, not kept from the base.
+    host.update(
+        Memory=spec.memory, NanoCpus=spec.nano_cpus, CapAdd=list(spec.cap_add) or None,
+        CapDrop=list(spec.cap_drop) or None, NetworkMode=spec.network or "default",
+    )  # fmt: skip
+    merged = {**config, **body, "HostConfig": host}
+    if keep_identity and spec.network == ((base.get("HostConfig") or {}).get("NetworkMode") or ""):
+        net = spec.network
+        endpoint = ((base.get("NetworkSettings") or {}).get("Networks") or {}).get(net) or {}
+        if net and endpoint.get("IPAMConfig"):
+            merged.setdefault("NetworkingConfig", {"EndpointsConfig": {net: {}}})
+            merged["NetworkingConfig"]["EndpointsConfig"].setdefault(net, {})
+            merged["NetworkingConfig"]["EndpointsConfig"][net]["IPAMConfig"] = endpoint[
+                "IPAMConfig"
+            ]
+    return merged
+
+
+def other_networks(c: dict[str, Any], primary: str) -> dict[str, dict[str, Any]]:
+    """The networks a container is attached to besides `primary` (its NetworkMode), with
+    the aliases given to it there: a create attaches one network, the others are connected
+    afterwards."""
+    mode = (c.get("HostConfig") or {}).get("NetworkMode") or ""
+    if mode in ("host", "none") or mode.startswith("container:"):
+        return {}
+    primary = "bridge" if primary in ("", "default") else primary
+    cid = c.get("Id", "")
+    out = {}
+    for name, endpoint in ((c.get("NetworkSettings") or {}).get("Networks") or {}).items():
+        if name == primary:
+            continue
+        aliases = [a for a in (endpoint or {}).get("Aliases") or [] if a != cid[:12]]
+        ipv4 = ((endpoint or {}).get("IPAMConfig") or {}).get("IPv4Address") or ""
+        out[name] = {"aliases": aliases, "ipv4": ipv4}
+    return out
 
 
 def _parse_bind(bind: str) -> MountSpec:

@@ -174,11 +174,17 @@ class ContainersAPI:
         return self._c.get_json("/containers/{}/top", container_id, params={"ps_args": ps_args})
 
     def recreate(
-        self, container_id: str, body: Mapping[str, Any], name: str, pull: bool = False
+        self,
+        container_id: str,
+        body: Mapping[str, Any],
+        name: str,
+        pull: bool = False,
+        networks: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> RecreateReport:
         """Replace a container by a new one made from `body`, under `name`, in the state the
-        old one was in (running or not). The new one is made first under a temporary name,
-        so a refused create changes nothing; a later failure is undone as far as it can be.
+        old one was in (running or not), also connected to `networks` ({name: {aliases,
+        ipv4}}: a create attaches one). The new one is made first under a temporary name, so
+        a refused create changes nothing; a later failure is undone as far as it can be.
         Never raises for an engine refusal: the report says what happened, step by step."""
         old = self.inspect(container_id)
         old_id, old_name = old["Id"], (old.get("Name") or "").lstrip("/")
@@ -204,6 +210,8 @@ class ContainersAPI:
             created = step("create the new container", lambda: self.create(body, name=temp_new))
             new_id = report.new_id = created["Id"]
             undo.append(("remove the new container", lambda: self.remove(new_id, force=True)))
+            for net, endpoint in (networks or {}).items():
+                step(f"connect the new container to {net}", self._connect(new_id, net, endpoint))
             if was_running:
                 step("stop the old container", lambda: self.stop(old_id))
                 undo.append(("start the old container again", lambda: self.start(old_id)))
@@ -245,6 +253,14 @@ class ContainersAPI:
                     f"{exc.message} (it is still there as {temp_old})",
                 ))  # fmt: skip
         return report
+
+    def _connect(
+        self, container_id: str, network: str, endpoint: Mapping[str, Any]
+    ) -> Callable[[], None]:
+        return lambda: self._c.networks.connect(
+            network, container_id, aliases=endpoint.get("aliases"),
+            ipv4_address=endpoint.get("ipv4", ""),
+        )  # fmt: skip
 
     def _pull(self, ref: str) -> None:
         from .images import read_progress

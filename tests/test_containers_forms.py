@@ -249,20 +249,32 @@ def test_the_form_offers_the_local_images(lab_settings, admin):
     assert 'name="privileged"' in html
 
 
-def test_duplicate_makes_an_equal_container(lab_settings, admin, engine, make_container, ui_label):
+HEALTH = {"Test": ["CMD-SHELL", "true"], "Interval": 30_000_000_000, "Retries": 2}
+
+
+def test_duplicate_makes_an_equal_container(
+    lab_settings, admin, engine, make_container, make_network, ui_label
+):
+    extra = make_network()
     original = make_container(
         ["sh", "-c", "sleep 300"],
         Env=["A=1", "WITH_SPACE=a b", "API_TOKEN=t0ps3cret"],
         Labels={"team": "red"},
         WorkingDir="/tmp",
         ExposedPorts={"80/tcp": {}},
+        Healthcheck=HEALTH,
         HostConfig={
             "PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]},
             "Mounts": [{"Type": "bind", "Source": "/tmp", "Target": "/t", "ReadOnly": True}],
             "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 4},
             "Memory": 32 * 1024 * 1024,
+            # Not on the form: kept from the original all the same.
+            "Dns": ["192.0.2.53"],
+            "ExtraHosts": ["db.example:192.0.2.10"],
+            "LogConfig": {"Type": "json-file", "Config": {"max-size": "1m"}},
         },
     )
+    engine.networks.connect(extra["Name"], original["Id"], aliases=["dupe-alias"])
     page = admin.get(f"{NEW}?from={original['Id']}")
     assert page.status_code == 200
     assert "t0ps3cret" not in page.content.decode(), "secret values never reach the page"
@@ -274,14 +286,20 @@ def test_duplicate_makes_an_equal_container(lab_settings, admin, engine, make_co
     assert resp.status_code == 302, resp.content.decode()[:3000]
     (row,) = made_with(engine, ui_label)
     image = engine.images.inspect(LAB_IMAGE)["Config"]
-    a = ContainerSpec.from_inspect(engine.containers.inspect(original["Id"]), image)
-    b = ContainerSpec.from_inspect(engine.containers.inspect(row["Id"]), image)
+    old, new = engine.containers.inspect(original["Id"]), engine.containers.inspect(row["Id"])
+    a, b = ContainerSpec.from_inspect(old, image), ContainerSpec.from_inspect(new, image)
     b.labels.pop(f"{TEST_LABEL}.case")
     assert b.name == a.name + "-copy"
     b.name = a.name
     assert b == a
     assert "API_TOKEN=t0ps3cret" in b.env, "the hidden value was kept"
     assert not AuditEntry.objects.filter(action="container.env.reveal").exists()
+    for key in ("Dns", "ExtraHosts", "LogConfig"):
+        assert new["HostConfig"][key] == old["HostConfig"][key], key
+    assert new["Config"]["Healthcheck"] == old["Config"]["Healthcheck"]
+    assert new["Config"]["Hostname"] == new["Id"][:12], "not the original's hostname"
+    endpoint = new["NetworkSettings"]["Networks"][extra["Name"]]
+    assert "dupe-alias" in endpoint["Aliases"]
 
 
 def test_a_hidden_value_whose_source_is_gone_must_be_typed(
@@ -298,14 +316,20 @@ def test_a_hidden_value_whose_source_is_gone_must_be_typed(
 
 
 def test_edit_recreates_under_the_same_name_with_the_new_settings(
-    lab_settings, admin, engine, make_container
+    lab_settings, admin, engine, make_container, make_network
 ):
-    old = make_container(["sleep", "300"], Env=["LEVEL=1", "SECRET_KEY=k3y"])
+    extra = make_network()
+    old = make_container(
+        ["sleep", "300"], Env=["LEVEL=1", "SECRET_KEY=k3y"], Healthcheck=HEALTH,
+        HostConfig={"Dns": ["192.0.2.53"], "Memory": 64 * 1024 * 1024},
+    )  # fmt: skip
+    engine.networks.connect(extra["Name"], old["Id"], aliases=["kept-alias"])
     page = admin.get(f"{LIST}{old['Id']}/edit/")
     assert "k3y" not in page.content.decode()
     values = page_form(page.content.decode())
     assert "LEVEL=1" in values["env"]
     values["env"] = values["env"].replace("LEVEL=1", "LEVEL=2")
+    values["memory"] = ""  # cleared on the form: no limit afterwards
     resp = admin.post(f"{LIST}{old['Id']}/edit/", values)
     assert resp.status_code == 302, resp.content.decode()[:3000]
     new_id = resp["Location"].rstrip("/").rsplit("/", 1)[-1]
@@ -313,6 +337,9 @@ def test_edit_recreates_under_the_same_name_with_the_new_settings(
     assert new["Name"] == old["Name"] and new["Id"] != old["Id"]
     assert "LEVEL=2" in new["Config"]["Env"] and "SECRET_KEY=k3y" in new["Config"]["Env"]
     assert new["State"]["Running"], "it was running, so the new one runs"
+    assert new["HostConfig"]["Dns"] == ["192.0.2.53"] and new["Config"]["Healthcheck"] == HEALTH
+    assert new["HostConfig"]["Memory"] == 0
+    assert "kept-alias" in new["NetworkSettings"]["Networks"][extra["Name"]]["Aliases"]
     assert [r for r in engine.containers.list(all=True) if r["Id"] == old["Id"]] == []
     entry = AuditEntry.objects.get(action="container.recreate")
     assert entry.outcome == "ok" and entry.params["new_id"] == new_id

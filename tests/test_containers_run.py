@@ -119,3 +119,22 @@ async def test_the_run_page_refuses_containers_not_made_to_run_once(hub, engine,
     assert "not made to be run once" in msg["status"]["text"]
     await comm.disconnect()
     assert (await sync_to_async(engine.containers.inspect)(c["Id"]))["State"]["Status"] == "created"
+
+
+async def test_only_admins_open_the_run_websocket(hub, engine, make_container):
+    from .test_exec_ws import cookie_for
+
+    c = await sync_to_async(make_container)(start=False, Labels={"dashboard.run-once": "remove"})
+    path = f"/ws/hosts/local/containers/{c['Id']}/run/"
+    operator = await sync_to_async(cookie_for)("opal-operator", "operator", True)
+    for headers in ([ORIGIN], [ORIGIN, operator]):
+        connected, code = await WebsocketCommunicator(application, path, headers=headers).connect()
+        assert not connected and code == 4403
+    admin = await sync_to_async(admin_client)()
+    cookie = (b"cookie", f"sessionid={admin.cookies['sessionid'].value}".encode())
+    foreign = WebsocketCommunicator(
+        application, path, headers=[(b"origin", b"http://evil.example"), cookie]
+    )
+    assert not (await foreign.connect())[0]
+    assert hub.upstreams == {}, "nothing was started"
+    assert (await sync_to_async(engine.containers.inspect)(c["Id"]))["State"]["Status"] == "created"

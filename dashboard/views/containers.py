@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from engine_client import EngineClient, EngineError, InvalidArgument, NotFound
-from engine_client.container_spec import ContainerSpec
+from engine_client.container_spec import ContainerSpec, other_networks
 from engine_client.images import read_progress
 
 from .. import presenters
@@ -526,15 +526,29 @@ def _audit_params(spec: ContainerSpec, then: str, pull: bool) -> dict[str, Any]:
     }
 
 
-def _hidden_env(client: EngineClient, source: str) -> dict[str, str]:
-    """Secret values of the container a duplicate was filled from (kept, never shown)."""
+def _source(client: EngineClient, source: str) -> dict[str, Any] | None:
+    """The container a duplicate was filled from (for its hidden values and the settings
+    the form does not show), if it is still there."""
     if not re.fullmatch(r"[0-9a-f]{64}", source):
-        return {}
+        return None
     try:
-        raw = client.containers.inspect(source)
+        return client.containers.inspect(source)
     except NotFound:
-        return {}
-    return secret_values((raw.get("Config") or {}).get("Env") or [])
+        return None
+
+
+def _connect_like(
+    client: EngineClient, cid: str, source: dict[str, Any], spec: ContainerSpec
+) -> None:
+    """Attach a duplicate to the other networks its source is on (a create attaches one);
+    if that fails, remove it: a half-made duplicate is not an equal one."""
+    try:
+        for net, endpoint in other_networks(source, spec.network).items():
+            client.networks.connect(net, cid, aliases=endpoint["aliases"])
+    except EngineError:
+        with contextlib.suppress(EngineError):
+            client.containers.remove(cid, force=True)
+        raise
 
 
 def _copy_name(client: EngineClient, name: str) -> str:
@@ -576,9 +590,10 @@ def container_new(request: HttpRequest, host: str) -> HttpResponse:
                                mounts_initial=mounts)  # fmt: skip
         return _form_page(request, h, form, "duplicate", presenters.container_detail(raw))
     source = request.POST.get("source", "")
-    hidden_env = _hidden_env(client, source)
+    base = _source(client, source)
+    hidden_env = secret_values(((base or {}).get("Config") or {}).get("Env") or [])
     form = _container_form(request, client, request.POST, hidden_env=hidden_env)
-    mode = "duplicate" if hidden_env else "new"
+    mode = "duplicate" if source else "new"
     then = request.POST.get("then", "create")
     then = then if then in ("create", "start", "run") else "create"
     if not form.is_valid() or form.section_errors:
@@ -600,9 +615,11 @@ def container_new(request: HttpRequest, host: str) -> HttpResponse:
                 except (EngineError, InvalidArgument) as exc:
                     form.add_error("image", f"The pull failed: {exc.message}")
                     raise
-            created = client.containers.create(spec.create_body(), name=spec.name or None)
+            created = client.containers.create(spec.create_body(base), name=spec.name or None)
             cid = created["Id"]
             entry.params["container_id"] = cid
+            if base is not None:
+                _connect_like(client, cid, base, spec)
             if then == "start":
                 try:
                     client.containers.start(cid)
@@ -656,7 +673,10 @@ def container_edit(request: HttpRequest, host: str, container_id: str) -> HttpRe
             request, h.name, "container.recreate", container_id, c["name"], params=params
         ) as entry,
     ):
-        report = client.containers.recreate(container_id, spec.create_body(), spec.name, pull)
+        report = client.containers.recreate(
+            container_id, spec.create_body(raw, keep_identity=True), spec.name, pull,
+            networks=other_networks(raw, spec.network),
+        )  # fmt: skip
         entry.params["steps"] = [f"{s.what}: {s.outcome}" for s in report.steps]
         entry.params["new_id"] = report.new_id
         if not report.ok:
