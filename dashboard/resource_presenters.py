@@ -48,6 +48,8 @@ def image_row(image: dict[str, Any], users: list[dict[str, Any]] | None = None) 
         "short_id": image_hex(image_id)[:12],
         "tags": tags,
         "digests": _digests(image),
+        # (the whole repo@digest, what fits in a list cell: "@sha256:f3aaa2550ef8…")
+        "digests_short": [(d, "@" + d.rpartition("@")[2][:19] + "…") for d in _digests(image)],
         "name": tags[0] if tags else "<untagged>",
         "dangling": not tags,
         "size": int(image.get("Size") or 0),

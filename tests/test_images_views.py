@@ -255,3 +255,12 @@ def test_image_labels_are_shown_escaped(lab_settings, viewer, engine, image_tags
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert(1)" not in html
     assert TEST_LABEL in html
+
+
+def test_a_pulled_image_lists_its_digest(lab_settings, viewer, engine, registry_image, image_tags):
+    from engine_client.images import read_progress
+
+    state = read_progress(engine.images.pull(image_tags(registry_image)))
+    html = viewer.get(LIST, {"q": registry_image}).content.decode()
+    assert registry_image in html
+    assert f"@{state.digest[:19]}…" in html
