@@ -38,6 +38,7 @@ def prune(client, kind: str, keys: list[str], **params: str) -> tuple[str, int |
     assert resp.status_code == 200, resp.content[:500]
     html = resp.content.decode()
     assert html.count('<span class="gone">removed</span>') == len(keys), "as previewed"
+    assert f"{len(keys)} of the {len(keys)} previewed removed" in html
     assert "still there" not in html
     m = re.search(r'id="prune-result" data-deleted="\d+" data-space="(\d*)"', html)
     return html, int(m.group(1)) if m and m.group(1) else None

@@ -109,6 +109,7 @@ def prune(request: HttpRequest, host: str, kind: str) -> HttpResponse:
         {
             "result": result,
             "expected": [{"key": k, "gone": k in went} for k in expected],
+            "gone": sum(1 for k in expected if k in went),
             "unexpected": [d for d in result.deleted if d not in set(expected)],
             "label": label,
             "dangling": dangling,
