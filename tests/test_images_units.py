@@ -283,3 +283,35 @@ def test_network_plans_keep_networks_with_running_containers_and_built_ins():
     running = [{"NetworkSettings": {"Networks": {"used": {"NetworkID": "u"}}}}]
     assert plan_networks(networks, running).keys == ["free"]
     assert plan_networks(networks, running, label="k=x").keys == []
+
+
+MALFORMED = ["UPPER/Case", "a@b@c", "x" * 5000, "a b", "../../x", ""]
+
+
+def test_malformed_names_never_leave_the_client():
+    """Checked against a fake engine that records every request: none arrives."""
+    from engine_client import EngineClient
+
+    from .fakes import FakeEngine
+
+    with FakeEngine("1.41") as fake:
+        client = EngineClient(fake.url)
+        calls = []
+        for bad in MALFORMED:
+            calls += [
+                lambda b=bad: client.images.pull(b),
+                lambda b=bad: client.images.push(b),
+                lambda b=bad: client.images.tag("lab/busybox:latest", b),
+                lambda b=bad: client.images.inspect(b),
+                lambda b=bad: client.images.remove(b),
+                lambda b=bad: client.images.export(b),
+                lambda b=bad: client.volumes.create(b or "-"),
+                lambda b=bad: client.volumes.remove(b),
+                lambda b=bad: client.networks.create(b),
+                lambda b=bad: client.networks.remove(b),
+            ]
+        for call in calls:
+            with pytest.raises(InvalidArgument):
+                call()
+        client.close()
+        assert fake.requests == []
