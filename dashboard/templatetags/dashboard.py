@@ -20,3 +20,11 @@ def ago(value: datetime | None) -> str:
     if seconds < 60:
         return f"{int(seconds)} seconds ago"
     return f"{timesince(value)} ago"
+
+
+@register.filter
+def shell_join(words: list[str] | None) -> str:
+    """['sh', '-c', 'echo hi'] -> "sh -c 'echo hi'": a command as one would type it."""
+    import shlex
+
+    return shlex.join(words) if words else ""
