@@ -3,6 +3,7 @@ through the dashboard against the lab engine."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shlex
@@ -10,6 +11,7 @@ import shlex
 import pytest
 
 from dashboard.models import AuditEntry
+from engine_client import EngineError
 
 from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL
 
@@ -86,11 +88,15 @@ def test_remove_with_and_without_anonymous_volumes(lab_settings, admin, engine, 
     keep = make_container(start=False, Volumes={"/data": {}})
     drop = make_container(start=False, Volumes={"/data": {}})
     kept_volume, dropped_volume = anon_volume(keep), anon_volume(drop)
-    admin.post(url(keep["Id"], "remove"), {"confirm": "yes"})
-    admin.post(url(drop["Id"], "remove"), {"confirm": "yes", "volumes": "on"})
-    volumes = {v["Name"] for v in engine.get_json("/volumes")["Volumes"] or []}
-    assert kept_volume in volumes and dropped_volume not in volumes
-    engine.request("DELETE", "/volumes/{}", kept_volume)
+    try:
+        admin.post(url(keep["Id"], "remove"), {"confirm": "yes"})
+        admin.post(url(drop["Id"], "remove"), {"confirm": "yes", "volumes": "on"})
+        volumes = {v["Name"] for v in engine.get_json("/volumes")["Volumes"] or []}
+        assert kept_volume in volumes and dropped_volume not in volumes
+    finally:
+        for volume in (kept_volume, dropped_volume):
+            with contextlib.suppress(EngineError):
+                engine.request("DELETE", "/volumes/{}", volume)
 
 
 # -- bulk -----------------------------------------------------------------------------------------

@@ -97,8 +97,9 @@ def page_form(html: str, form_id: str = "container-form") -> dict[str, str]:
 
 
 def test_a_container_created_from_the_form_has_exactly_the_settings_entered(
-    lab_settings, admin, engine, ui_label
+    lab_settings, admin, engine, make_volume, ui_label
 ):
+    volume = make_volume()["Name"]  # labelled: removed afterwards even if the test fails
     resp = admin.post(
         NEW,
         form_data(
@@ -118,7 +119,7 @@ def test_a_container_created_from_the_form_has_exactly_the_settings_entered(
             ],  # fmt: skip
             mounts=[
                 {"type": "bind", "source": "/tmp", "target": "/host-tmp", "read_only": "on"},
-                {"type": "volume", "source": f"dtv{RUN_ID}", "target": "/data"},
+                {"type": "volume", "source": volume, "target": "/data"},
             ],
             restart="on-failure",
             restart_max="2",
@@ -142,7 +143,7 @@ def test_a_container_created_from_the_form_has_exactly_the_settings_entered(
     }
     assert hc["Mounts"] == [
         {"Type": "bind", "Source": "/tmp", "Target": "/host-tmp", "ReadOnly": True},
-        {"Type": "volume", "Source": f"dtv{RUN_ID}", "Target": "/data"},
+        {"Type": "volume", "Source": volume, "Target": "/data"},
     ]
     assert hc["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
     assert (hc["Memory"], hc["NanoCpus"]) == (64 * 1024 * 1024, 500_000_000)
@@ -153,7 +154,6 @@ def test_a_container_created_from_the_form_has_exactly_the_settings_entered(
     assert entry.outcome == "ok" and entry.params["container_id"] == c["Id"]
     assert entry.params["env_names"] == ["C", "A", "B"], "variable names only, never values"
     engine.containers.remove(c["Id"], force=True)
-    engine.request("DELETE", "/volumes/{}", f"dtv{RUN_ID}")
 
 
 def test_create_and_start_starts_it(lab_settings, admin, engine, ui_label):
