@@ -18,6 +18,7 @@ from engine_client import (
     Conflict,
     EngineError,
     EngineUnreachable,
+    Forbidden,
     InvalidArgument,
     NotAvailable,
     NotFound,
@@ -48,7 +49,8 @@ def hint_for(message: str) -> str:
 def status_for(exc: Exception) -> int:
     if isinstance(exc, NotFound):
         return 404
-    if isinstance(exc, Conflict):
+    # The engine's own refusal (403) is not the dashboard's "your role may not": say 409.
+    if isinstance(exc, Conflict | Forbidden):
         return 409
     if isinstance(exc, BadRequest | InvalidArgument):
         return 400

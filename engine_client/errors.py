@@ -23,6 +23,10 @@ class BadRequest(EngineError):
     """400: the engine rejected a parameter."""
 
 
+class Forbidden(EngineError):
+    """403: the engine refuses the operation on this object (e.g. removing a built-in network)."""
+
+
 class NotFound(EngineError):
     """404: no such container, image, network, ..."""
 
@@ -57,6 +61,7 @@ class InvalidArgument(ValueError):
 
 _BY_STATUS: dict[int, type[EngineError]] = {
     400: BadRequest,
+    403: Forbidden,
     404: NotFound,
     409: Conflict,
     503: NotAvailable,

@@ -17,7 +17,7 @@ SCREENSHOTS = Path(os.environ.get("DASHBOARD_SCREENSHOTS") or "/tmp/dashboard-sc
 
 @pytest.fixture(scope="module")
 def dashboard(engine):
-    with live_dashboard(LAB_DOCKER_HOST) as live:
+    with live_dashboard(LAB_DOCKER_HOST, DASHBOARD_LIST_STATS_INTERVAL="1") as live:
         yield live
 
 
@@ -150,6 +150,9 @@ def test_a_row_follows_a_container_stopped_outside_the_dashboard(page, engine, m
     row.locator(".badge.running").wait_for(timeout=5000)
     page.locator("#live-status.live").wait_for(timeout=10000)
     page.evaluate("window.__noReload = true")
+    # Its CPU and memory cells fill in from the sampler (the first CPU figure needs two).
+    page.locator(f"#cpu-{c['Id'][:12]}", has_text="%").wait_for(timeout=15000)
+    assert page.locator(f"#mem-{c['Id'][:12]}").inner_text().endswith("iB")
     engine.containers.stop(c["Id"], timeout=1)
     row.locator(".badge.exited").wait_for(timeout=15000)
     created = make_container(start=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -130,12 +131,16 @@ class ContainersConsumer(StreamConsumer):
     async def forward(self, key: str, message: dict[str, Any]) -> None:
         parts: list[str] = []
         if "liststats" in message:
-            for cid, sample in message["liststats"].items():
-                cells = presenters.list_stats_cells(sample)
-                parts.append(
-                    f'<span id="cpu-{cid[:12]}" hx-swap-oob="true">{cells["cpu"]}</span>'
-                    f'<span id="mem-{cid[:12]}" hx-swap-oob="true">{cells["mem"]}</span>'
-                )
+            # One element carrying every sample: the page fills the cells of the rows it
+            # shows (an out-of-band swap per cell would fail for rows filtered out).
+            cells = {
+                cid[:12]: list(presenters.list_stats_cells(sample).values())
+                for cid, sample in message["liststats"].items()
+            }
+            parts.append(
+                f'<div id="list-stats" hidden hx-swap-oob="true" '
+                f'data-stats="{escape(json.dumps(cells))}"></div>'
+            )
         rows = dict(message.get("rows") or {})
         # On joining: what changed since the page was rendered, so no change falls between.
         for cid, (when, row) in (message.get("recent_rows") or {}).items():

@@ -46,3 +46,18 @@ document.addEventListener("htmx:oobAfterSwap", function (evt) {
   var max = parseInt(list.getAttribute("data-max"), 10) || 500;
   while (list.childElementCount > max) list.lastElementChild.remove();
 });
+
+// CPU and memory of the running containers arrive as one element; fill the visible rows.
+document.addEventListener("htmx:wsAfterMessage", function () {
+  var holder = document.getElementById("list-stats");
+  var raw = holder && holder.getAttribute("data-stats");
+  if (!raw) return;
+  holder.removeAttribute("data-stats");
+  var stats = JSON.parse(raw);
+  Object.keys(stats).forEach(function (id) {
+    var cpu = document.getElementById("cpu-" + id);
+    var mem = document.getElementById("mem-" + id);
+    if (cpu) cpu.textContent = stats[id][0];
+    if (mem) mem.textContent = stats[id][1];
+  });
+});
