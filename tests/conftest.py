@@ -92,6 +92,12 @@ def lab_settings(settings: Any, engine: EngineClient) -> Iterator[Any]:
     reset_clients()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings: Any) -> None:
+    # Personas are made in many tests: the production hasher would spend ~0.4 s on each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 class CsrfClient(Client):
     """A test client that enforces CSRF like a browser's session does, and sends the token."""
 
