@@ -18,7 +18,7 @@ from .errors import (
     InvalidArgument,
     error_for_status,
 )
-from .transport import TLSConfig, make_transport
+from .transport import POOL_SIZE, TLSConfig, make_transport
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 3.0
@@ -85,8 +85,11 @@ class EngineClient:
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         api_version: str | None = None,
+        pool_size: int = POOL_SIZE,
     ) -> None:
-        self._transport = make_transport(url, tls)
+        self._config = {"url": url, "tls": tls, "timeout": timeout,
+                        "connect_timeout": connect_timeout, "api_version": api_version}  # fmt: skip
+        self._transport = make_transport(url, tls, pool_size)
         self.url = self._transport.display_url
         self.timeout = timeout
         self.connect_timeout = connect_timeout
@@ -111,6 +114,11 @@ class EngineClient:
 
     def close(self) -> None:
         self._transport.close()
+
+    def sibling(self, pool_size: int) -> EngineClient:
+        """A client for the same engine with a connection pool of its own (for work that
+        holds many connections at once and must not starve the pages)."""
+        return EngineClient(**self._config, pool_size=pool_size)
 
     # -- versions -------------------------------------------------------------------------
 

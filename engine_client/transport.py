@@ -104,7 +104,7 @@ class Transport:
         self.session.close()
 
 
-def make_transport(url: str, tls: TLSConfig | None = None) -> Transport:
+def make_transport(url: str, tls: TLSConfig | None = None, pool_size: int = POOL_SIZE) -> Transport:
     """Build a transport for `unix:///path`, `tcp://host:port`, `http(s)://host:port`."""
     parts = urlsplit(url)
     session = requests.Session()
@@ -114,7 +114,7 @@ def make_transport(url: str, tls: TLSConfig | None = None) -> Transport:
         path = parts.path if parts.scheme == "unix" else _unquote_netloc(parts.netloc)
         if not path or not path.startswith("/"):
             raise InvalidArgument(f"unix socket URL needs an absolute path: {url!r}")
-        session.mount("http+unix://", UnixSocketAdapter(path))
+        session.mount("http+unix://", UnixSocketAdapter(path, pool_size))
         return Transport(
             session,
             "http+unix://" + quote(path, safe=""),
@@ -128,7 +128,7 @@ def make_transport(url: str, tls: TLSConfig | None = None) -> Transport:
         port = parts.port or (2376 if use_tls else 2375)
         host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
         scheme = "https" if use_tls else "http"
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=POOL_SIZE)
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
         session.mount(f"{scheme}://", adapter)
         if use_tls:
             tls = tls or TLSConfig()

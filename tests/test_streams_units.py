@@ -176,3 +176,31 @@ def test_json_log_lines_are_shown_as_pairs_and_still_escaped():
     assert 'class="l o j"' in html
     assert '<span class="jk">msg</span>=<span class="jv">&lt;b&gt;hi&lt;/b&gt;</span>' in html
     assert "l o j" not in render_line(LogLine("stdout", "{not json}"))
+
+
+def chunked(payloads: list[bytes]) -> bytes:
+    body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in payloads if p)
+    return body + b"0\r\n\r\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(min_size=1, max_size=300), max_size=10),
+       st.lists(st.integers(min_value=0, max_value=5000), max_size=20))  # fmt: skip
+def test_chunked_encoding_survives_any_split(payloads, cuts):
+    from engine_client.streams import ChunkedDecoder
+
+    decoder = ChunkedDecoder()
+    got = b"".join(decoder.feed(piece) for piece in split_at(chunked(payloads), cuts))
+    assert got == b"".join(payloads)
+    assert decoder.done
+
+
+def test_chunk_extensions_are_ignored_and_garbage_refused():
+    import pytest
+
+    from engine_client import EngineError
+    from engine_client.streams import ChunkedDecoder
+
+    assert ChunkedDecoder().feed(b"3;name=v\r\nabc\r\n0\r\n\r\n") == b"abc"
+    with pytest.raises(EngineError):
+        ChunkedDecoder().feed(b"zz\r\nabc\r\n")
