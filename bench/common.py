@@ -13,15 +13,15 @@ Measuring from outside the dashboard:
   connection on the engine socket shows the socket path and its peer's inode (`ss -xn`, in
   the client's network namespace: an accepted unix socket lives in the connector's netns);
   the dashboard's side is one of its fds (/proc/<pid>/fd -> socket:[inode]). A connection
-  is *streaming* when a thread of the dashboard is blocked reading it
-  (/proc/<pid>/task/*/syscall: read/recvfrom/recvmsg/readv on that fd), *idle* otherwise
-  (a kept-alive pooled connection). `python bench/common.py selftest` checks the counter
+  is *streaming* when, in any of a dozen looks over ~0.6 s, a thread of the dashboard was
+  blocked reading it (/proc/<pid>/task/*/syscall: read/recvfrom/recvmsg/readv on that fd)
+  or data the engine sent was waiting in it (Recv-Q), *idle* otherwise (a kept-alive
+  pooled connection). `python bench/common.py selftest` checks the counter
   against connections this process opens itself.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import io
 import json
@@ -71,10 +71,44 @@ def log(msg: str) -> None:
     print(f"[{time.monotonic() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
 
 
+def git_state() -> dict[str, Any]:
+    """The tree measured: HEAD and the files changed outside bench/ (the tree moves)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.splitlines()
+    except OSError:
+        return {}
+    dirty = [line[3:] for line in status if not line[3:].startswith("bench/")]
+    return {"head": head, "dirty": dirty}
+
+
 def emit_result(result: dict[str, Any]) -> None:
     """The one JSON line, last on stdout."""
+    result.setdefault("git", git_state())
+    result.setdefault("loadavg", loadavg())
     sys.stdout.flush()
     print(json.dumps(result, sort_keys=False), flush=True)
+
+
+def watchdog(seconds: float) -> None:
+    """Bound the whole run: after `seconds`, raise TimeoutError in the main thread (the
+    scripts' finally blocks then remove their containers and stop what they started).
+    SIGTERM cleans up the same way."""
+    import signal
+
+    def fire(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"benchmark watchdog: still running after {seconds:.0f}s")
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)  # clean up as after Ctrl-C
+
+    signal.signal(signal.SIGALRM, fire)
+    signal.signal(signal.SIGTERM, terminate)
+    signal.alarm(max(1, int(seconds)))
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -142,6 +176,46 @@ def all_pids() -> list[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as f:
+        vals = [int(v) for v in f.readline().split()[1:]]
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)
+    return float(sum(vals[:8]) - idle), float(sum(vals[:8]))
+
+
+def loadavg() -> list[float]:
+    with open("/proc/loadavg") as f:
+        return [float(v) for v in f.read().split()[:3]]
+
+
+def descendants(pid: int) -> list[int]:
+    """All processes below `pid` (children, their children, ...)."""
+    children: dict[int, list[int]] = {}
+    for p in all_pids():
+        pp = proc_ppid(p)
+        if pp is not None:
+            children.setdefault(pp, []).append(p)
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def chromium_renderer_rss() -> int:
+    """RSS (bytes) of the largest Chromium renderer process this process started (through
+    playwright): the page's renderer, DOM included."""
+    sizes = [
+        proc_rss(p) or 0
+        for p in descendants(os.getpid())
+        if "--type=renderer" in " ".join(proc_cmdline(p))
+    ]
+    return max(sizes, default=0)
+
+
 class CPUMeter:
     """CPU seconds of a changing set of processes over a window: processes present at both
     ends count their difference, those born inside the window count all they used."""
@@ -165,12 +239,22 @@ class CPUMeter:
 
     def start(self) -> None:
         self._start = self._read()
+        self._machine0 = machine_cpu()
         self._t0 = time.monotonic()
 
     def stop(self) -> dict[str, Any]:
         end = self._read()
+        machine1 = machine_cpu()
         elapsed = time.monotonic() - self._t0
-        result: dict[str, Any] = {"seconds": round(elapsed, 2)}
+        busy = machine1[0] - self._machine0[0]
+        total = machine1[1] - self._machine0[1]
+        result: dict[str, Any] = {
+            "seconds": round(elapsed, 2),
+            # All processes on the machine (noise from others shows here), % of one core.
+            "machine_busy_pct_core": round(100 * busy / total * os.cpu_count(), 1)
+            if total
+            else None,
+        }
         for name, cpu in end.items():
             before = self._start.get(name, {})
             used = sum(c - before.get(pid, 0.0) for pid, c in cpu.items())
@@ -244,7 +328,7 @@ class Engine:
         return out
 
     def cpu_groups(self) -> dict[str, Any]:
-        """Groups for CPUMeter: dockerd, containerd, shims (cached pids, refreshed per read)."""
+        """Groups for CPUMeter: dockerd, containerd, shims (pids looked up at each read)."""
         return {
             "dockerd": lambda: [p for p in [self.dockerd_pid()] if p],
             "containerd": lambda: [p for p in [self.containerd_pid()] if p],
@@ -411,6 +495,15 @@ class Dashboard:
     def rss(self) -> int | None:
         return proc_rss(self.pid)
 
+    def log_problems(self, limit: int = 5) -> dict[str, Any]:
+        """Warnings, errors and tracebacks daphne logged so far."""
+        try:
+            lines = self.live.log().splitlines()
+        except OSError:
+            return {}
+        bad = [ln for ln in lines if re.search(r"WARNING|ERROR|CRITICAL|Traceback", ln)]
+        return {"count": len(bad), "first": [ln[:300] for ln in bad[:limit]]}
+
     def log_tail(self, n: int = 40) -> str:
         try:
             return "\n".join(self.live.log().splitlines()[-n:])
@@ -534,20 +627,26 @@ def _netns_of(pid: int) -> str:
     return os.readlink(f"/proc/{pid}/ns/net")
 
 
-def _engine_side_peers(client_pid: int, socket_path: str) -> set[int]:
-    """Peer inodes of the engine's accepted connections on `socket_path` (seen from the
-    client's network namespace, where accepted unix sockets live)."""
+def _unix_sockets(client_pid: int, socket_path: str) -> tuple[set[int], dict[int, int]]:
+    """(peer inodes of the engine's accepted connections on `socket_path`, {inode: Recv-Q}
+    of every unix socket), seen from the client's network namespace, where accepted unix
+    sockets live."""
     cmd = ["ss", "-xnH"]
     if _netns_of(client_pid) != _netns_of(os.getpid()):
         cmd = ["nsenter", f"--net=/proc/{client_pid}/ns/net", *cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     peers = set()
+    recvq: dict[int, int] = {}
     for line in out.splitlines():
         f = line.split()
-        # u_str ESTAB 0 0 /run/dl/n1.sock 104441 * 103171
-        if len(f) >= 8 and f[4] == socket_path and f[7].isdigit() and f[7] != "0":
+        # u_str ESTAB 0 0 /run/dl/n1.sock 104441 * 103171   (the engine's side)
+        # u_str ESTAB 0 0 * 103171 * 104441                 (a client's side)
+        if len(f) < 8 or not f[5].isdigit():
+            continue
+        recvq[int(f[5])] = int(f[2]) if f[2].isdigit() else 0
+        if f[4] == socket_path and f[7].isdigit() and f[7] != "0":
             peers.add(int(f[7]))
-    return peers
+    return peers, recvq
 
 
 def _socket_fds(pid: int) -> dict[int, int]:
@@ -586,19 +685,22 @@ def _reading_fds(pid: int) -> set[int]:
 def engine_connections(
     pid: int, socket_path: str, samples: int = 12, interval: float = 0.05
 ) -> dict[str, int]:
-    """Open connections from process `pid` to the engine socket: total, streaming (a thread
-    blocked reading it at least once over `samples` looks), idle (pooled keep-alive)."""
-    peers = _engine_side_peers(pid, socket_path)
-    fds = {fd: ino for fd, ino in _socket_fds(pid).items() if ino in peers}
-    reading: set[int] = set()
+    """Open connections from process `pid` to the engine socket: total, streaming, idle.
+
+    Streaming: at least once over `samples` looks, a thread of `pid` was blocked reading it,
+    or data the engine sent was waiting in it (a reader busy with the previous chunk).
+    Idle: neither (a kept-alive pooled connection)."""
+    fds: dict[int, int] = {}
+    active: set[int] = set()
     for i in range(samples):
-        reading |= _reading_fds(pid) & set(fds)
+        peers, recvq = _unix_sockets(pid, socket_path)
+        fds = {fd: ino for fd, ino in _socket_fds(pid).items() if ino in peers}
+        active |= _reading_fds(pid) & set(fds)
+        active |= {fd for fd, ino in fds.items() if recvq.get(ino, 0) > 0}
         if i + 1 < samples:
             time.sleep(interval)
-    # Only fds still connected to the engine at the end count.
-    still = _engine_side_peers(pid, socket_path)
-    fds = {fd: ino for fd, ino in fds.items() if ino in still}
-    streaming = len(reading & set(fds))
+    # Only fds still connected to the engine at the last look count.
+    streaming = len(active & set(fds))
     return {"total": len(fds), "streaming": streaming, "idle": len(fds) - streaming}
 
 
@@ -663,8 +765,32 @@ def selftest_connection_counter(
 # ---------------------------------------------------------------------------- misc
 
 
-def run_async(coro: Any) -> Any:
-    return asyncio.run(coro)
+def start_profiler(pid: int, out: str) -> subprocess.Popen[bytes]:
+    """py-spy (PY_SPY or on PATH) sampling `pid` into `out` as collapsed stacks."""
+    import shutil
+
+    exe = os.environ.get("PY_SPY") or shutil.which("py-spy")
+    if not exe:
+        raise RuntimeError("py-spy not found: pip install py-spy somewhere and set PY_SPY")
+    proc = subprocess.Popen(
+        [exe, "record", "-p", str(pid), "-o", out, "-f", "raw", "-r", "200", "--threads"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)
+    return proc
+
+
+def stop_profiler(proc: subprocess.Popen[bytes], out: str) -> None:
+    import signal
+
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log(f"profile written to {out}")
 
 
 def wait_log_lines(eng: Engine, cid: str, last_text: str, timeout: float = 120) -> None:
