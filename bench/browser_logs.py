@@ -143,18 +143,7 @@ def main() -> int:
     args = ap.parse_args()
     c.watchdog(300 + 2 * args.duration)
     out: dict[str, Any] = {"bench": "browser_logs", "rate": args.rate, "duration": args.duration}
-    try:
-        with c.engine() as eng, c.containers(eng.client) as made, c.dashboard(eng) as dash:
-            out["docker_host"] = eng.docker_host
-            out.update(run(args, eng, made, dash))
-            out["dashboard_log_problems"] = dash.log_problems()
-    except BaseException as exc:
-        out["error"] = repr(exc)
-        out["pass"] = False
-        c.emit_result(out)
-        raise
-    c.emit_result(out)
-    return 0 if out["pass"] else 1
+    return c.run_bench(out, lambda eng, made, dash: run(args, eng, made, dash))
 
 
 if __name__ == "__main__":

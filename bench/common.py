@@ -94,6 +94,34 @@ def emit_result(result: dict[str, Any]) -> None:
     print(json.dumps(result, sort_keys=False), flush=True)
 
 
+def run_bench(
+    out: dict[str, Any],
+    measure: Any,
+    *,
+    dashboard_env: dict[str, str] | None = None,
+    with_dashboard: bool = True,
+) -> int:
+    """Start what a bench needs (engine, container tracker, dashboard), run
+    `measure(eng, made, dash)`, merge what it returns into `out`, print the result line last
+    (also on failure) and return the exit status."""
+    try:
+        with engine() as eng, containers(eng.client) as made:
+            out["docker_host"] = eng.docker_host
+            if with_dashboard:
+                with dashboard(eng, **(dashboard_env or {})) as dash:
+                    out.update(measure(eng, made, dash))
+                    out["dashboard_log_problems"] = dash.log_problems()
+            else:
+                out.update(measure(eng, made, None))
+    except BaseException as exc:
+        out["error"] = repr(exc)
+        out["pass"] = False
+        emit_result(out)
+        raise
+    emit_result(out)
+    return 0 if out["pass"] else 1
+
+
 def watchdog(seconds: float) -> None:
     """Bound the whole run: after `seconds`, raise TimeoutError in the main thread (the
     scripts' finally blocks then remove their containers and stop what they started).

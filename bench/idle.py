@@ -445,17 +445,7 @@ def main() -> int:
         "window_s": args.window,
         "client": args.client,
     }
-    try:
-        with c.engine() as eng, c.containers(eng.client) as made:
-            out["docker_host"] = eng.docker_host
-            out.update(run(args, eng, made))
-    except BaseException as exc:
-        out["error"] = repr(exc)
-        out["pass"] = False
-        c.emit_result(out)
-        raise
-    c.emit_result(out)
-    return 0 if out["pass"] else 1
+    return c.run_bench(out, lambda eng, made, _dash: run(args, eng, made), with_dashboard=False)
 
 
 if __name__ == "__main__":

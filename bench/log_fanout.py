@@ -208,18 +208,7 @@ def main() -> int:
         "goal": "every viewer gets every line in order; exactly 1 upstream logs connection "
         "while watching; 0 ten seconds after the last viewer leaves",
     }
-    try:
-        with c.engine() as eng, c.containers(eng.client) as made, c.dashboard(eng) as dash:
-            out["docker_host"] = eng.docker_host
-            out.update(asyncio.run(run(args, eng, made, dash)))
-            out["dashboard_log_problems"] = dash.log_problems()
-    except BaseException as exc:
-        out["error"] = repr(exc)
-        out["pass"] = False
-        c.emit_result(out)
-        raise
-    c.emit_result(out)
-    return 0 if out["pass"] else 1
+    return c.run_bench(out, lambda eng, made, dash: asyncio.run(run(args, eng, made, dash)))
 
 
 if __name__ == "__main__":
