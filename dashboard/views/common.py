@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from engine_client import EngineClient
@@ -25,3 +31,33 @@ def safe_next(request: HttpRequest, default: str) -> str:
     ):
         return candidate
     return default
+
+
+def live_list(
+    request: HttpRequest,
+    host: Host,
+    kind: str,
+    fetch_rows: Callable[[], list[dict[str, Any]]],
+    **extra: Any,
+) -> HttpResponse:
+    """A list page (volumes, networks) whose rows its websocket keeps live: filter by name,
+    and hand the socket the moment the rows were read, so no change falls in between."""
+    started = time.time()
+    q = request.GET.get("q", "")[:128]
+    rows = fetch_rows()
+    total = len(rows)
+    if q:
+        rows = [r for r in rows if q.lower() in r["name"].lower()]
+    context = {
+        "host": host,
+        "rows": rows,
+        "q": q,
+        "total": total,
+        "ws_url": f"/ws/hosts/{host.name}/{kind}/live/?"
+        + urlencode({"q": q, "since": f"{started:.3f}"}),
+        "initial_status": {"state": "connecting", "text": "connecting…"},
+        **extra,
+    }
+    if request.htmx and request.htmx.target == f"{kind}-rows":
+        return render(request, f"{kind}/_rows.html", context)
+    return render(request, f"{kind}/list.html", context)

@@ -6,9 +6,7 @@ from here."""
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import Any
-from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -30,7 +28,7 @@ from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, has_role, require_role
 from ..audit import audited
 from ..presenters import container_name
-from .common import host_client
+from .common import host_client, live_list
 from .volumes import KeyValueField
 
 # Drivers a person may pick, when the engine has them (overlay needs a swarm manager).
@@ -134,25 +132,13 @@ def network_list(request: HttpRequest, host: str) -> HttpResponse:
     h, client = host_client(request, host)
     if request.method == "POST":
         return _create(request, h, client)
-    started = time.time()
-    q = request.GET.get("q", "")[:128]
-    rows = _rows(client)
-    total = len(rows)
-    if q:
-        rows = [r for r in rows if q.lower() in r["name"].lower()]
-    context = {
-        "host": h,
-        "rows": rows,
-        "q": q,
-        "total": total,
-        "form": NetworkCreateForm(drivers=_drivers(client)),
-        "ws_url": f"/ws/hosts/{h.name}/networks/live/?"
-        + urlencode({"q": q, "since": f"{started:.3f}"}),
-        "initial_status": {"state": "connecting", "text": "connecting…"},
-    }
-    if request.htmx and request.htmx.target == "networks-rows":
-        return render(request, "networks/_rows.html", context)
-    return render(request, "networks/list.html", context)
+    return live_list(
+        request,
+        h,
+        "networks",
+        lambda: _rows(client),
+        form=NetworkCreateForm(drivers=_drivers(client)),
+    )
 
 
 def _create(request: HttpRequest, h: Any, client: EngineClient) -> HttpResponse:

@@ -3,9 +3,7 @@ remove after a confirmation that names the volume (volumes hold data)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
-from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -20,7 +18,7 @@ from engine_client.volumes import check_labels, check_volume_name
 from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, has_role, require_role
 from ..audit import audited
-from .common import host_client
+from .common import host_client, live_list
 
 
 class KeyValueField(forms.CharField):
@@ -109,25 +107,13 @@ def volume_list(request: HttpRequest, host: str) -> HttpResponse:
     h, client = host_client(request, host)
     if request.method == "POST":
         return _create(request, h, client)
-    started = time.time()
-    q = request.GET.get("q", "")[:128]
-    rows = _rows(client)
-    total = len(rows)
-    if q:
-        rows = [r for r in rows if q.lower() in r["name"].lower()]
-    context = {
-        "host": h,
-        "rows": rows,
-        "q": q,
-        "total": total,
-        "form": VolumeCreateForm(drivers=_drivers(client)),
-        "ws_url": f"/ws/hosts/{h.name}/volumes/live/?"
-        + urlencode({"q": q, "since": f"{started:.3f}"}),
-        "initial_status": {"state": "connecting", "text": "connecting…"},
-    }
-    if request.htmx and request.htmx.target == "volumes-rows":
-        return render(request, "volumes/_rows.html", context)
-    return render(request, "volumes/list.html", context)
+    return live_list(
+        request,
+        h,
+        "volumes",
+        lambda: _rows(client),
+        form=VolumeCreateForm(drivers=_drivers(client)),
+    )
 
 
 def _create(request: HttpRequest, h: Any, client: EngineClient) -> HttpResponse:
