@@ -349,6 +349,8 @@ async def test_a_list_reads_its_rows_again_when_the_engine_says_one_changed(
     html = ""
     while 'id="list-resync"' not in html:  # (status messages may come first)
         html = await comm.receive_from(timeout=max(deadline - time.monotonic(), 0.1))
-    assert f'hx-get="/hosts/local/{kind}/?q=dt-"' in html
+    # Re-read with the page's filter as it is now, not as it was when the socket opened.
+    assert f'hx-get="/hosts/local/{kind}/"' in html
+    assert f'hx-include="#{kind[:-1]}-filters"' in html
     assert f'hx-target="#{kind}-rows"' in html
     await comm.disconnect()

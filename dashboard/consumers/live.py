@@ -218,7 +218,6 @@ class ResourceListConsumer(StreamConsumer):
 
     def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
         self.kind = self.scope["url_route"]["kwargs"]["kind"]
-        self.query = {k: v[:128] for k, v in query.items() if k in ("q", "dangling")}
         try:
             self.since = float(query.get("since") or 0)
         except ValueError:
@@ -239,10 +238,11 @@ class ResourceListConsumer(StreamConsumer):
         parts = []
         if any(self._relevant(ev) for ev in message.get("events") or []):
             url = reverse(f"{self.kind[:-1]}-list", args=[self.host.name])
-            query = urlencode(self.query)
+            # The page's filter as it is now (it may have changed since this socket opened).
             parts.append(
-                f'<div id="list-resync" hx-swap-oob="true" hx-get="{escape(url)}?{escape(query)}" '
-                f'hx-target="#{self.kind}-rows" hx-swap="outerHTML" hx-trigger="load"></div>'
+                f'<div id="list-resync" hx-swap-oob="true" hx-get="{escape(url)}" '
+                f'hx-include="#{self.kind[:-1]}-filters" hx-target="#{self.kind}-rows" '
+                'hx-swap="outerHTML" hx-trigger="load"></div>'
             )
         if status := message.get("status"):
             parts.append(render_to_string("_live_status.html", {"status": status, "oob": True}))
