@@ -24,24 +24,33 @@ log = logging.getLogger(__name__)
 NOT_ALLOWED, NOT_FOUND, BAD_REQUEST = 4403, 4404, 4400
 
 
+async def admit(
+    consumer: AsyncWebsocketConsumer, allowed: Callable[[Any], bool]
+) -> tuple[Host, dict[str, str]] | None:
+    """Who asks (`allowed(user)`) and which host the route names: the host and the query
+    parameters (last value of each), or None once the socket was closed with the reason."""
+    if not await database_sync_to_async(allowed)(consumer.scope.get("user")):
+        await consumer.close(code=NOT_ALLOWED)
+        return None
+    host = configured_hosts().get(consumer.scope["url_route"]["kwargs"].get("host", ""))
+    if host is None:
+        await consumer.close(code=NOT_FOUND)
+        return None
+    raw = parse_qs(consumer.scope.get("query_string", b"").decode())
+    return host, {k: v[-1] for k, v in raw.items()}
+
+
 class StreamConsumer(AsyncWebsocketConsumer):
     role = VIEWER
 
     async def connect(self) -> None:
         self.joined: dict[str, int] = {}  # stream key -> sequence its replay covered
-        user = self.scope.get("user")
-        if not await database_sync_to_async(has_role)(user, self.role):
-            await self.close(code=NOT_ALLOWED)
+        admitted = await admit(self, lambda user: has_role(user, self.role))
+        if admitted is None:
             return
-        host = configured_hosts().get(self.scope["url_route"]["kwargs"].get("host", ""))
-        if host is None:
-            await self.close(code=NOT_FOUND)
-            return
+        host, query = admitted
         self.host = host
         self.client = client_for(host)
-        query = {
-            k: v[-1] for k, v in parse_qs(self.scope.get("query_string", b"").decode()).items()
-        }
         try:
             streams = self.streams(host, query)
         except ValueError as exc:

@@ -23,7 +23,6 @@ import queue
 import shlex
 import threading
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -33,9 +32,9 @@ from django.utils import timezone
 from engine_client import EngineError
 
 from ..access import can_exec
-from ..engines import client_for, configured_hosts
+from ..engines import client_for
 from ..models import AuditEntry
-from .base import BAD_REQUEST, NOT_ALLOWED, NOT_FOUND
+from .base import BAD_REQUEST, admit
 
 log = logging.getLogger(__name__)
 
@@ -78,18 +77,13 @@ class ExecConsumer(AsyncWebsocketConsumer):
         self.leaving = threading.Event()
         self.counted = False
         user = self.scope.get("user")
-        if not await database_sync_to_async(can_exec)(user):
-            await self.close(code=NOT_ALLOWED)
+        admitted = await admit(self, can_exec)
+        if admitted is None:
             return
-        host = configured_hosts().get(self.scope["url_route"]["kwargs"].get("host", ""))
-        if host is None:
-            await self.close(code=NOT_FOUND)
-            return
-        self.host = host
+        self.host, query = admitted
         self.container_id = self.scope["url_route"]["kwargs"]["container_id"]
-        raw = parse_qs(self.scope.get("query_string", b"").decode())
         try:
-            self.options = parse_exec_query({k: v[-1] for k, v in raw.items()})
+            self.options = parse_exec_query(query)
         except ValueError as exc:
             await self.accept()
             await self.send(text_data=json.dumps({"error": str(exc)}))
