@@ -26,12 +26,31 @@ _clients: dict[Host, EngineClient] = {}
 _lock = threading.Lock()
 
 
+def parse_env_hosts(spec: str) -> list[tuple[str, str]]:
+    """`DASHBOARD_HOSTS`: `name=url` pairs separated by commas or whitespace."""
+    pairs = []
+    for item in re.split(r"[,\s]+", spec.strip()):
+        if not item:
+            continue
+        name, sep, url = item.partition("=")
+        if not sep or not re.fullmatch(HOST_NAME_RE, name) or not url:
+            raise ValueError(
+                f"DASHBOARD_HOSTS items are name=url with name {HOST_NAME_RE}: {item!r}"
+            )
+        pairs.append((name, url))
+    return pairs
+
+
 def configured_hosts() -> dict[str, Host]:
-    """The hosts people can pick. For now one: DOCKER_HOST under DASHBOARD_HOST_NAME."""
+    """The hosts people can pick: DOCKER_HOST under DASHBOARD_HOST_NAME first, then the
+    `DASHBOARD_HOSTS` ones (no TLS; TLS hosts are added from the hosts page)."""
     name = settings.DASHBOARD_HOST_NAME
     if not re.fullmatch(HOST_NAME_RE, name):
         raise ValueError(f"DASHBOARD_HOST_NAME must match {HOST_NAME_RE}: {name!r}")
-    return {name: Host(name=name, url=settings.DOCKER_HOST, tls=TLSConfig.from_env())}
+    hosts = {name: Host(name=name, url=settings.DOCKER_HOST, tls=TLSConfig.from_env())}
+    for extra, url in parse_env_hosts(settings.DASHBOARD_HOSTS):
+        hosts.setdefault(extra, Host(name=extra, url=url))
+    return hosts
 
 
 def default_host() -> Host:

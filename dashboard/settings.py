@@ -152,6 +152,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # The engine the first host talks to, and how long to wait for it.
 DOCKER_HOST = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 DASHBOARD_HOST_NAME = os.environ.get("DASHBOARD_HOST_NAME", "local")
+# More engines beside DOCKER_HOST: "name=url" pairs, e.g. "podman=unix:///run/dl/p.sock".
+DASHBOARD_HOSTS = os.environ.get("DASHBOARD_HOSTS", "")
 ENGINE_TIMEOUT = env_float("DASHBOARD_ENGINE_TIMEOUT", 10.0)
 ENGINE_CONNECT_TIMEOUT = env_float("DASHBOARD_ENGINE_CONNECT_TIMEOUT", 3.0)
 
