@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dashboard.middleware.AuditFallbackMiddleware",
     # Every view needs a login unless it says otherwise (@login_not_required).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -121,6 +122,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Logins are refused for a while after this many failures for one account (or from one
+# address) within the window.
+LOGIN_FAILURE_LIMIT = int(env_float("DASHBOARD_LOGIN_FAILURE_LIMIT", 5))
+LOGIN_ADDRESS_FAILURE_LIMIT = int(env_float("DASHBOARD_LOGIN_ADDRESS_FAILURE_LIMIT", 20))
+LOGIN_FAILURE_WINDOW = env_float("DASHBOARD_LOGIN_FAILURE_WINDOW", 900)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -170,6 +176,8 @@ LOGGING = {
 STREAM_BATCH_SECONDS = env_float("DASHBOARD_STREAM_BATCH_SECONDS", 0.03)
 STREAM_LINGER_SECONDS = env_float("DASHBOARD_STREAM_LINGER_SECONDS", 5.0)
 LIST_STATS_INTERVAL = env_float("DASHBOARD_LIST_STATS_INTERVAL", 5.0)
+# How often the hosts page looks at each engine while someone watches it.
+HOST_HEALTH_INTERVAL = env_float("DASHBOARD_HOST_HEALTH_INTERVAL", 5.0)
 
 # Registry passwords are stored encrypted with this key (any text; derived from SECRET_KEY
 # when unset, so changing SECRET_KEY then makes saved passwords unreadable).

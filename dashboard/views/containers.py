@@ -462,7 +462,7 @@ def container_bulk(request: HttpRequest, host: str) -> HttpResponse:
         context.update(action=action, outcomes=outcomes,
                        ok=sum(o["ok"] for o in outcomes))  # fmt: skip
     template = "containers/_bulk_result.html" if request.htmx else "containers/bulk_result.html"
-    return render(request, template, context)
+    return render(request, template, context, status=200 if form.is_valid() else 400)
 
 
 STOPPED_STATES = ["created", "exited", "dead"]
