@@ -31,7 +31,10 @@ def check_engine_url(url: str) -> str:
         raise forms.ValidationError("At most 255 characters.")
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
         raise forms.ValidationError("No spaces or control characters.")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed [ of an IPv6 address
+        raise forms.ValidationError(f"This is not a URL: {exc}.") from None
     if parts.scheme == "unix":
         if parts.netloc or parts.query or parts.fragment:
             raise forms.ValidationError("Write a socket as unix:///absolute/path.sock.")

@@ -562,10 +562,12 @@ def _copy_name(client: EngineClient, name: str) -> str:
 
 def _form_page(request: HttpRequest, h: Any, form: ContainerForm, mode: str,
                c: dict[str, Any] | None = None) -> HttpResponse:  # fmt: skip
+    # A POST that comes back to the form did not validate (or a step failed): not a 200.
+    status = 400 if request.method == "POST" else 200
     return render(
         request, "containers/form.html",
         {"host": h, "form": form, "mode": mode, "c": c,
-         "images": _local_tags(form.client)},
+         "images": _local_tags(form.client)}, status=status,
     )  # fmt: skip
 
 
