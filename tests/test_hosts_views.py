@@ -3,6 +3,7 @@ encrypted, removal; the fleet page's live cards; a hanging host does not slow th
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -180,3 +181,53 @@ async def test_fleet_cards_fill_in_and_a_hanging_host_does_not_hold_up_the_other
         await comm.disconnect()
         get_hub().close_all()
         reset_clients()
+
+
+LAB_TLS_DIR = os.environ.get("LAB_TLS_DIR") or os.path.join(
+    os.environ.get("LAB_RUN") or "/run/dl", "tls"
+)
+
+
+@pytest.fixture
+def tls_engine_port(netns):
+    """127.0.0.1:<port> here reaches the lab engine's --tlsverify listener."""
+    from .netns_relay import relay
+
+    if not os.path.exists(os.path.join(LAB_TLS_DIR, "cert.pem")):
+        pytest.fail(f"no lab TLS certificates in {LAB_TLS_DIR} (lab/engine-lab up makes them)")
+    port = int(os.environ.get("LAB_TLS_PORT") or 2376)
+    with relay(f"/var/run/netns/{netns}", ("127.0.0.1", port)) as local_port:
+        yield local_port
+
+
+def _pem(name: str) -> SimpleUploadedFile:
+    with open(os.path.join(LAB_TLS_DIR, name), "rb") as f:
+        return SimpleUploadedFile(name, f.read())
+
+
+def test_a_tls_engine_added_with_uploaded_certificates_is_used(admin, engine, tls_engine_port):
+    url = f"tcp://127.0.0.1:{tls_engine_port}"
+    base = {"name": "secure", "url": url, "tls": "on", "tls_verify": "on"}
+    # Without a client certificate the engine (--tlsverify) refuses: shown, not a 500.
+    resp = admin.hx_post("/settings/hosts/test/", {**base, "tls_ca": _pem("ca.pem")})
+    assert "✗" in resp.content.decode()
+    # A CA that did not sign the engine's certificate: verification fails, said so.
+    resp = admin.hx_post(
+        "/settings/hosts/test/",
+        {**base, "tls_ca": _pem("cert.pem"), "tls_cert": _pem("cert.pem"),
+         "tls_key": _pem("key.pem")},
+    )  # fmt: skip
+    assert "✗" in resp.content.decode()
+    files = {"tls_ca": _pem("ca.pem"), "tls_cert": _pem("cert.pem"), "tls_key": _pem("key.pem")}
+    resp = admin.hx_post("/settings/hosts/test/", {**base, **files})
+    assert "Reachable" in resp.content.decode(), resp.content.decode()
+    files = {"tls_ca": _pem("ca.pem"), "tls_cert": _pem("cert.pem"), "tls_key": _pem("key.pem")}
+    assert admin.post("/settings/hosts/add/", {**base, **files}).status_code == 302
+    page = admin.get("/hosts/secure/")
+    assert page.status_code == 200
+    assert engine.system.version()["Version"] in page.content.decode()
+    assert admin.get("/hosts/secure/containers/").status_code == 200
+    # Editing without new files keeps the saved ones (the test button uses them too).
+    resp = admin.hx_post("/settings/hosts/test/", {**base, "existing": "secure"})
+    assert "Reachable" in resp.content.decode()
+    admin.post("/settings/hosts/secure/remove/", {"confirm": "secure"})
