@@ -87,3 +87,32 @@ def test_pages_carry_security_headers(anonymous):
     assert resp["X-Content-Type-Options"] == "nosniff"
     assert resp["X-Frame-Options"] == "DENY"
     assert resp["Referrer-Policy"] == "same-origin"
+
+
+def test_https_mode_makes_cookies_secure_and_sends_hsts():
+    import subprocess
+    import sys
+
+    code = (
+        "import dashboard.settings as s; "
+        "g = lambda k: getattr(s, k, False); "
+        "print(g('SESSION_COOKIE_SECURE'), g('CSRF_COOKIE_SECURE'), g('SECURE_HSTS_SECONDS'), "
+        "s.SESSION_COOKIE_HTTPONLY, s.CSRF_COOKIE_HTTPONLY, s.SESSION_COOKIE_SAMESITE)"
+    )
+    import os
+
+    env = {**os.environ, "DASHBOARD_HTTPS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["True", "True", "31536000", "True", "True", "Lax"], out.stderr
+    env.pop("DASHBOARD_HTTPS")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split()[:3] == ["False", "False", "False"], out.stderr
+
+
+def test_cookies_are_httponly_and_samesite(anonymous):
+    from django.contrib.auth.models import User
+
+    User.objects.create_user("cook", password="a-long-password-1")
+    resp = anonymous.post("/login/", {"username": "cook", "password": "a-long-password-1"})
+    session = resp.cookies["sessionid"]
+    assert session["httponly"] and session["samesite"] == "Lax"
