@@ -105,6 +105,10 @@ class HostForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.instance = instance
         if instance is not None:
+            # URLs, grants and the audit trail name the host: renaming would orphan them.
+            self.fields["name"].disabled = True
+            self.fields["name"].help_text = "A host keeps its name; add a new one to rename."
+            self.initial.setdefault("name", instance.name)
             for f in ("tls_ca", "tls_cert", "tls_key"):
                 if getattr(instance, f):
                     self.fields[f].help_text = "Saved (encrypted). Upload a file to replace it."

@@ -231,3 +231,14 @@ def test_a_tls_engine_added_with_uploaded_certificates_is_used(admin, engine, tl
     resp = admin.hx_post("/settings/hosts/test/", {**base, "existing": "secure"})
     assert "Reachable" in resp.content.decode()
     admin.post("/settings/hosts/secure/remove/", {"confirm": "secure"})
+
+
+def test_editing_a_host_changes_its_address_but_never_its_name(admin, settings):
+    EngineHost.objects.create(name="edge", url="unix:///run/none/a.sock")
+    resp = admin.post(
+        "/settings/hosts/edge/edit/", {"name": "renamed", "url": "unix:///run/none/b.sock"}
+    )
+    assert resp.status_code == 302
+    assert EngineHost.objects.get().name == "edge"
+    assert configured_hosts()["edge"].url == "unix:///run/none/b.sock"
+    assert AuditEntry.objects.get(action="host-edit").params["url"] == "unix:///run/none/b.sock"
