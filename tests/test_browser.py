@@ -52,9 +52,9 @@ def page(browser, dashboard):
     def on_response(resp):
         # A form posted back with its errors beside the fields answers 400 on purpose.
         form_error = resp.status == 400 and resp.request.method == "POST"
-        if resp.status >= 400 and resp.request.resource_type not in ("xhr", "fetch"):
-            if not form_error:
-                errors.append(f"{resp.status} {resp.url}")
+        document = resp.request.resource_type not in ("xhr", "fetch")
+        if resp.status >= 400 and document and not form_error:
+            errors.append(f"{resp.status} {resp.url}")
 
     pg.on("console", on_console)
     pg.on("response", on_response)
