@@ -1,8 +1,11 @@
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, register_converter
 
 from .converters import ContainerIdConverter, EngineRefConverter, HostNameConverter
+from .metrics import metrics_view
 from .views import containers, events, hosts, images, networks, registries, system, volumes
+from .views.health import healthz
 
 register_converter(HostNameConverter, "host")
 register_converter(EngineRefConverter, "ref")
@@ -97,5 +100,10 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", healthz, name="healthz"),
+    path("metrics", login_not_required(metrics_view), name="metrics"),
     path("hosts/<host:host>/", include(host_urls)),
 ]
+
+# A locked or missing database gets a page that says so (503), not the generic error page.
+handler500 = "dashboard.views.errors.server_error"

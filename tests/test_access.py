@@ -31,7 +31,8 @@ def all_url_examples():
     return out
 
 
-PUBLIC = {"login"}
+# Public on purpose, each with its own tests (tests/test_operability.py).
+PUBLIC = {"login", "healthz", "metrics"}
 
 
 @pytest.mark.parametrize("name, url", [e for e in all_url_examples() if e[0] not in PUBLIC])

@@ -16,6 +16,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from ..access import VIEWER, has_role
 from ..engines import Host, client_for, configured_hosts
+from ..metrics import WS_VIEWERS
 from ..streams.hub import Source, get_hub
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.close(code=BAD_REQUEST)
             return
         await self.accept()
+        self.counted = WS_VIEWERS.labels(type(self).__name__.removesuffix("Consumer").lower())
+        self.counted.inc()
         hub = get_hub()
         for key, factory in streams:
             _, replay, seq = await hub.join(key, self.channel_name, factory)
@@ -67,6 +70,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 await self.forward(key, message)
 
     async def disconnect(self, code: int) -> None:
+        if counted := getattr(self, "counted", None):
+            counted.dec()
+            self.counted = None
         hub = get_hub()
         for key in list(getattr(self, "joined", {})):
             await hub.leave(key, self.channel_name)

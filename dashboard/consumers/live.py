@@ -7,7 +7,6 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -114,9 +113,10 @@ class ContainersConsumer(StreamConsumer):
     def _resync_html(self) -> str:
         """Have the page fetch its rows once (after an engine outage events may be lost)."""
         url = reverse("container-list", args=[self.host.name])
-        query = urlencode({"q": self.q, "show": self.show})
+        # The page's filter, sort and page as they are now.
         return (
-            f'<div id="resync" hx-swap-oob="true" hx-get="{escape(url)}?{escape(query)}" '
+            f'<div id="resync" hx-swap-oob="true" hx-get="{escape(url)}" '
+            'hx-include="#container-filters, #page-now" '
             'hx-target="#container-rows" hx-swap="outerHTML" hx-trigger="load"></div>'
         )
 

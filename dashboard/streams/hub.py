@@ -23,6 +23,8 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from ..metrics import MESSAGES_SENT, UPSTREAMS, stream_kind
+
 log = logging.getLogger(__name__)
 
 
@@ -135,12 +137,14 @@ class Upstream:
 
     async def _send_loop(self) -> None:
         layer = get_channel_layer()
+        sent = MESSAGES_SENT.labels(stream_kind(self.key))
         while True:
             message = await self._outbox.get()
             if message is None:
                 return
             try:
                 await layer.group_send(self.group, message)
+                sent.inc()
             except Exception:
                 log.exception("sending to %s failed", self.group)
 
@@ -148,6 +152,7 @@ class Upstream:
         return self.source.replay(), self.seq
 
     def close(self) -> None:
+        UPSTREAMS.labels(stream_kind(self.key)).dec()
         self._outbox.put_nowait(None)
         # Off the loop: closing a socket another thread reads can block or warn (DESIGN.md).
         threading.Thread(target=self.source.stop, name=f"close {self.key}", daemon=True).start()
@@ -170,6 +175,7 @@ class Hub:
         if up is None:
             up = Upstream(self, key, factory())
             self.upstreams[key] = up
+            UPSTREAMS.labels(stream_kind(key)).inc()
             up.source.start(up._emit, name=f"stream {key}")
         if up._linger is not None:
             up._linger.cancel()
