@@ -193,7 +193,10 @@ class EngineClient:
         (`stream=True`) with `timeout=0` waits forever between chunks.
         """
         url = self._transport.base_url + self.path(template, *args, versioned=versioned)
-        read = self.timeout if timeout is None else (timeout or None)
+        # A stream that may wait forever between chunks still gets its answer's head within
+        # the usual timeout: an engine that accepts and never answers must not hang it.
+        forever = stream and timeout == 0
+        read = self.timeout if timeout is None or forever else timeout
         started = time.perf_counter()
         try:
             resp = self._transport.session.request(
@@ -223,6 +226,12 @@ class EngineClient:
                 f"cannot reach engine at {self.url}: {_reason(exc)}", self.url
             ) from exc
         self._observe(started, resp.status_code)
+        if forever and resp.status_code < 400:
+            from .streams import _socket_of
+
+            sock = _socket_of(resp)
+            if sock is not None:
+                sock.settimeout(None)
         if resp.status_code >= 400 or 300 <= resp.status_code < 400 and resp.status_code != 304:
             message = _error_message(resp)
             resp.close()

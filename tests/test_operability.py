@@ -72,9 +72,7 @@ def test_no_token_configured_means_no_token_works(settings, anonymous):
 def test_metrics_count_requests_and_engine_calls_per_host(lab_settings, admin):
     assert admin.get("/hosts/local/containers/").status_code == 200
     text = admin.get("/metrics").content.decode()
-    assert (
-        'dashboard_http_requests_total{method="GET",status="200",view="container-list"}' in text
-    )
+    assert 'dashboard_http_requests_total{method="GET",status="200",view="container-list"}' in text
     assert 'dashboard_engine_request_seconds_count{host="local",outcome="ok"}' in text
     for name in (
         "dashboard_websocket_viewers",
