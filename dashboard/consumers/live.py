@@ -120,7 +120,8 @@ class ContainersConsumer(StreamConsumer):
             'hx-target="#container-rows" hx-swap="outerHTML" hx-trigger="load"></div>'
         )
 
-    def _row_html(self, cid: str, row: dict[str, Any] | None) -> str:
+    def _row_html(self, cid: str, summary: dict[str, Any] | None) -> str:
+        row = presenters.container_row(summary) if summary is not None else None
         if row is None or not self._shown(row):
             return f'<tr id="container-{cid[:12]}" hx-swap-oob="delete"></tr>'
         return render_to_string(

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
+import secrets
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +28,8 @@ from django.conf import settings
 from ..metrics import MESSAGES_SENT, UPSTREAMS, stream_kind
 
 log = logging.getLogger(__name__)
+# Tells this process's stream groups from another's on a shared channel layer.
+_PROCESS = f"{os.getpid()}-{secrets.token_hex(4)}"
 
 
 class Source:
@@ -98,7 +102,10 @@ class Upstream:
     def __init__(self, hub: Hub, key: str, source: Source) -> None:
         self.hub = hub
         self.key = key
-        self.group = "s." + hashlib.sha1(key.encode()).hexdigest()[:24]
+        # The group is this process's: with a channel layer shared by several processes
+        # (Redis), each process's upstream feeds its own viewers only; another process's
+        # upstream of the same stream would otherwise send every line to them a second time.
+        self.group = "s." + hashlib.sha1(f"{_PROCESS}|{key}".encode()).hexdigest()[:24]
         self.source = source
         self.viewers = 0
         self.seq = 0
