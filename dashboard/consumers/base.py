@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -77,6 +78,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
         for key in list(getattr(self, "joined", {})):
             await hub.leave(key, self.channel_name)
         self.joined = {}
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None,
+                   close: bool = False) -> None:  # fmt: skip
+        """A viewer may leave while a batch is on its way: that batch is dropped, quietly
+        (daphne raises Disconnected and would log the consumer as crashed)."""
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except Disconnected:
+            log.debug("viewer left before a message reached it")
 
     async def stream_message(self, event: dict[str, Any]) -> None:
         key = event.get("key", "")
