@@ -47,6 +47,7 @@ image_urls = [
     path("", images.image_list, name="image-list"),
     path("pull/", images.image_pull, name="image-pull"),
     path("upload/", images.image_upload, name="image-upload"),
+    path("usage/", images.image_usage, name="image-usage"),
     path("<ref:ref>/", images.image_detail, name="image-detail"),
     path("<ref:ref>/tag/", images.image_tag, name="image-tag"),
     path("<ref:ref>/push/", images.image_push, name="image-push"),

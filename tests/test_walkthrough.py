@@ -135,6 +135,8 @@ def test_a_newcomer_walks_through_the_dashboard(
         shot("image-pull-progress")
         page.locator('.progress-panel[data-state="done"]').wait_for(timeout=60000)
         page.locator("#images-rows", has_text=registry_image).wait_for(timeout=15000)
+        # The "used by" column follows the rows (its own request): the lab image has users.
+        page.locator("span.users", has_text="container").first.wait_for(timeout=15000)
         shot("image-pulled")
 
         # -- create and remove a volume ----------------------------------------------------

@@ -121,6 +121,28 @@ def _users(client: EngineClient) -> dict[str, list[dict[str, Any]]]:
 
 @require_GET
 @require_role(VIEWER)
+def image_usage(request: HttpRequest, host: str) -> HttpResponse:
+    """The list's "used by" column: one element the page spreads over its rows."""
+    import json
+
+    from django.utils.html import escape
+
+    _, client = host_client(request, host)
+    usage = {
+        rp.image_hex(image_id)[:12]: [
+            len(users),
+            ", ".join(f"{u['name']} ({u['state']})" for u in users[:50]),
+        ]
+        for image_id, users in _users(client).items()
+        if image_id
+    }
+    return HttpResponse(
+        f'<div id="image-usage" hidden data-usage="{escape(json.dumps(usage))}"></div>'
+    )
+
+
+@require_GET
+@require_role(VIEWER)
 def image_list(request: HttpRequest, host: str) -> HttpResponse:
     h, client = host_client(request, host)
     started = time.time()
@@ -128,7 +150,8 @@ def image_list(request: HttpRequest, host: str) -> HttpResponse:
     form.is_valid()
     q = form.cleaned_data.get("q", "")
     dangling = bool(form.cleaned_data.get("dangling"))
-    users = _users(client)
+    # Which containers use each image costs a second list (of every container): the page
+    # answers without it and fetches it at once (image_usage), filling the column.
     images = client.images.list(filters={"dangling": ["true"]} if dangling else None)
     total = len(images)
     if q:
@@ -140,7 +163,7 @@ def image_list(request: HttpRequest, host: str) -> HttpResponse:
         ]  # fmt: skip
     # Sorted and cut on the engine's entries; only the page shown becomes rows.
     page = paginate(images, request.GET, IMAGE_SORT_KEYS, "name")
-    rows = [rp.image_row(i, users.get(i.get("Id", ""))) for i in page.items]
+    rows = [rp.image_row(i) for i in page.items]
     query = {"q": q, "dangling": "on" if dangling else ""}
     context = {
         "host": h,

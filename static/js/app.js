@@ -79,3 +79,22 @@ document.addEventListener("htmx:wsAfterMessage", function () {
     if (mem) mem.textContent = stats[id][1];
   });
 });
+
+// The images list's "used by" column arrives as one element after the rows; fill each cell.
+document.addEventListener("htmx:afterSettle", function () {
+  var holder = document.getElementById("image-usage");
+  var raw = holder && holder.getAttribute("data-usage");
+  if (!raw) return;
+  holder.removeAttribute("data-usage");
+  var usage = JSON.parse(raw);
+  document.querySelectorAll("span.users[id^='users-']").forEach(function (cell) {
+    var u = usage[cell.id.slice(6)];
+    if (u) {
+      cell.textContent = u[0] + (u[0] === 1 ? " container" : " containers");
+      cell.title = u[1];
+      cell.classList.remove("muted");
+    } else {
+      cell.textContent = "—";
+    }
+  });
+});
