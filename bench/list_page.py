@@ -233,10 +233,11 @@ def browser_walk(dash: c.Dashboard, n: int) -> dict[str, Any]:
         out["filter_ms"] = round((time.perf_counter() - t0) * 1000)
         out["rows_after_filter"] = rows.count()
         page.fill("#filter-q", "")
-        page.locator("#pager-range", has_text=f"1–100 of {n}").wait_for(timeout=30000)
+        per = out["rows_in_page"]
+        page.locator("#pager-range", has_text=f"1–{per} of {n}").wait_for(timeout=30000)
         t0 = time.perf_counter()
         page.click('a[rel="next"]')
-        page.locator("#pager-range", has_text="101–200").wait_for(timeout=30000)
+        page.locator("#pager-range", has_text=f"{per + 1}–{2 * per}").wait_for(timeout=30000)
         out["next_page_ms"] = round((time.perf_counter() - t0) * 1000)
         out["url_after_next"] = page.url.split("?", 1)[-1]
         page.screenshot(path=f"/tmp/list_page_{n}.png")

@@ -80,5 +80,5 @@ def test_unknown_sort_order_and_page_size_fall_back_to_the_defaults():
     keys = {"n": lambda x: x["n"]}
     page = paginate(items, {"sort": "evil", "order": "sideways", "per": "7", "page": "x"},
                     keys, "n", "desc")  # fmt: skip
-    assert (page.sort, page.order, page.per, page.number) == ("n", "desc", 100, 1)
+    assert (page.sort, page.order, page.per, page.number) == ("n", "desc", 50, 1)
     assert [x["n"] for x in page.items] == [6, 5, 4, 3, 2, 1, 0]

@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 PER_PAGE_CHOICES = (50, 100, 200, 500)
-DEFAULT_PER_PAGE = 100
+# A screenful and a bit: rendering rows is most of what a page of a long list costs.
+DEFAULT_PER_PAGE = 50
 
 
 @dataclass(frozen=True)
