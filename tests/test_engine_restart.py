@@ -77,6 +77,8 @@ def fault_lab() -> Iterator[FaultLab]:
         yield lab
     finally:
         subprocess.run([LAB, "down", "--purge"], env=lab.env, capture_output=True, timeout=180)
+        # Its logs and lock file: the run directory is this test's own.
+        shutil.rmtree(lab.env["LAB_RUN"], ignore_errors=True)
 
 
 async def _collect(ws, into: list[str]) -> None:  # noqa: ANN001
