@@ -164,6 +164,9 @@ def client_for(host: Host) -> EngineClient:
                 timeout=settings.ENGINE_TIMEOUT,
                 connect_timeout=settings.ENGINE_CONNECT_TIMEOUT,
             )
+            from .metrics import engine_observer
+
+            client.observer = engine_observer(host.name)
             _clients[host] = client
         return client
 

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "dashboard.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "dashboard.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -105,16 +106,34 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("DASHBOARD_DB") or DATA_DIR / "dashboard.sqlite3",
-        "OPTIONS": {"timeout": 10},
+        # Seconds a request waits for a locked SQLite database before its page says so.
+        "OPTIONS": {"timeout": env_float("DASHBOARD_DB_TIMEOUT", 10.0)},
     }
 }
+# Several processes share one PostgreSQL database (README: Running several processes).
+if DATABASE_URL := os.environ.get("DATABASE_URL", ""):
+    import dj_database_url
+
+    DATABASES["default"] = dj_database_url.parse(DATABASE_URL, conn_max_age=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A viewer that falls behind by this many batches loses the oldest (its browser would drop
 # them anyway: it keeps a bounded number of lines).
 CHANNEL_LAYERS = {
-    "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+    "default": {
+        "BACKEND": "dashboard.layers.CountingInMemoryChannelLayer",
+        "CONFIG": {"capacity": 1000},
+    }
 }
+# Several processes share one Redis channel layer: a viewer on any process gets what a stream
+# opened by another sends.
+if REDIS_URL := os.environ.get("REDIS_URL", ""):
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000},
+        }
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -170,11 +189,19 @@ DASHBOARD_HOST_NAME = os.environ.get("DASHBOARD_HOST_NAME", "local")
 DASHBOARD_HOSTS = os.environ.get("DASHBOARD_HOSTS", "")
 ENGINE_TIMEOUT = env_float("DASHBOARD_ENGINE_TIMEOUT", 10.0)
 ENGINE_CONNECT_TIMEOUT = env_float("DASHBOARD_ENGINE_CONNECT_TIMEOUT", 3.0)
+# A bearer token that lets a scraper read /metrics without a login (admins may always).
+METRICS_TOKEN = os.environ.get("DASHBOARD_METRICS_TOKEN", "")
 
+# Structured logs: one line per record, `key=value` pairs (DASHBOARD_LOG_FORMAT=kv, the
+# default) or one JSON object (json); `text` for the plain message.
+LOG_FORMAT = os.environ.get("DASHBOARD_LOG_FORMAT", "kv")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "structured": {"()": "dashboard.logs.StructuredFormatter", "style_name": LOG_FORMAT}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DASHBOARD_LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }

@@ -1,6 +1,8 @@
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, register_converter
 
 from .converters import ContainerIdConverter, EngineRefConverter, HostNameConverter
+from .metrics import metrics_view
 from .views import (
     audit,
     auth,
@@ -15,6 +17,7 @@ from .views import (
     users,
     volumes,
 )
+from .views.health import healthz
 
 register_converter(HostNameConverter, "host")
 register_converter(EngineRefConverter, "ref")
@@ -56,6 +59,7 @@ image_urls = [
     path("", images.image_list, name="image-list"),
     path("pull/", images.image_pull, name="image-pull"),
     path("upload/", images.image_upload, name="image-upload"),
+    path("usage/", images.image_usage, name="image-usage"),
     path("<ref:ref>/", images.image_detail, name="image-detail"),
     path("<ref:ref>/tag/", images.image_tag, name="image-tag"),
     path("<ref:ref>/push/", images.image_push, name="image-push"),
@@ -122,5 +126,10 @@ urlpatterns = [
     path("audit/export.csv", audit.audit_export, name="audit-export"),
     path("settings/", include(settings_urls)),
     path("hosts/", fleet.fleet, name="fleet"),
+    path("healthz", healthz, name="healthz"),
+    path("metrics", login_not_required(metrics_view), name="metrics"),
     path("hosts/<host:host>/", include(host_urls)),
 ]
+
+# A locked or missing database gets a page that says so (503), not the generic error page.
+handler500 = "dashboard.views.errors.server_error"

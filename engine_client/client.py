@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json as jsonlib
 import socket
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -93,6 +94,8 @@ class EngineClient:
         self.url = self._transport.display_url
         self.timeout = timeout
         self.connect_timeout = connect_timeout
+        # Told of every request's duration and status (None: no answer), e.g. for metrics.
+        self.observer: Callable[[float, int | None], None] | None = None
         self._pinned = versions.parse(api_version) if api_version else None
         self._version: versions.Version | None = self._pinned
 
@@ -118,7 +121,9 @@ class EngineClient:
     def sibling(self, pool_size: int) -> EngineClient:
         """A client for the same engine with a connection pool of its own (for work that
         holds many connections at once and must not starve the pages)."""
-        return EngineClient(**self._config, pool_size=pool_size)
+        client = EngineClient(**self._config, pool_size=pool_size)
+        client.observer = self.observer
+        return client
 
     # -- versions -------------------------------------------------------------------------
 
@@ -188,7 +193,11 @@ class EngineClient:
         (`stream=True`) with `timeout=0` waits forever between chunks.
         """
         url = self._transport.base_url + self.path(template, *args, versioned=versioned)
-        read = self.timeout if timeout is None else (timeout or None)
+        # A stream that may wait forever between chunks still gets its answer's head within
+        # the usual timeout: an engine that accepts and never answers must not hang it.
+        forever = stream and timeout == 0
+        read = self.timeout if timeout is None or forever else timeout
+        started = time.perf_counter()
         try:
             resp = self._transport.session.request(
                 method,
@@ -204,6 +213,7 @@ class EngineClient:
             )
         except requests.Timeout as exc:
             self.forget_version()
+            self._observe(started, None)
             raise EngineTimeout(
                 f"engine at {self.url} did not answer within "
                 f"{read if read else self.connect_timeout:g} s",
@@ -211,14 +221,26 @@ class EngineClient:
             ) from exc
         except requests.ConnectionError as exc:
             self.forget_version()
+            self._observe(started, None)
             raise EngineUnreachable(
                 f"cannot reach engine at {self.url}: {_reason(exc)}", self.url
             ) from exc
+        self._observe(started, resp.status_code)
+        if forever and resp.status_code < 400:
+            from .streams import _socket_of
+
+            sock = _socket_of(resp)
+            if sock is not None:
+                sock.settimeout(None)
         if resp.status_code >= 400 or 300 <= resp.status_code < 400 and resp.status_code != 304:
             message = _error_message(resp)
             resp.close()
             raise error_for_status(resp.status_code, message)
         return resp
+
+    def _observe(self, started: float, status: int | None) -> None:
+        if self.observer is not None:
+            self.observer(time.perf_counter() - started, status)
 
     def hijack(
         self,

@@ -43,9 +43,18 @@ class LiveDashboard:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port on 127.0.0.1: any, or one in DASHBOARD_TEST_PORTS (e.g. `8600-8699`) on a
+    machine where ports are shared out."""
+    low, _, high = os.environ.get("DASHBOARD_TEST_PORTS", "").partition("-")
+    candidates = range(int(low), int(high) + 1) if low.isdigit() and high.isdigit() else [0]
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port in {low}-{high}")
 
 
 @contextmanager

@@ -11,7 +11,8 @@ pytestmark = pytest.mark.django_db
 CID = "a" * 64
 
 
-PUBLIC = {"login", "logout"}
+# Public on purpose, each with its own tests (tests/test_operability.py).
+PUBLIC = {"login", "logout", "healthz", "metrics"}
 
 
 @pytest.mark.parametrize(

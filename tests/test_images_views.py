@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html as htmllib
 import io
+import json
 import tarfile
 
 import pytest
@@ -27,8 +29,14 @@ def test_the_list_shows_tags_sizes_and_users(lab_settings, viewer, engine, make_
     html = viewer.get(LIST).content.decode()
     assert f'id="image-{hexid(image["Id"])[:12]}"' in html
     assert LAB_IMAGE in html
-    assert "container" in html  # at least the one just made uses it
-    assert c["Id"]  # (kept: the row counts it)
+    short = hexid(image["Id"])[:12]
+    assert f'id="users-{short}"' in html, "the used-by cell, filled by the usage request"
+    assert "/hosts/local/images/usage/" in html
+    # The column's data: one element, the image's users named in its title text.
+    usage = viewer.get(LIST + "usage/").content.decode()
+    data = json.loads(htmllib.unescape(usage.split('data-usage="', 1)[1].split('"', 1)[0]))
+    count, names = data[short]
+    assert count >= 1 and c["Name"].lstrip("/") in names
 
 
 def test_the_dangling_filter_shows_only_untagged_images(lab_settings, viewer, engine, image_tags):

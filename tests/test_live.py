@@ -256,6 +256,8 @@ async def test_the_list_rereads_its_rows_once_after_an_events_outage(hub, sessio
     deadline = time.monotonic() + 15
     while 'id="resync"' not in html:
         html += await comm.receive_from(timeout=max(deadline - time.monotonic(), 0.1))
-    assert 'hx-get="/hosts/local/containers/?q=web&amp;show=running"' in html
+    # The page's filter, sort and page as they are when it re-reads (not the socket's).
+    assert 'hx-get="/hosts/local/containers/"' in html
+    assert 'hx-include="#container-filters, #page-now"' in html
     assert 'hx-trigger="load"' in html
     await comm.disconnect()

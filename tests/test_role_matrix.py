@@ -22,7 +22,8 @@ from .routes import all_routes, websocket_routes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PUBLIC = {"login", "logout"}
+# Public on purpose, each with its own tests (tests/test_operability.py).
+PUBLIC = {"login", "logout", "healthz", "metrics"}
 RANK = {None: -1, **{r: i for i, r in enumerate(ROLES)}}
 ROUTES = [r for r in all_routes() if r.name not in PUBLIC]
 WS_ROUTES = websocket_routes()

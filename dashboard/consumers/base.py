@@ -11,11 +11,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from ..access import VIEWER, has_role, may_use_host
 from ..engines import Host, client_for, configured_hosts
+from ..metrics import WS_VIEWERS
 from ..sessions import session_group, user_group
 from ..streams.hub import Source, get_hub
 
@@ -95,6 +97,8 @@ class StreamConsumer(RevocableMixin, AsyncWebsocketConsumer):
             await self.close(code=BAD_REQUEST)
             return
         await self.accept()
+        self.counted = WS_VIEWERS.labels(type(self).__name__.removesuffix("Consumer").lower())
+        self.counted.inc()
         hub = get_hub()
         for key, factory in streams:
             _, replay, seq = await hub.join(key, self.channel_name, factory)
@@ -103,10 +107,22 @@ class StreamConsumer(RevocableMixin, AsyncWebsocketConsumer):
                 await self.forward(key, message)
 
     async def disconnect(self, code: int) -> None:
+        if counted := getattr(self, "counted", None):
+            counted.dec()
+            self.counted = None
         hub = get_hub()
         for key in list(getattr(self, "joined", {})):
             await hub.leave(key, self.channel_name)
         self.joined = {}
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None,
+                   close: bool = False) -> None:  # fmt: skip
+        """A viewer may leave while a batch is on its way: that batch is dropped, quietly
+        (daphne raises Disconnected and would log the consumer as crashed)."""
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except Disconnected:
+            log.debug("viewer left before a message reached it")
 
     async def stream_message(self, event: dict[str, Any]) -> None:
         key = event.get("key", "")

@@ -7,7 +7,6 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -114,13 +113,15 @@ class ContainersConsumer(StreamConsumer):
     def _resync_html(self) -> str:
         """Have the page fetch its rows once (after an engine outage events may be lost)."""
         url = reverse("container-list", args=[self.host.name])
-        query = urlencode({"q": self.q, "show": self.show})
+        # The page's filter, sort and page as they are now.
         return (
-            f'<div id="resync" hx-swap-oob="true" hx-get="{escape(url)}?{escape(query)}" '
+            f'<div id="resync" hx-swap-oob="true" hx-get="{escape(url)}" '
+            'hx-include="#container-filters, #page-now" '
             'hx-target="#container-rows" hx-swap="outerHTML" hx-trigger="load"></div>'
         )
 
-    def _row_html(self, cid: str, row: dict[str, Any] | None) -> str:
+    def _row_html(self, cid: str, summary: dict[str, Any] | None) -> str:
+        row = presenters.container_row(summary) if summary is not None else None
         if row is None or not self._shown(row):
             return f'<tr id="container-{cid[:12]}" hx-swap-oob="delete"></tr>'
         return render_to_string(

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
+import secrets
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +25,11 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from ..metrics import MESSAGES_SENT, UPSTREAMS, stream_kind
+
 log = logging.getLogger(__name__)
+# Tells this process's stream groups from another's on a shared channel layer.
+_PROCESS = f"{os.getpid()}-{secrets.token_hex(4)}"
 
 
 class Source:
@@ -96,7 +102,10 @@ class Upstream:
     def __init__(self, hub: Hub, key: str, source: Source) -> None:
         self.hub = hub
         self.key = key
-        self.group = "s." + hashlib.sha1(key.encode()).hexdigest()[:24]
+        # The group is this process's: with a channel layer shared by several processes
+        # (Redis), each process's upstream feeds its own viewers only; another process's
+        # upstream of the same stream would otherwise send every line to them a second time.
+        self.group = "s." + hashlib.sha1(f"{_PROCESS}|{key}".encode()).hexdigest()[:24]
         self.source = source
         self.viewers = 0
         self.seq = 0
@@ -135,12 +144,14 @@ class Upstream:
 
     async def _send_loop(self) -> None:
         layer = get_channel_layer()
+        sent = MESSAGES_SENT.labels(stream_kind(self.key))
         while True:
             message = await self._outbox.get()
             if message is None:
                 return
             try:
                 await layer.group_send(self.group, message)
+                sent.inc()
             except Exception:
                 log.exception("sending to %s failed", self.group)
 
@@ -148,6 +159,7 @@ class Upstream:
         return self.source.replay(), self.seq
 
     def close(self) -> None:
+        UPSTREAMS.labels(stream_kind(self.key)).dec()
         self._outbox.put_nowait(None)
         # Off the loop: closing a socket another thread reads can block or warn (DESIGN.md).
         threading.Thread(target=self.source.stop, name=f"close {self.key}", daemon=True).start()
@@ -170,6 +182,7 @@ class Hub:
         if up is None:
             up = Upstream(self, key, factory())
             self.upstreams[key] = up
+            UPSTREAMS.labels(stream_kind(key)).inc()
             up.source.start(up._emit, name=f"stream {key}")
         if up._linger is not None:
             up._linger.cancel()

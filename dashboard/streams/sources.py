@@ -217,7 +217,7 @@ class StatsSource(Source):
 class EventsSource(Source):
     """The host's one events stream: reconnects with backoff and catches up with `since`.
 
-    Container events come with the container's fresh list row (one list call per chunk of
+    Container events come with the container's fresh list entry (one list call per chunk of
     events, whatever their number), so pages update rows without asking the engine again.
     """
 
@@ -270,10 +270,9 @@ class EventsSource(Source):
         if not ids:
             return {}
         try:
-            found = {
-                r["Id"]: presenters.container_row(r)
-                for r in self.client.containers.list(all=True, filters={"id": ids})
-            }
+            # The engine's own list entries (plain JSON): a message crosses processes on a
+            # shared channel layer, which cannot carry the presented rows' datetimes.
+            found = {r["Id"]: r for r in self.client.containers.list(all=True, filters={"id": ids})}
         except EngineError:
             return {}
         return {cid: found.get(cid) for cid in ids}

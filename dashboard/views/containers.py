@@ -42,6 +42,7 @@ from .container_forms import (
     form_initial,
     secret_values,
 )
+from .paging import PER_PAGE_CHOICES, Page, paginate
 
 
 class ContainerFilterForm(forms.Form):
@@ -64,6 +65,26 @@ def _list_url(host_name: str) -> str:
     return reverse("container-list", args=[host_name])
 
 
+def _raw_name(summary: dict[str, Any]) -> str:
+    return presenters.container_name(summary.get("Names"), summary.get("Id", "")[:12])
+
+
+# Sort keys on the engine's list entries (cheap: no row is built to sort).
+SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "name": lambda s: _raw_name(s).lower(),
+    "state": lambda s: ((s.get("State") or "").lower(), _raw_name(s).lower()),
+    "image": lambda s: ((s.get("Image") or "").lower(), _raw_name(s).lower()),
+    "created": lambda s: (s.get("Created") or 0, s.get("Id", "")),
+}
+SORT_COLUMNS = [("name", "Name"), ("state", "State"), ("image", "Image"), ("created", "Created")]
+
+
+def _inserts(page: Page) -> bool:
+    """New containers appear at the top of the list only where they would land: on the
+    first page of the newest-first order. Other pages update the rows they show."""
+    return page.number == 1 and page.sort == "created" and page.order == "desc"
+
+
 @require_GET
 @require_role(VIEWER)
 def container_list(request: HttpRequest, host: str) -> HttpResponse:
@@ -75,13 +96,20 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
     # A bad field is reported beside the filter and ignored; the good ones still apply.
     q = form.cleaned_data.get("q", "")
     show = form.cleaned_data.get("show") or "all"
-    rows = [presenters.container_row(s) for s in client.containers.list(all=show == "all")]
-    total = len(rows)
+    summaries = client.containers.list(all=show == "all")
+    total = len(summaries)
     if q:
         # Matched here, not by the engine: its name filter is an unanchored regex.
         needle = q.lower()
-        rows = [r for r in rows if needle in r["name"].lower() or needle in r["image"].lower()]
-    live_query = urlencode({"q": q, "show": show, "since": f"{started:.3f}"})
+        summaries = [
+            s for s in summaries
+            if needle in _raw_name(s).lower() or needle in (s.get("Image") or "").lower()
+        ]  # fmt: skip
+    # Sorted and cut on the engine's raw entries; only the page shown becomes rows.
+    page = paginate(summaries, request.GET, SORT_KEYS, "created", "desc")
+    rows = [presenters.container_row(s) for s in page.items]
+    base = {"q": q, "show": show}
+    live_query = urlencode({**base, "since": f"{started:.3f}"})
     context = {
         "host": h,
         "rows": rows,
@@ -89,6 +117,12 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
         "q": q,
         "show": show,
         "total": total,
+        "page": page,
+        "base": base,
+        "inserts": _inserts(page),
+        "per_choices": PER_PAGE_CHOICES,
+        "list_url": _list_url(h.name),
+        "columns": SORT_COLUMNS,
         "ws_url": f"/ws/hosts/{h.name}/containers/live/?{live_query}",
         "bulk_actions": BULK_ACTIONS,
         "initial_status": {"state": "connecting", "text": "connecting…"},

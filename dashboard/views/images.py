@@ -31,6 +31,7 @@ from ..engines import Host
 from ..presenters import human_bytes
 from ..streams.threads import iterate_in_thread
 from .common import host_client
+from .paging import PER_PAGE_CHOICES, paginate
 
 
 class ReferenceField(forms.CharField):
@@ -102,8 +103,42 @@ def _detail_url(host: str, image_id: str) -> str:
     return reverse("image-detail", args=[host, rp.image_hex(image_id)])
 
 
+def _tags_of(image: dict[str, Any]) -> list[str]:
+    return [t for t in image.get("RepoTags") or [] if t and t != "<none>:<none>"]
+
+
+def _image_name(image: dict[str, Any]) -> tuple[bool, str]:
+    tags = _tags_of(image)
+    return (not tags, tags[0] if tags else "")
+
+
+IMAGE_SORT_KEYS: dict[str, Any] = {"name": _image_name}
+
+
 def _users(client: EngineClient) -> dict[str, list[dict[str, Any]]]:
     return rp.containers_by_image(client.containers.list(all=True))
+
+
+@require_GET
+@require_role(VIEWER)
+def image_usage(request: HttpRequest, host: str) -> HttpResponse:
+    """The list's "used by" column: one element the page spreads over its rows."""
+    import json
+
+    from django.utils.html import escape
+
+    _, client = host_client(request, host)
+    usage = {
+        rp.image_hex(image_id)[:12]: [
+            len(users),
+            ", ".join(f"{u['name']} ({u['state']})" for u in users[:50]),
+        ]
+        for image_id, users in _users(client).items()
+        if image_id
+    }
+    return HttpResponse(
+        f'<div id="image-usage" hidden data-usage="{escape(json.dumps(usage))}"></div>'
+    )
 
 
 @require_GET
@@ -115,14 +150,20 @@ def image_list(request: HttpRequest, host: str) -> HttpResponse:
     valid = form.is_valid()
     q = form.cleaned_data.get("q", "")
     dangling = bool(form.cleaned_data.get("dangling"))
-    users = _users(client)
+    # Which containers use each image costs a second list (of every container): the page
+    # answers without it and fetches it at once (image_usage), filling the column.
     images = client.images.list(filters={"dangling": ["true"]} if dangling else None)
-    rows = [rp.image_row(i, users.get(i.get("Id", ""))) for i in images]
-    total = len(rows)
+    total = len(images)
     if q:
         needle = q.lower()
-        rows = [r for r in rows if needle in " ".join(r["tags"]).lower() or r["hex"].startswith(q)]
-    rows.sort(key=lambda r: (r["dangling"], r["name"]))
+        images = [
+            i for i in images
+            if needle in " ".join(_tags_of(i)).lower()
+            or rp.image_hex(i.get("Id", "")).startswith(q)
+        ]  # fmt: skip
+    # Sorted and cut on the engine's entries; only the page shown becomes rows.
+    page = paginate(images, request.GET, IMAGE_SORT_KEYS, "name")
+    rows = [rp.image_row(i) for i in page.items]
     query = {"q": q, "dangling": "on" if dangling else ""}
     context = {
         "host": h,
@@ -131,6 +172,10 @@ def image_list(request: HttpRequest, host: str) -> HttpResponse:
         "q": q,
         "dangling": dangling,
         "total": total,
+        "page": page,
+        "base": query,
+        "list_url": reverse("image-list", args=[h.name]),
+        "per_choices": PER_PAGE_CHOICES,
         "pull_form": PullForm(),
         "ws_url": f"/ws/hosts/{h.name}/images/live/?"
         + urlencode({**query, "since": f"{started:.3f}"}),

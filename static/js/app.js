@@ -28,20 +28,38 @@
 
 // Live rows: an update for a row the page does not show yet (a new container, or one that
 // now matches the filter) needs a place to land. Before htmx swaps a message in, give each
-// such row an empty placeholder at the top of the table; the out-of-band swap fills it.
+// such row an empty placeholder: at the top of the table on the page where new containers
+// land (data-insert="1": the first page, newest first), else in a hidden parking table that
+// is emptied after the message (other pages of a long list keep to the rows they show).
 document.addEventListener("htmx:wsBeforeMessage", function (evt) {
   var rows = document.getElementById("container-rows");
   if (!rows || typeof evt.detail.message !== "string") return;
-  var re = /<tr id="(container-[0-9a-f]{12})"[^>]*data-live="upsert"/g;
+  var parking = document.getElementById("container-parking");
+  var insert = rows.getAttribute("data-insert") !== "0";
+  var re = /<tr id="(container-[0-9a-f]{12})"([^>]*)>/g;
   var m;
   while ((m = re.exec(evt.detail.message)) !== null) {
     if (document.getElementById(m[1])) continue;
-    var empty = rows.querySelector("tr.empty");
-    if (empty) empty.remove();
     var placeholder = document.createElement("tr");
     placeholder.id = m[1];
-    rows.insertBefore(placeholder, rows.firstChild);
+    if (insert && m[2].indexOf('data-live="upsert"') >= 0) {
+      var empty = rows.querySelector("tr.empty");
+      if (empty) empty.remove();
+      rows.insertBefore(placeholder, rows.firstChild);
+    } else if (parking) {
+      parking.appendChild(placeholder);
+    }
   }
+});
+document.addEventListener("htmx:wsAfterMessage", function () {
+  var parking = document.getElementById("container-parking");
+  if (parking) parking.textContent = "";
+  // A page of a long list keeps its length: rows pushed past it go to the next page.
+  var rows = document.getElementById("container-rows");
+  var per = rows && parseInt(rows.getAttribute("data-per"), 10);
+  if (!per) return;
+  var live = rows.querySelectorAll("tr[data-live]");
+  for (var i = per; i < live.length; i++) live[i].remove();
 });
 
 // The events feed keeps a bounded number of entries.
@@ -66,5 +84,24 @@ document.addEventListener("htmx:wsAfterMessage", function () {
     var mem = document.getElementById("mem-" + id);
     if (cpu) cpu.textContent = stats[id][0];
     if (mem) mem.textContent = stats[id][1];
+  });
+});
+
+// The images list's "used by" column arrives as one element after the rows; fill each cell.
+document.addEventListener("htmx:afterSettle", function () {
+  var holder = document.getElementById("image-usage");
+  var raw = holder && holder.getAttribute("data-usage");
+  if (!raw) return;
+  holder.removeAttribute("data-usage");
+  var usage = JSON.parse(raw);
+  document.querySelectorAll("span.users[id^='users-']").forEach(function (cell) {
+    var u = usage[cell.id.slice(6)];
+    if (u) {
+      cell.textContent = u[0] + (u[0] === 1 ? " container" : " containers");
+      cell.title = u[1];
+      cell.classList.remove("muted");
+    } else {
+      cell.textContent = "—";
+    }
   });
 });

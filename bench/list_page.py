@@ -1,0 +1,329 @@
+"""Long lists: the containers page with `--containers` containers (most created, not
+running), the images page with `--images` images and the events page, each timed next to
+the raw engine call it stands on, measured in the same run, interleaved.
+
+- containers: `GET /hosts/local/containers/` (default: newest first, first page of 100)
+  and its variants (sorted by name, filtered, the last page) against a raw
+  `GET /containers/json?all=1` read and decoded by the engine client;
+- images: `GET /hosts/local/images/` against a raw `GET /images/json`;
+- events: `GET /hosts/local/events/` and the time until its websocket has replayed the
+  recent events, against a raw `GET /events?since=<start of run>&until=<now>`.
+
+Times are wall-clock round trips from this process (the page's time includes daphne and
+HTTP; the raw call its unix-socket request and JSON decoding). `--browser` also loads the
+containers page in headless Chromium, sorts by name, filters and goes to the next page,
+and reports how long each took and how many rows the page holds.
+
+Goal (issue 9): median page / raw at most 1.5 for containers and images.
+
+    .venv/bin/python bench/list_page.py --containers 1000 [--images 500] [--browser]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import sys
+import tarfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import common as c
+
+GOAL_RATIO = 1.5
+
+
+def make_containers(made: c.Containers, n: int, running: int) -> list[str]:
+    """`n` containers, the first `running` of them started (sleeping)."""
+    t0 = time.monotonic()
+
+    def one(i: int) -> str:
+        return made.create(
+            ["sleep", "3600"], start=False, name=f"bench-{c.RUN_ID}-{i:05d}", HostConfig={}
+        )
+
+    with ThreadPoolExecutor(16) as pool:
+        ids = list(pool.map(one, range(n)))
+    c.log(f"created {n} containers in {time.monotonic() - t0:.1f}s")
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(made.client.containers.start, ids[:running]))
+    c.log(f"started {running} of them in {time.monotonic() - t0:.1f}s")
+    return ids
+
+
+def remove_containers(made: c.Containers) -> None:
+    """Remove this run's containers a few at a time (the shared clean-up goes one by one)."""
+    t0 = time.monotonic()
+
+    def rm(cid: str) -> None:
+        with contextlib.suppress(c.EngineError):
+            made.client.containers.remove(cid, force=True)
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(rm, made.ids))
+    c.log(f"removed {len(made.ids)} containers in {time.monotonic() - t0:.1f}s")
+    made.ids.clear()
+
+
+def _tar(i: int) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        data = f"bench image {c.RUN_ID} {i}\n".encode()
+        info = tarfile.TarInfo("hello.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def make_images(eng: c.Engine, n: int) -> list[str]:
+    """`n` distinct one-file images (imported tars), labelled as this run's."""
+    t0 = time.monotonic()
+
+    def one(i: int) -> str:
+        repo = f"bench-{c.RUN_ID}/img{i:04d}"
+        resp = eng.client.request(
+            "POST",
+            "/images/create",
+            params={
+                "fromSrc": "-",
+                "repo": repo,
+                "tag": "v1",
+                "changes": f"LABEL {c.LABEL}={c.RUN_ID}",
+            },  # fmt: skip
+            data=_tar(i),
+            headers={"Content-Type": "application/x-tar"},
+            timeout=120,
+        )
+        resp.content  # noqa: B018 - read the progress to its end: the import is done then
+        return f"{repo}:v1"
+
+    with ThreadPoolExecutor(8) as pool:
+        refs = list(pool.map(one, range(n)))
+    c.log(f"imported {n} images in {time.monotonic() - t0:.1f}s")
+    return refs
+
+
+def remove_images(eng: c.Engine) -> None:
+    t0 = time.monotonic()
+    imgs = eng.client.images.list(filters={"label": [f"{c.LABEL}={c.RUN_ID}"]})
+
+    def rm(img: dict[str, Any]) -> None:
+        with contextlib.suppress(c.EngineError):
+            eng.client.images.remove(img["Id"], force=True)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(rm, imgs))
+    if imgs:
+        c.log(f"removed {len(imgs)} bench images in {time.monotonic() - t0:.1f}s")
+
+
+def timed(fn: Any) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def compare(
+    name: str, raw: Any, pages: dict[str, Any], repeats: int, check: Any = None
+) -> dict[str, Any]:
+    """Interleave raw and page calls `repeats` times; medians, p95s and ratios."""
+    times: dict[str, list[float]] = {"raw": [], **{k: [] for k in pages}}
+    server: dict[str, list[float]] = {k: [] for k in pages}
+    sizes: dict[str, int] = {}
+    for i in range(repeats + 1):
+        order = [("raw", raw), *pages.items()]
+        if i % 2:
+            order.reverse()
+        for key, fn in order:
+            dt, out = timed(fn)
+            if i == 0:
+                # Warm-up round: the first call negotiates and fills caches.
+                if check and key != "raw":
+                    check(key, out)
+                sizes[key] = len(out.content) if hasattr(out, "content") else len(out)
+                continue
+            times[key].append(dt)
+            timing = out.headers.get("Server-Timing", "") if hasattr(out, "headers") else ""
+            if timing.startswith("app;dur="):
+                server[key].append(float(timing.split("=", 1)[1]) / 1000)
+    raw_median = c.median(times["raw"])
+    result: dict[str, Any] = {
+        "raw": {
+            "median_ms": c.rnd(raw_median * 1000, 1),
+            "p95_ms": c.rnd(c.percentile(times["raw"], 95) * 1000, 1),
+            "items": sizes["raw"],
+        },  # fmt: skip
+    }
+    for key in pages:
+        med = c.median(times[key])
+        result[key] = {
+            "median_ms": c.rnd(med * 1000, 1),
+            "p95_ms": c.rnd(c.percentile(times[key], 95) * 1000, 1),
+            "bytes": sizes[key],
+            "ratio": c.rnd(med / raw_median, 2),
+            # What the dashboard itself spent (Server-Timing), without daphne and HTTP.
+            "server_median_ms": c.rnd((c.median(server[key]) or 0) * 1000, 1),
+            "server_ratio": c.rnd((c.median(server[key]) or 0) / raw_median, 2),
+        }
+    c.log(
+        f"{name}: "
+        + ", ".join(
+            f"{k} {v['median_ms']} ms"
+            + (f" (server {v['server_median_ms']})" if k != "raw" else "")
+            for k, v in result.items()
+        )
+    )
+    return result
+
+
+def page_check(expect: list[str]) -> Any:
+    def check(key: str, resp: Any) -> None:
+        if resp.status_code != 200:
+            raise RuntimeError(f"{key}: HTTP {resp.status_code}: {resp.text[:300]}")
+        for text in expect:
+            if text not in resp.text:
+                raise RuntimeError(f"{key}: {text!r} not in the page")
+
+    return check
+
+
+async def events_replay(dash: c.Dashboard) -> tuple[float, int]:
+    """Seconds until the events websocket sends its first message (its replay of the
+    recent events, or its status), and how many events that message held."""
+    t0 = time.perf_counter()
+    ws = await c.ws_connect(dash, "/ws/hosts/local/events/")
+    try:
+        async with asyncio.timeout(30):
+            msg = await ws.recv()
+            return time.perf_counter() - t0, msg.count('class="event')
+    finally:
+        await ws.close()
+
+
+def browser_walk(dash: c.Dashboard, n: int) -> dict[str, Any]:
+    """Chromium on the containers page: load, sort by name, filter, next page."""
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, Any] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=c.CHROMIUM, args=c.CHROMIUM_ARGS)
+        ctx = browser.new_context()
+        ctx.add_cookies([{"name": "sessionid", "value": dash.session.cookies["sessionid"],
+                          "url": dash.url}])  # fmt: skip
+        page = ctx.new_page()
+        rows = page.locator("#container-rows tr[data-live]")
+        t0 = time.perf_counter()
+        page.goto(dash.url + "/hosts/local/containers/")
+        page.locator("#live-status", has_text="● live").wait_for(timeout=30000)
+        out["load_until_live_ms"] = round((time.perf_counter() - t0) * 1000)
+        out["rows_in_page"] = rows.count()
+        t0 = time.perf_counter()
+        page.click('a.sort[data-sort="name"]')
+        page.locator('a.sort.asc[data-sort="name"]').wait_for(timeout=30000)
+        out["sort_by_name_ms"] = round((time.perf_counter() - t0) * 1000)
+        first = rows.first.locator("td.name a").inner_text()
+        out["first_by_name"] = first
+        t0 = time.perf_counter()
+        page.fill("#filter-q", f"bench-{c.RUN_ID}-0001")
+        page.locator("#pager-range", has_text="1–10 of 10 (").wait_for(timeout=30000)
+        out["filter_ms"] = round((time.perf_counter() - t0) * 1000)
+        out["rows_after_filter"] = rows.count()
+        page.fill("#filter-q", "")
+        per = out["rows_in_page"]
+        page.locator("#pager-range", has_text=f"1–{per} of {n}").wait_for(timeout=30000)
+        t0 = time.perf_counter()
+        page.click('a[rel="next"]')
+        page.locator("#pager-range", has_text=f"{per + 1}–{2 * per}").wait_for(timeout=30000)
+        out["next_page_ms"] = round((time.perf_counter() - t0) * 1000)
+        out["url_after_next"] = page.url.split("?", 1)[-1]
+        page.screenshot(path=f"/tmp/list_page_{n}.png")
+        browser.close()
+    c.log(f"browser: {out}")
+    return out
+
+
+def measure(args: argparse.Namespace, eng: c.Engine, made: c.Containers, dash: c.Dashboard):
+    run_started = time.time()
+    out: dict[str, Any] = {}
+    try:
+        make_containers(made, args.containers, args.running)
+        if args.images:
+            make_images(eng, args.images)
+        total = len(eng.client.containers.list(all=True))
+        out["containers_on_engine"] = total
+        s = dash.session
+        base = dash.url + "/hosts/local/containers/"
+        out["containers_page"] = compare(
+            "containers",
+            lambda: eng.client.containers.list(all=True),
+            {
+                "page": lambda: s.get(base, timeout=60),
+                "sorted_by_name": lambda: s.get(base + "?sort=name&order=asc", timeout=60),
+                "filtered": lambda: s.get(base + f"?q=bench-{c.RUN_ID}-0001", timeout=60),
+                "last_page": lambda: s.get(base + "?page=9999", timeout=60),
+            },
+            args.repeats,
+            page_check([f"of {total}"]),
+        )
+        if args.images:
+            images_url = dash.url + "/hosts/local/images/"
+            out["images_on_engine"] = len(eng.client.images.list())
+            out["images_page"] = compare(
+                "images",
+                lambda: eng.client.images.list(),
+                {"page": lambda: s.get(images_url, timeout=60)},
+                args.repeats,
+                page_check([f"of {out['images_on_engine']}"]),
+            )
+        events_url = dash.url + "/hosts/local/events/"
+        since = f"{run_started:.3f}"
+        out["events_page"] = compare(
+            "events",
+            lambda: list(
+                eng.client.system.events(since=since, until=f"{time.time():.3f}").objects()
+            ),
+            {"page": lambda: s.get(events_url, timeout=60)},
+            args.repeats,
+            page_check(["event-list"]),
+        )
+        replay_s, replayed = asyncio.run(events_replay(dash))
+        out["events_page"]["websocket_replay"] = {
+            "ms": c.rnd(replay_s * 1000, 1),
+            "events": replayed,
+        }
+        if args.browser:
+            out["browser"] = browser_walk(dash, total)
+    finally:
+        if args.images:
+            remove_images(eng)
+        remove_containers(made)
+    ratios = [out["containers_page"]["page"]["ratio"]]
+    if args.images:
+        ratios.append(out["images_page"]["page"]["ratio"])
+    out["goal"] = f"median page/raw <= {GOAL_RATIO} (containers page, images page)"
+    out["pass"] = all(r is not None and r <= GOAL_RATIO for r in ratios)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--containers", type=int, default=1000)
+    ap.add_argument("--running", type=int, default=20, help="how many of them run")
+    ap.add_argument("--images", type=int, default=0, help="distinct images to import")
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--browser", action="store_true", help="also drive Chromium")
+    args = ap.parse_args()
+    c.watchdog(900 + args.containers * 0.2 + args.images * 0.3)
+    out: dict[str, Any] = {"bench": "list_page", "containers": args.containers,
+                           "running": args.running, "images": args.images}  # fmt: skip
+    return c.run_bench(out, lambda eng, made, dash: measure(args, eng, made, dash))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

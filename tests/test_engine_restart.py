@@ -1,0 +1,224 @@
+"""The engine stops while pages and streams are open, then comes back.
+
+A lab engine of this test's own (its own namespace, socket and data root, started with
+lab/engine-lab under names no other test uses), never the session's shared engine: the test
+stops its dockerd and starts it again. Pages say so within a few seconds and nothing 500s;
+when the engine is back, the events feed, the containers list and a log follow recover by
+themselves, and the events the engine sent while they reconnected still arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from engine_client import EngineClient
+
+from .browser import ROOT, live_dashboard, login
+from .conftest import REQUIRE_ENGINE
+
+pytestmark = [pytest.mark.engine, pytest.mark.fault]
+
+LAB = str(ROOT / "lab" / "engine-lab")
+
+
+class FaultLab:
+    def __init__(self) -> None:
+        tag = secrets.token_hex(2)
+        run = f"/run/dlf{tag}"
+        self.env = {
+            **os.environ,
+            "LAB_NS": f"dlf{tag}",
+            "LAB_RUN": run,
+            "LAB_SOCK": f"{run}/n1.sock",
+            "LAB_DATA": f"/var/lib/dlf{tag}",
+            "LAB_REG_DATA": f"/var/lib/dlf{tag}-registry",
+            "LAB_BROWSER": "0",
+        }
+        self.url = f"unix://{run}/n1.sock"
+        self.pidfile = Path(run) / "n1.pid"
+
+    def lab(self, *args: str, timeout: float = 180) -> None:
+        subprocess.run([LAB, *args], env=self.env, check=True, capture_output=True,
+                       timeout=timeout)  # fmt: skip
+
+    def stop_engine(self) -> None:
+        """SIGTERM to this lab's dockerd only (its namespace and registry stay)."""
+        pid = int(self.pidfile.read_text().strip())
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def start_engine(self) -> None:
+        self.lab("up")
+
+
+@pytest.fixture
+def fault_lab() -> Iterator[FaultLab]:
+    if os.geteuid() != 0 or not shutil.which("dockerd"):
+        if REQUIRE_ENGINE:
+            pytest.fail("the engine restart test needs root and dockerd", pytrace=False)
+        pytest.skip("needs root and dockerd (lab/engine-lab deps)")
+    lab = FaultLab()
+    try:
+        lab.lab("up")
+        yield lab
+    finally:
+        subprocess.run([LAB, "down", "--purge"], env=lab.env, capture_output=True, timeout=180)
+        # Its logs and lock file: the run directory is this test's own.
+        shutil.rmtree(lab.env["LAB_RUN"], ignore_errors=True)
+
+
+async def _collect(ws, into: list[str]) -> None:  # noqa: ANN001
+    async for message in ws:
+        into.append(message)
+
+
+async def _wait_for(into: list[str], needle: str, timeout: float, start: int = 0) -> float:
+    """Seconds until a message (from index `start` on) contains `needle`."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if any(needle in m for m in into[start:]):
+            return time.monotonic() - t0
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no message with {needle!r} in {timeout}s; last: {into[-3:]!r}")
+
+
+def _ws(live, session: requests.Session, path: str):  # noqa: ANN001, ANN202
+    from websockets.asyncio.client import connect
+
+    return connect(
+        "ws://" + live.url.split("://", 1)[1] + path,
+        origin=live.url,
+        additional_headers={"Cookie": f"sessionid={session.cookies['sessionid']}"},
+        ping_interval=None,
+        max_size=None,
+    )
+
+
+def test_pages_and_streams_ride_out_an_engine_restart(fault_lab: FaultLab) -> None:
+    engine = EngineClient(fault_lab.url, timeout=30)
+    c = engine.containers.create(
+        {
+            "Image": "lab/busybox:latest",
+            "Cmd": ["sh", "-c", "i=0; while :; do i=$((i+1)); echo line $i; sleep 0.2; done"],
+            # The engine starts it again when it comes back.
+            "HostConfig": {"RestartPolicy": {"Name": "always"}},
+            "StopTimeout": 1,
+        },
+        name="restarting",
+    )
+    cid = c["Id"]
+    engine.containers.start(cid)
+    env = {"DASHBOARD_ENGINE_TIMEOUT": "2", "DASHBOARD_ENGINE_CONNECT_TIMEOUT": "1",
+           "DASHBOARD_STREAM_LINGER_SECONDS": "1"}  # fmt: skip
+    with live_dashboard(fault_lab.url, **env) as live:
+        session = login(live)
+        list_url = live.url + "/hosts/local/containers/"
+        assert session.get(list_url, timeout=10).status_code == 200
+        asyncio.run(_ride_out(fault_lab, live, session, engine, cid))
+        log = live.log()
+    engine.close()
+    # Django itself logs every 5xx answer at ERROR ("Service Unavailable"): those 503s are
+    # the pages saying the engine is gone. Anything else at ERROR, or a traceback, is not.
+    bad = [
+        line for line in log.splitlines()
+        if ("Traceback" in line or "level=ERROR" in line or "level=CRITICAL" in line)
+        and 'msg="Service Unavailable:' not in line
+    ]  # fmt: skip
+    assert not bad, "\n".join(bad[:10])
+
+
+async def _ride_out(lab: FaultLab, live, session, engine: EngineClient, cid: str) -> None:  # noqa: ANN001
+    events: list[str] = []
+    rows: list[str] = []
+    logs: list[str] = []
+    async with (
+        _ws(live, session, "/ws/hosts/local/events/") as ev_ws,
+        _ws(live, session, "/ws/hosts/local/containers/live/") as list_ws,
+        _ws(live, session, f"/ws/hosts/local/containers/{cid}/logs/?tail=5") as log_ws,
+    ):
+        tasks = [asyncio.create_task(_collect(w, into)) for w, into in
+                 ((ev_ws, events), (list_ws, rows), (log_ws, logs))]  # fmt: skip
+        await _wait_for(events, "● live", 15)
+        await _wait_for(logs, "line ", 15)
+
+        # -- the engine stops ------------------------------------------------------------
+        marks = (len(events), len(rows), len(logs))
+        await asyncio.to_thread(lab.stop_engine)
+        stopped_at = time.monotonic()
+        said = await _wait_for(events, "Reconnecting", 10, marks[0])
+        assert said < 8, "the events feed says the engine is gone within a few seconds"
+        await _wait_for(rows, "Reconnecting", 10, marks[1])
+        for path in (
+            "/hosts/local/containers/",
+            f"/hosts/local/containers/{cid}/",
+            "/hosts/local/",
+        ):
+            t0 = time.monotonic()
+            resp = await asyncio.to_thread(session.get, live.url + path, timeout=15)
+            assert resp.status_code == 503, (path, resp.status_code)
+            assert time.monotonic() - t0 < 4, "a page says so within the engine's timeouts"
+            assert "cannot reach engine" in resp.text and 'data-retry="5"' in resp.text
+        resp = await asyncio.to_thread(session.get, live.url + "/hosts/local/events/", timeout=15)
+        assert resp.status_code == 200, "the events page itself needs no engine call"
+        assert time.monotonic() - stopped_at < 30
+
+        # -- the engine comes back ------------------------------------------------------
+        marks = (len(events), len(rows), len(logs))
+        await asyncio.to_thread(lab.start_engine)
+        back_at = time.time()
+        # The restart policy starts the container as the engine comes up, likely before
+        # the feed has reconnected: its start event must still arrive (caught up by since).
+        await _wait_for(events, "● live", 20, marks[0])
+        await _wait_for(events, "restarting", 20, marks[0])
+        start_seen = any('class="action">start<' in m for m in events[marks[0] :])
+        assert start_seen, "the container's start while the feed reconnected was not missed"
+        # The list re-reads its rows once, and shows the container running again.
+        await _wait_for(rows, 'id="resync"', 20, marks[1])
+        # The log follow picks up the restarted container's new lines by itself.
+        await _wait_for(logs, '"state": "live"', 25, marks[2])
+        await _wait_for(logs, "line ", 10, marks[2])
+        after = [json.loads(m) for m in logs[marks[2] :]]
+        stamps = [t for m in after for t in _times(m.get("lines", ""))]
+        assert stamps and _unix(stamps[-1]) >= back_at - 1, "lines of the new run arrive"
+        before = [t for m in logs[: marks[2]] for t in _times(json.loads(m).get("lines", ""))]
+        assert not set(before) & set(stamps), "no line is sent twice after the reconnect"
+
+        # -- and new changes flow again --------------------------------------------------
+        marks = (len(events), len(rows))
+        made = await asyncio.to_thread(
+            engine.containers.create, {"Image": "lab/busybox:latest", "Cmd": ["true"]},
+            name="after-restart",
+        )  # fmt: skip
+        await _wait_for(events, "after-restart", 15, marks[0])
+        await _wait_for(rows, f"container-{made['Id'][:12]}", 15, marks[1])
+        resp = await asyncio.to_thread(session.get, live.url + "/hosts/local/containers/")
+        assert resp.status_code == 200 and "after-restart" in resp.text
+        for t in tasks:
+            t.cancel()
+
+
+def _times(html: str) -> list[str]:
+    import re
+
+    return re.findall(r"<time>([^<]+)</time>", html)
+
+
+def _unix(ts: str) -> float:
+    from datetime import datetime
+
+    head, _, frac = ts.rstrip("Z").partition(".")
+    return datetime.fromisoformat(head + "+00:00").timestamp() + float("0." + (frac or "0"))

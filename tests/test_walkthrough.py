@@ -1,0 +1,185 @@
+"""A newcomer's walk-through in a real browser: log in, look at every section, start and stop
+a container, follow its log, watch its stats move, pull an image with progress, create and
+remove a volume and a network. Screenshots of every step go to DASHBOARD_WALKTHROUGH_DIR
+(default: the browser tests' screenshot folder, `walkthrough/`); `docs/walkthrough/` holds
+the ones the README shows.
+
+More steps (the swarm's service scaling, once swarm lands) are added to EXTRA_STEPS: each is
+`step(page, dashboard, shot)` and runs, in order, after the built-in ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine_client import EngineError, NotFound
+
+from . import test_browser as tb
+from .conftest import RUN_ID, TEST_LABEL
+
+pytestmark = [pytest.mark.engine, pytest.mark.browser]
+
+browser = tb.browser
+dashboard = tb.dashboard
+
+SHOTS = Path(os.environ.get("DASHBOARD_WALKTHROUGH_DIR") or tb.SCREENSHOTS / "walkthrough")
+# The hook: (name, step(page, dashboard, shot)) pairs run after the built-in steps.
+EXTRA_STEPS: list[tuple[str, Callable[[Any, Any, Callable[[str], None]], None]]] = []
+
+
+def test_a_newcomer_walks_through_the_dashboard(
+    browser, dashboard, engine, make_container, registry_image, image_tags, resource_sweeper
+):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    number = iter(range(1, 100))
+
+    def shot(name: str) -> None:
+        page.screenshot(path=str(SHOTS / f"{next(number):02d}-{name}.png"), full_page=True)
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "console",
+        lambda m: (
+            m.type == "error"
+            and not m.text.startswith("Failed to load resource")
+            and errors.append(m.text)
+        ),
+    )
+    base = f"{dashboard.url}/hosts/local"
+    name = f"dt-{RUN_ID}-walk"
+    c = make_container(
+        ["sh", "-c", "i=0; while :; do i=$((i+1)); echo hello $i; head -c 200000 /dev/urandom"
+         " | md5sum >/dev/null; sleep 0.3; done"],
+        start=False, name=name,
+    )  # fmt: skip
+    short = c["Id"][:12]
+    try:
+        # -- log in ------------------------------------------------------------------------
+        page.goto(dashboard.url + "/")
+        page.wait_for_url("**/login/**")
+        shot("login")
+        page.fill("input[name=username]", dashboard.username)
+        page.fill("input[name=password]", dashboard.password)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/hosts/local/containers/")
+
+        # -- every section ---------------------------------------------------------------
+        for path, heading in [
+            ("containers/", "Containers"), ("images/", "Images"), ("volumes/", "Volumes"),
+            ("networks/", "Networks"), ("events/", "Events"), ("system/", "Disk"),
+            ("", "Engine"),
+        ]:  # fmt: skip
+            page.goto(f"{base}/{path}")
+            assert heading.lower() in page.locator("h1").first.inner_text().lower(), path
+            if page.locator("#live-status").count():
+                page.locator("#live-status", has_text="live").wait_for(timeout=15000)
+            shot(f"section-{heading.lower()}")
+
+        # -- start a container from its row -----------------------------------------------
+        page.goto(f"{base}/containers/")
+        page.fill("#filter-q", name)
+        row = page.locator(f"#container-{short}")
+        row.wait_for(timeout=15000)
+        page.locator("#pager-range", has_text="1–1 of 1").wait_for(timeout=15000)
+        row.get_by_role("button", name="Start").click()
+        row.locator(".badge.running").wait_for(timeout=15000)
+        shot("container-started")
+
+        # -- follow its log ------------------------------------------------------------
+        page.goto(f"{base}/containers/{c['Id']}/logs/")
+        page.locator("#log-view .l", has_text="hello 3").wait_for(timeout=20000)
+        shot("container-logs")
+
+        # -- watch its stats move --------------------------------------------------------
+        page.goto(f"{base}/containers/{c['Id']}/")
+        cpu = page.locator("#stats-panel polyline.c1")
+        cpu.wait_for(state="attached", timeout=20000)
+        first = cpu.get_attribute("points") or ""
+        page.locator("#stats-panel polyline.c1:not([points=''])").wait_for(
+            state="attached", timeout=20000
+        )
+        for _ in range(40):
+            now = cpu.get_attribute("points") or ""
+            if now and now != first and now.count(",") >= 5:
+                break
+            page.wait_for_timeout(500)
+        assert now != first and now.count(",") >= 2, "the CPU chart moved"
+        shot("container-stats")
+
+        # -- stop it from its row ----------------------------------------------------------
+        page.goto(f"{base}/containers/?q={name}")
+        row = page.locator(f"#container-{short}")
+        row.get_by_role("button", name="Stop").click()
+        row.locator(".badge.exited").wait_for(timeout=20000)
+        shot("container-stopped")
+
+        # -- pull an image with progress from the lab registry -----------------------------
+        image_tags(registry_image)
+        with contextlib.suppress(NotFound):
+            engine.images.remove(registry_image, force=True)
+        page.goto(f"{base}/images/")
+        page.locator("#live-status", has_text="live").wait_for(timeout=15000)
+        page.fill("#id_reference", registry_image)
+        page.get_by_role("button", name="Pull").click()
+        page.locator(".progress-panel progress.overall").wait_for(timeout=15000)
+        shot("image-pull-progress")
+        page.locator('.progress-panel[data-state="done"]').wait_for(timeout=60000)
+        page.locator("#images-rows", has_text=registry_image).wait_for(timeout=15000)
+        # The "used by" column follows the rows (its own request): the lab image has users.
+        page.locator("span.users", has_text="container").first.wait_for(timeout=15000)
+        shot("image-pulled")
+
+        # -- create and remove a volume ----------------------------------------------------
+        volume = f"dt-{RUN_ID}-vol-{secrets.token_hex(2)}"
+        page.goto(f"{base}/volumes/")
+        page.get_by_text("Create a volume").click()
+        page.fill("#volume-create #id_name", volume)
+        page.fill("#volume-create #id_labels", f"{TEST_LABEL}={RUN_ID}")
+        page.locator("#volume-create").get_by_role("button", name="Create").click()
+        page.wait_for_url(f"**/volumes/{volume}/")
+        shot("volume-created")
+        page.get_by_role("link", name="Remove…").click()
+        page.fill("#id_confirm", volume)
+        page.get_by_role("button", name=f"Remove volume {volume}").click()
+        page.wait_for_url("**/hosts/local/volumes/")
+        page.locator(".flash", has_text=f"Removed volume {volume}").wait_for()
+        shot("volume-removed")
+        with pytest.raises(NotFound):
+            engine.volumes.inspect(volume)
+
+        # -- create and remove a network ---------------------------------------------------
+        network = f"dt-{RUN_ID}-net-{secrets.token_hex(2)}"
+        page.goto(f"{base}/networks/")
+        page.get_by_text("Create a network").click()
+        page.fill("#network-create #id_name", network)
+        page.fill("#network-create #id_labels", f"{TEST_LABEL}={RUN_ID}")
+        page.locator("#network-create").get_by_role("button", name="Create").click()
+        page.locator("h1", has_text=network).wait_for(timeout=15000)
+        shot("network-created")
+        page.once("dialog", lambda d: d.accept())
+        page.locator("#network-remove").get_by_role("button", name="Remove").click()
+        page.wait_for_url("**/hosts/local/networks/")
+        page.locator(".flash", has_text=f"Removed network {network}").wait_for()
+        shot("network-removed")
+        assert not engine.networks.list(filters={"name": [network]})
+
+        # -- steps added later (swarm) -------------------------------------------------------
+        for _step_name, step in EXTRA_STEPS:
+            step(page, dashboard, shot)
+    finally:
+        context.close()
+        for leftover in engine.volumes.list(filters={"label": [f"{TEST_LABEL}={RUN_ID}"]}):
+            if "-vol-" in leftover["Name"]:
+                with contextlib.suppress(EngineError):
+                    engine.volumes.remove(leftover["Name"], force=True)
+    assert not errors, errors
