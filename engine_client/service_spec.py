@@ -245,9 +245,9 @@ class ServiceSpec:
         if self.networks:
             # TaskTemplate.Networks: the top-level Networks is deprecated from API 1.44.
             task["Networks"] = [{"Target": n} for n in self.networks]
-        mode: dict[str, Any] = (
-            {"Replicated": {"Replicas": self.replicas}} if self.mode == "replicated" else {"Global": {}}
-        )
+        mode: dict[str, Any] = {"Global": {}}
+        if self.mode == "replicated":
+            mode = {"Replicated": {"Replicas": self.replicas}}
         spec: dict[str, Any] = {
             "Name": self.name,
             "Labels": check_labels(self.labels),

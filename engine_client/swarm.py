@@ -297,16 +297,12 @@ class NodesAPI:
         """`DELETE /nodes/{id}`: refused for a node that is not down, unless `force`."""
         self._c.request("DELETE", "/nodes/{}", check_ref(node, "node"), params={"force": force})
 
-    def update(
-        self, node: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]
-    ) -> None:
+    def update(self, node: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]) -> None:
         """The node's spec (Name, Labels, Role, Availability) as `change` leaves it."""
         node = check_ref(node, "node")
 
         def write(index: int, spec: dict[str, Any]) -> None:
-            self._c.request(
-                "POST", "/nodes/{}/update", node, params={"version": index}, json=spec
-            )
+            self._c.request("POST", "/nodes/{}/update", node, params={"version": index}, json=spec)
 
         versioned_update(lambda: self.inspect(node), write, change)
 
@@ -352,9 +348,7 @@ class ServicesAPI:
     def inspect(self, service: str) -> dict[str, Any]:
         return self._c.get_json("/services/{}", check_ref(service, "service"))
 
-    def create(
-        self, spec: Mapping[str, Any], registry_auth: str | None = None
-    ) -> dict[str, Any]:
+    def create(self, spec: Mapping[str, Any], registry_auth: str | None = None) -> dict[str, Any]:
         """`POST /services/create`: returns {ID, Warning} (or Warnings)."""
         check_service_name(spec.get("Name", ""))
         headers = {"X-Registry-Auth": registry_auth} if registry_auth else None
@@ -399,7 +393,7 @@ class ServicesAPI:
         return versioned_update(lambda: self.inspect(service), write, lambda spec: None)
 
     def scale(self, service: str, replicas: int) -> list[str]:
-        if not isinstance(replicas, int) or isinstance(replicas, bool) or not 0 <= replicas <= 10000:
+        if type(replicas) is not int or not 0 <= replicas <= 10000:
             raise InvalidArgument("replicas is a whole number from 0 to 10000")
 
         def change(spec: dict[str, Any]) -> None:
