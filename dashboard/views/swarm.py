@@ -340,7 +340,7 @@ def swarm_leave(request: HttpRequest, host: str) -> HttpResponse:
     """Asks first, saying what is lost; a manager must tick force."""
     h, client = host_client(request, host)
     state = client.swarm.local_state()
-    form = LeaveForm(request.POST or None)
+    form = LeaveForm(request.POST if request.method == "POST" else None)
     last_manager = state["manager"] and (state["managers"] or 0) <= 1
     if request.method == "POST" and form.is_valid():
         force = form.cleaned_data["force"]

@@ -1,0 +1,172 @@
+"""The two-node lab swarm for the swarm tests: node 1 is the lab engine, node 2 the lab's
+second engine (`lab/engine-lab` starts both). A module's `swarm` fixture makes the swarm
+(node 1 manager, node 2 worker) and undoes it at the module's end: the services, secrets
+and configs this run labelled are removed and both nodes leave, so the other test modules
+find node 1 out of any swarm, as they expect.
+
+Import the fixtures into a test module (`from .swarm_lab import swarm, swarm_settings`)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+
+from engine_client import EngineClient, EngineError
+
+from .conftest import LAB_DOCKER_HOST, LAB_IMAGE, REQUIRE_ENGINE, RUN_ID, TEST_LABEL
+
+LAB_DOCKER_HOST2 = os.environ.get("DASHBOARD_TEST_DOCKER_HOST2") or "unix:///run/dl/n2.sock"
+ADDR1 = os.environ.get("DASHBOARD_TEST_SWARM_ADDR1") or "10.99.0.1"
+ADDR2 = os.environ.get("DASHBOARD_TEST_SWARM_ADDR2") or "10.99.0.2"
+LABEL = {"label": [f"{TEST_LABEL}={RUN_ID}"]}
+
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], what: str, timeout: float = 45, every: float = 0.25) -> T:
+    """Poll `check` until it returns something true; fail with `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        with contextlib.suppress(EngineError):
+            last = check()
+            if last:
+                return last
+        time.sleep(every)
+    pytest.fail(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
+
+
+def node2_client() -> EngineClient:
+    client = EngineClient(LAB_DOCKER_HOST2, timeout=30)
+    try:
+        client.system.ping(timeout=5)
+    except EngineError as exc:
+        reason = f"no second lab engine at {LAB_DOCKER_HOST2} ({exc}); lab/engine-lab up starts it"
+        if REQUIRE_ENGINE:
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return client
+
+
+def force_out(*clients: EngineClient) -> None:
+    """Both nodes out of any swarm (workers first), whatever state a test left them in."""
+    for client in clients:
+        with contextlib.suppress(EngineError):
+            if client.swarm.local_state()["state"] != "inactive":
+                client.swarm.leave(force=True)
+
+
+def clean_swarm(manager: EngineClient) -> None:
+    """What this run made in the swarm: services (first: they use the rest), secrets, configs."""
+    with contextlib.suppress(EngineError):
+        for s in manager.services.list(filters=LABEL, status=False):
+            with contextlib.suppress(EngineError):
+                manager.services.remove(s["ID"])
+        for api in (manager.secrets, manager.configs):
+            for obj in api.list(filters=LABEL):
+                # A removed service's tasks may hold it a moment longer.
+                wait_for(lambda o=obj, a=api: _removed(a, o["ID"]), f"removal of {obj['ID']}", 20)
+
+
+def _removed(api: Any, ref: str) -> bool:
+    try:
+        api.remove(ref)
+    except EngineError as exc:
+        return "not found" in exc.message.lower() or "no such" in exc.message.lower()
+    return True
+
+
+@dataclass
+class LabSwarm:
+    manager: EngineClient
+    worker: EngineClient
+    manager_id: str
+    worker_id: str
+
+    def tasks_running(self, service: str) -> list[dict[str, Any]]:
+        tasks = self.manager.tasks.list(
+            filters={"service": [service], "desired-state": ["running"]}
+        )
+        return [t for t in tasks if (t.get("Status") or {}).get("State") == "running"]
+
+    def nodes_of(self, service: str) -> set[str]:
+        return {t["NodeID"] for t in self.tasks_running(service)}
+
+    def wait_running(self, service: str, n: int, timeout: float = 45) -> list[dict[str, Any]]:
+        """Until exactly `n` tasks run (and no others are still on their way)."""
+
+        def done() -> list[dict[str, Any]] | bool:
+            running = self.tasks_running(service)
+            want = self.manager.tasks.list(
+                filters={"service": [service], "desired-state": ["running"]}
+            )
+            return running if len(running) == n and len(want) == n else False
+
+        return wait_for(done, f"{n} running tasks of {service}", timeout) if n else []
+
+
+def make_swarm(manager: EngineClient, worker: EngineClient) -> LabSwarm:
+    for client, name in ((manager, LAB_DOCKER_HOST), (worker, LAB_DOCKER_HOST2)):
+        state = client.swarm.local_state()["state"]
+        if state != "inactive":
+            pytest.fail(f"{name} is already in a swarm ({state}): the swarm tests need it out")
+    manager_id = manager.swarm.init(f"{ADDR1}:2377", ADDR1)
+    token = manager.swarm.inspect()["JoinTokens"]["Worker"]
+    worker.swarm.join([f"{ADDR1}:2377"], token, f"{ADDR2}:2377", ADDR2)
+    worker_id = worker.swarm.local_state()["node_id"]
+
+    def ready() -> bool:
+        nodes = manager.nodes.list()
+        return len(nodes) == 2 and all(n["Status"]["State"] == "ready" for n in nodes)
+
+    wait_for(ready, "both nodes ready")
+    return LabSwarm(manager, worker, manager_id, worker_id)
+
+
+@pytest.fixture(scope="module")
+def swarm(engine: EngineClient) -> Iterator[LabSwarm]:
+    worker = node2_client()
+    force_out(worker)  # a worker a killed run left behind (node 1's state is checked)
+    lab = make_swarm(engine, worker)
+    try:
+        yield lab
+    finally:
+        clean_swarm(engine)
+        force_out(worker, engine)
+        worker.close()
+
+
+@pytest.fixture
+def swarm_settings(lab_settings: Any) -> Iterator[Any]:
+    """The dashboard's hosts: `local` (node 1) and `node2`."""
+    from dashboard.engines import reset_clients
+
+    lab_settings.DASHBOARD_HOSTS = f"node2={LAB_DOCKER_HOST2}"
+    reset_clients()
+    yield lab_settings
+    reset_clients()
+
+
+def service_spec(name: str, replicas: int = 1, **extra: Any) -> dict[str, Any]:
+    """A labelled service printing its hostname every half second."""
+    from engine_client.service_spec import Policy, ServiceSpec
+
+    fast = Policy(parallelism=0, monitor=10**9)
+    spec = ServiceSpec(
+        name=name,
+        image=LAB_IMAGE,
+        replicas=replicas,
+        args=["sh", "-c", "while true; do echo hello from $(hostname); sleep 0.5; done"],
+        labels={TEST_LABEL: RUN_ID},
+        stop_grace=10**8,
+        update=fast,
+        rollback=Policy(parallelism=0, monitor=10**9),
+        **extra,
+    )
+    return spec.body()
