@@ -108,7 +108,7 @@ def test_a_node_label_places_a_service_on_that_node(swarm_settings, admin, swarm
         "labels": f"{TEST_LABEL}={RUN_ID}", "restart_condition": "any", "restart_delay": "1s",
         "update_parallelism": "1", "update_delay": "0s", "update_failure": "pause",
         "update_order": "stop-first", "rollback_parallelism": "1", "rollback_delay": "0s",
-        "rollback_failure": "pause", "rollback_order": "stop-first",
+        "rollback_failure": "pause", "rollback_order": "stop-first", "stop_grace": "1s",
     }  # fmt: skip
     resp = admin.post("/hosts/local/swarm/services/new/", form)
     assert resp.status_code == 302, resp.content.decode()[-1500:]

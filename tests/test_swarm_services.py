@@ -35,7 +35,7 @@ FORM = {
     "restart_condition": "any", "restart_delay": "1s", "update_parallelism": "0",
     "update_delay": "0s", "update_failure": "pause", "update_order": "stop-first",
     "rollback_parallelism": "0", "rollback_delay": "0s", "rollback_failure": "pause",
-    "rollback_order": "stop-first",
+    "rollback_order": "stop-first", "stop_grace": "1s",
 }  # fmt: skip
 
 

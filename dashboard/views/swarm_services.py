@@ -70,6 +70,10 @@ class ServiceForm(forms.Form):
         required=False, max_length=4000, help_text="empty: the image's own; shell-like words"
     )
     env = _text("Environment", "KEY=value, one a line")
+    stop_grace = forms.CharField(
+        label="Stop grace period", initial="10s", max_length=20,
+        help_text="how long a stopping task gets before it is killed",
+    )  # fmt: skip
     ports = _text("Ports", "published:target[/proto] [ingress|host], one a line, e.g. 8080:80")
     mounts = _text("Mounts", "type=volume|bind|tmpfs,source=…,target=/path[,readonly], one a line")
     networks = forms.MultipleChoiceField(required=False, help_text="swarm networks (overlay)")
@@ -223,6 +227,9 @@ class ServiceForm(forms.Form):
         except InvalidArgument as exc:
             raise ValidationError(str(exc)) from None
 
+    def clean_stop_grace(self) -> int:
+        return self._duration("stop_grace")
+
     def clean_restart_delay(self) -> int:
         return self._duration("restart_delay")
 
@@ -257,7 +264,7 @@ class ServiceForm(forms.Form):
                             d["rollback_failure"], order=d["rollback_order"]),
             secrets=[FileRef(self.secret_ids[n], n) for n in d["secrets"]],
             configs=[FileRef(self.config_ids[n], n, f"/{n}") for n in d["configs"]],
-            labels=d["labels"],
+            labels=d["labels"], stop_grace=d["stop_grace"],
         )  # fmt: skip
 
 
