@@ -84,6 +84,16 @@ def test_init_reveal_settings_and_leave_a_single_node_swarm(swarm_settings, admi
     assert spec["Dispatcher"]["HeartbeatPeriod"] == 7 * 10**9
     assert spec["CAConfig"]["NodeCertExpiry"] == 720 * 3600 * 10**9
 
+    # Autolock: the unlock key is shown only to an admin who asks, and each reveal audited.
+    resp = admin.hx_post(f"{SWARM}settings/", {**settings, "cert_expiry": "720h", "autolock": "on"},
+                         "swarm-settings")  # fmt: skip
+    assert resp.status_code == 200
+    key = engine.swarm.unlock_key()
+    assert key.startswith("SWMKEY-1-") and key not in admin.get(SWARM).content.decode()
+    resp = admin.hx_post(f"{SWARM}unlock-key/", {}, "unlock-key")
+    assert resp.status_code == 200 and key in resp.content.decode()
+    assert key not in str(list(AuditEntry.objects.values_list("params", "message")))
+
     # Leaving: the page says what is lost; a manager must force it.
     html = admin.get(f"{SWARM}leave/").content.decode()
     assert "last manager" in html and "every service" in html
@@ -99,6 +109,8 @@ def test_init_reveal_settings_and_leave_a_single_node_swarm(swarm_settings, admi
         ("swarm.token.reveal", "ok"),
         ("swarm.token.rotate", "ok"),
         ("swarm.update", "ok"),
+        ("swarm.update", "ok"),
+        ("swarm.unlockkey.reveal", "ok"),
         ("swarm.leave", "ok"),
     ]
 

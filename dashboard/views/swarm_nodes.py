@@ -81,7 +81,15 @@ def _node_context(h: Host, client: EngineClient, ref: str) -> dict[str, Any]:
     tasks = client.tasks.list(filters={"node": [node["id"]]})
     services = {s["ID"]: s["Spec"]["Name"] for s in client.services.list(status=False)}
     rows = list(sp.task_rows(tasks, {node["id"]: node["hostname"]}, services))
+    # Tasks on their way here or away (a drain, a scale): the part re-reads itself until
+    # they settle, since a worker's task changes reach the manager's events only in part.
+    converging = any(
+        (r["desired"] == "running" and r["state"] != "running")
+        or (r["desired"] != "running" and not r["ended"])
+        for r in rows
+    )
     return {
+        "converging": converging,
         "host": h,
         "n": node,
         "tasks": [r for r in rows if not r["ended"]],
