@@ -146,8 +146,9 @@ def test_a_secret_and_a_config_mounted_into_a_service(swarm_settings, admin, vie
     secret_name, value = f"dt-{RUN_ID}-pw", f"sesame-{RUN_ID}"
     config_name, content = f"dt-{RUN_ID}-conf", "greeting = hello\n"
     labels = f"{TEST_LABEL}={RUN_ID}"
-    resp = admin.post("/hosts/local/swarm/secrets/", {"name": "bad name", "value": "x"})
+    resp = admin.post("/hosts/local/swarm/secrets/", {"name": "bad name", "value": value})
     assert resp.status_code == 400 and "a secret name is up to 64" in resp.content.decode()
+    assert value not in resp.content.decode(), "a refused form does not echo the secret"
     resp = admin.post(
         "/hosts/local/swarm/secrets/", {"name": secret_name, "value": value, "labels": labels}
     )

@@ -105,6 +105,10 @@ def _list(kind: str):  # noqa: ANN202
             else:
                 messages.success(request, f"Created {kind} {d['name']}.")
                 return hx_redirect(request, swarm_url(f"swarm-{kind}s", h))
+        if kind == "secret":
+            # The form comes back with its errors, but never with the secret in it.
+            form.data = form.data.copy()
+            form.data["value"] = ""
         return _page(request, h, client, kind, form, status=400)
 
     view.__name__ = f"{kind}_list"
