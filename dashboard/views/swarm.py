@@ -200,15 +200,24 @@ def _other_managers(h: Host) -> list[str]:
     return out
 
 
-def _recent_events(client: EngineClient) -> list[dict[str, Any]]:
-    """The swarm's last events (the engine keeps the last 256 of all kinds)."""
+def _recent_events(
+    client: EngineClient, node_names: dict[str, str], created: float
+) -> list[dict[str, Any]]:
+    """This swarm's last events (the engine keeps the last 256 of all kinds, those of a swarm
+    it was in before too: hence from the swarm's creation on); nodes named by their
+    hostnames where the event does not say."""
     now = time.time()
+    since = max(now - 24 * 3600, created)
     stream = client.system.events(
-        since=f"{now - 24 * 3600:.0f}", until=f"{now:.3f}", filters={"type": SWARM_EVENT_TYPES}
+        since=f"{since:.3f}", until=f"{now:.3f}", filters={"type": SWARM_EVENT_TYPES}
     )
     with contextlib.closing(stream):
         events = list(stream.objects())
-    return [presenters.event_row(e) for e in events[-RECENT_EVENTS:]][::-1]
+    rows = [presenters.event_row(e) for e in events[-RECENT_EVENTS:]][::-1]
+    for row in rows:
+        if row["type"] == "node" and not row["name"]:
+            row["name"] = node_names.get(row["id"], "")
+    return rows
 
 
 def _summary(client: EngineClient) -> dict[str, Any]:
@@ -222,10 +231,14 @@ def _manager_context(h: Host, client: EngineClient) -> dict[str, Any]:
     swarm = client.swarm.inspect()
     tokens = swarm.get("JoinTokens") or {}
     settings = sp.swarm_settings(swarm)
+    summary = _summary(client)
+    names = {n["id"]: n["hostname"] for n in summary["nodes"]}
+    created = presenters.parse_time(swarm.get("CreatedAt"))
     return {
         "swarm": swarm,
-        "summary": _summary(client),
-        "events": _recent_events(client),
+        "swarm_created": created,
+        "summary": summary,
+        "events": _recent_events(client, names, created.timestamp() if created else 0),
         "tokens": {
             role: sp.mask_token(tokens.get(role.title(), "")) for role in ("worker", "manager")
         },
