@@ -315,19 +315,29 @@ def overview(
     service_rows = [service_row(s) for s in services]
     names = node_names(nodes)
     service_names = {s["id"]: s["name"] for s in service_rows}
-    # Failing now: the newest task of a slot failed or was rejected while it should run.
-    latest: dict[tuple[str, Any], dict[str, Any]] = {}
+    # Failing now: a slot (replica, or node of a global service) with no task running whose
+    # newest finished task failed or was rejected (a crash loop shows as that), or whose
+    # newest task cannot even be scheduled (pending with an error, e.g. no suitable node).
+    slots: dict[tuple[str, Any], list[dict[str, Any]]] = defaultdict(list)
     for t in tasks:
-        key = (t.get("ServiceID", ""), t.get("Slot") or t.get("NodeID"))
-        when = (t.get("Status") or {}).get("Timestamp", "")
-        if key not in latest or when > (latest[key].get("Status") or {}).get("Timestamp", ""):
-            latest[key] = t
-    failing = [
-        task_row(t, names, service_names)
-        for t in latest.values()
-        if (t.get("Status") or {}).get("State") in TASK_FAILED
-        or ((t.get("Status") or {}).get("Err") and t.get("DesiredState") == "running")
-    ]
+        if t.get("ServiceID") in service_names:
+            slots[(t["ServiceID"], t.get("Slot") or t.get("NodeID"))].append(t)
+    failing = []
+    for slot_tasks in slots.values():
+        slot_tasks.sort(key=lambda t: (t.get("Status") or {}).get("Timestamp", ""), reverse=True)
+        states = [((t.get("Status") or {}).get("State"), t.get("DesiredState")) for t in slot_tasks]
+        if ("running", "running") in states:
+            continue
+        newest = slot_tasks[0]
+        status = newest.get("Status") or {}
+        if status.get("State") == "pending" and status.get("Err"):
+            failing.append(task_row(newest, names, service_names))
+            continue
+        ended = next(
+            (t for t in slot_tasks if (t.get("Status") or {}).get("State") in TASK_ENDED), None
+        )
+        if ended is not None and (ended.get("Status") or {}).get("State") in TASK_FAILED:
+            failing.append(task_row(ended, names, service_names))
     return {
         "nodes": node_rows,
         "nodes_by_state": sorted(Counter(n["state"] for n in node_rows).items()),

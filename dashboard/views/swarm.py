@@ -223,7 +223,7 @@ def _recent_events(
 def _summary(client: EngineClient) -> dict[str, Any]:
     nodes = client.nodes.list()
     services = client.services.list()
-    tasks = client.tasks.list(filters={"desired-state": ["running"]})
+    tasks = client.tasks.list()  # with the history: a crash loop shows only there
     return sp.overview(nodes, services, tasks)
 
 
