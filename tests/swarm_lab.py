@@ -54,12 +54,41 @@ def node2_client() -> EngineClient:
     return client
 
 
-def force_out(*clients: EngineClient) -> None:
-    """Both nodes out of any swarm (workers first), whatever state a test left them in."""
+GWBRIDGE = "docker_gwbridge"
+
+
+def has_gwbridge(client: EngineClient) -> bool:
+    return any(n["Name"] == GWBRIDGE for n in client.networks.list(filters={"name": [GWBRIDGE]}))
+
+
+def force_out(*clients: EngineClient, drop_gwbridge: bool = False) -> None:
+    """Both nodes out of any swarm (workers first), whatever state a test left them in. With
+    `drop_gwbridge`, also the bridge the engine made for the swarm when it joined (leaving
+    keeps it): for a node that did not have it before."""
     for client in clients:
         with contextlib.suppress(EngineError):
             if client.swarm.local_state()["state"] != "inactive":
                 client.swarm.leave(force=True)
+        if drop_gwbridge:
+            # The engine detaches its own endpoints from it a moment after leaving.
+            wait_for(lambda c=client: _gone(c), f"{GWBRIDGE} removed", 20)
+
+
+def ingress_ready(client: EngineClient) -> bool:
+    """The swarm's ingress network set up on this node (its sandbox on the gateway bridge).
+    A node leaving before that (a second after init) leaves a stale ingress network behind
+    on API 1.41 ("timeout while waiting for ingress network removal" in the engine's log)."""
+    with contextlib.suppress(EngineError):
+        return "ingress-sbox" in (client.networks.inspect(GWBRIDGE).get("Containers") or {})
+    return False
+
+
+def _gone(client: EngineClient) -> bool:
+    try:
+        client.networks.remove(GWBRIDGE)
+    except EngineError as exc:
+        return "not found" in exc.message.lower()
+    return True
 
 
 def clean_swarm(manager: EngineClient) -> None:
@@ -133,12 +162,14 @@ def make_swarm(manager: EngineClient, worker: EngineClient) -> LabSwarm:
 def swarm(engine: EngineClient) -> Iterator[LabSwarm]:
     worker = node2_client()
     force_out(worker)  # a worker a killed run left behind (node 1's state is checked)
+    fresh = [c for c in (worker, engine) if not has_gwbridge(c)]
     lab = make_swarm(engine, worker)
     try:
         yield lab
     finally:
         clean_swarm(engine)
         force_out(worker, engine)
+        force_out(*fresh, drop_gwbridge=True)
         worker.close()
 
 

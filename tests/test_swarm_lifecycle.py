@@ -8,7 +8,16 @@ import pytest
 
 from dashboard.models import AuditEntry
 
-from .swarm_lab import ADDR1, ADDR2, force_out, node2_client, swarm_settings, wait_for
+from .swarm_lab import (
+    ADDR1,
+    ADDR2,
+    force_out,
+    has_gwbridge,
+    ingress_ready,
+    node2_client,
+    swarm_settings,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 
@@ -24,8 +33,10 @@ def out_of_swarm(engine):
     force_out(worker)
     if engine.swarm.local_state()["state"] != "inactive":
         pytest.fail("the lab engine is in a swarm: the swarm tests need it out")
+    fresh = [c for c in (worker, engine) if not has_gwbridge(c)]
     yield engine, worker
     force_out(worker, engine)
+    force_out(*fresh, drop_gwbridge=True)
     worker.close()
 
 
@@ -95,6 +106,7 @@ def test_init_reveal_settings_and_leave_a_single_node_swarm(swarm_settings, admi
     assert key not in str(list(AuditEntry.objects.values_list("params", "message")))
 
     # Leaving: the page says what is lost; a manager must force it.
+    wait_for(lambda: ingress_ready(engine), "the ingress network set up")
     html = admin.get(f"{SWARM}leave/").content.decode()
     assert "last manager" in html and "every service" in html
     resp = admin.post(f"{SWARM}leave/", {})
