@@ -43,8 +43,8 @@ class SwarmLiveConsumer(StreamConsumer):
 
         query = parse_qs(self.scope.get("query_string", b"").decode())
         self.kind = (query.get("kind") or [""])[-1]
-        # An unknown kind is refused in streams(); until then, the strictest role.
-        self.role = KINDS[self.kind][0] if self.kind in KINDS else ADMIN
+        # An unknown kind is refused in streams() (4400) before any stream is joined.
+        self.role = KINDS[self.kind][0] if self.kind in KINDS else VIEWER
         await super().connect()
 
     def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
