@@ -5,6 +5,12 @@ a role. A logged-in user in no such group is a viewer.
 
 Exec (a shell in a container) is a grant on top of a role: admins have it; an operator has it
 when also in the group named `exec` (`manage.py dashboard_user NAME --role operator --exec`).
+
+A user may be limited to some hosts (HostGrant rows); one with no grants uses every host.
+Superusers are never limited. Every view names its host in the URL, and the decorators below
+check it, so a view cannot forget.
+
+A refused POST (no role for it, or a host not granted) is audited as "denied".
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from functools import wraps
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 
 VIEWER, OPERATOR, ADMIN = "viewer", "operator", "admin"
@@ -34,6 +41,25 @@ def role_of(user: Any) -> str | None:
     return cached
 
 
+def granted_hosts(user: Any) -> set[str] | None:
+    """The hosts `user` is limited to, or None for every host."""
+    if not getattr(user, "is_authenticated", False) or user.is_superuser:
+        return None
+    cached = getattr(user, "_dashboard_hosts", False)
+    if cached is False:
+        from .models import HostGrant
+
+        names = set(HostGrant.objects.filter(user=user).values_list("host", flat=True))
+        cached = names or None
+        user._dashboard_hosts = cached
+    return cached
+
+
+def may_use_host(user: Any, host: str) -> bool:
+    hosts = granted_hosts(user)
+    return hosts is None or host in hosts
+
+
 def has_role(user: Any, role: str) -> bool:
     have = role_of(user)
     return have is not None and _RANK[have] >= _RANK[role]
@@ -50,30 +76,89 @@ def can_exec(user: Any) -> bool:
     return role == OPERATOR and user.groups.filter(name=EXEC_GROUP).exists()
 
 
+def _refuse(request: HttpRequest, kwargs: dict[str, Any], reason: str) -> PermissionDenied:
+    """The 403 to raise; a refused POST is audited first."""
+    if request.method == "POST":
+        from .audit import record_refusal
+
+        record_refusal(request, kwargs, reason)
+    return PermissionDenied(reason)
+
+
+def _check_host(request: HttpRequest, kwargs: dict[str, Any]) -> None:
+    host = kwargs.get("host")
+    if host is not None and not may_use_host(request.user, host):
+        raise _refuse(request, kwargs, f"your account has no access to host {host}")
+
+
 def require_exec(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """View decorator: 403 unless the user may exec into containers."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not can_exec(request.user):
-            raise PermissionDenied("exec needs the admin role, or an operator granted exec")
+            raise _refuse(request, kwargs, "exec needs the admin role, or an operator granted exec")
+        _check_host(request, kwargs)
         return view(request, *args, **kwargs)
 
     wrapped.required_role = OPERATOR  # type: ignore[attr-defined]
+    wrapped.needs_exec = True  # type: ignore[attr-defined]
     return wrapped
 
 
-def require_role(role: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """View decorator: 403 unless the user holds `role` or a higher one."""
+def require_role(
+    role: str, post: str | None = None
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """View decorator: 403 unless the user holds `role` or a higher one (`post`: the role a
+    POST to the same view needs, when it needs more, e.g. a list that also creates)."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not has_role(request.user, role):
-                raise PermissionDenied(f"this needs the {role} role")
+            need = post if post and request.method == "POST" else role
+            if not has_role(request.user, need):
+                raise _refuse(request, kwargs, f"this needs the {need} role")
+            _check_host(request, kwargs)
             return view(request, *args, **kwargs)
 
         wrapped.required_role = role  # type: ignore[attr-defined]
+        wrapped.required_role_post = post or role  # type: ignore[attr-defined]
         return wrapped
 
     return decorator
+
+
+def set_role(user: Any, role: str, exec_grant: bool) -> None:
+    """Make `user` a viewer, operator or admin (admins are superusers), with or without exec;
+    saves the user."""
+    from django.contrib.auth.models import Group
+
+    user.is_superuser = user.is_staff = role == ADMIN
+    user.save()
+    groups = [Group.objects.get_or_create(name=role)[0]]
+    if exec_grant:
+        groups.append(Group.objects.get_or_create(name=EXEC_GROUP)[0])
+    user.groups.set(groups)
+    for cached in ("_dashboard_role", "_dashboard_hosts"):
+        user.__dict__.pop(cached, None)
+
+
+def set_hosts(user: Any, hosts: list[str]) -> None:
+    """Limit `user` to `hosts` (an empty list: every host)."""
+    from .models import HostGrant
+
+    HostGrant.objects.filter(user=user).exclude(host__in=hosts).delete()
+    for host in hosts:
+        HostGrant.objects.get_or_create(user=user, host=host)
+    user.__dict__.pop("_dashboard_hosts", None)
+
+
+def active_admins() -> Any:
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    return (
+        User.objects.filter(is_active=True)
+        .filter(models.Q(is_superuser=True) | models.Q(groups__name=ADMIN))
+        .distinct()
+    )

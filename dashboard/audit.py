@@ -21,6 +21,51 @@ def mask(params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: ("***" if _SECRET.search(k) else v) for k, v in params.items()}
 
 
+def _who(request: HttpRequest) -> dict[str, Any]:
+    user = request.user if request.user.is_authenticated else None
+    return {
+        "user": user,
+        "username": user.get_username() if user else "",
+        "remote_addr": request.META.get("REMOTE_ADDR", "")[:64],
+    }
+
+
+def _posted(request: HttpRequest) -> dict[str, Any]:
+    try:
+        items = request.POST.items()
+    except Exception:  # noqa: BLE001 - a body too large or malformed to parse
+        return {}
+    return {k[:64]: v[:256] for k, v in items if k != "csrfmiddlewaretoken"}
+
+
+def record_request(
+    request: HttpRequest,
+    kwargs: Mapping[str, Any],
+    outcome: str,
+    message: str,
+    target_name: str = "",
+) -> None:
+    """An entry for a POST the view itself did not audit (refused before anything was
+    tried, or input that did not validate): the URL's name is the action."""
+    match = getattr(request, "resolver_match", None)
+    target = next((str(kwargs[k]) for k in kwargs if k not in ("host", "kind")), "")
+    AuditEntry.objects.create(
+        **_who(request),
+        host=str(kwargs.get("host", ""))[:64],
+        action=(match.url_name if match and match.url_name else request.path)[:64],
+        target_id=target[:128],
+        target_name=target_name[:255],
+        params=mask(_posted(request)),
+        outcome=outcome,
+        message=message,
+    )
+    request._audit_written = True  # type: ignore[attr-defined]
+
+
+def record_refusal(request: HttpRequest, kwargs: Mapping[str, Any], reason: str) -> None:
+    record_request(request, kwargs, AuditEntry.DENIED, reason)
+
+
 @dataclass
 class Pending:
     target_name: str = ""
@@ -52,11 +97,9 @@ def audited(
         outcome, message = AuditEntry.FAILED, f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        user = request.user if request.user.is_authenticated else None
+        request._audit_written = True  # type: ignore[attr-defined]
         AuditEntry.objects.create(
-            user=user,
-            username=user.get_username() if user else "",
-            remote_addr=request.META.get("REMOTE_ADDR", "")[:64],
+            **_who(request),
             host=host,
             action=action,
             target_id=target_id[:128],

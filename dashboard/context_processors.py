@@ -3,14 +3,38 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
 
-from .access import role_of
+from .access import may_use_host, role_of
 from .engines import configured_hosts
+
+# Pages that exist on every host: switching hosts keeps the section. Other pages (one
+# container, one image) go to the other host's containers.
+SECTION_PAGES = {
+    "container-list", "image-list", "volume-list", "network-list", "events", "disk-usage",
+    "host-detail", "registry-list", "container-new",
+}  # fmt: skip
+
+
+def _switch_url(request: HttpRequest, host: str) -> str:
+    match = getattr(request, "resolver_match", None)
+    name = match.url_name if match else None
+    if name not in SECTION_PAGES and not (name or "").startswith("swarm"):
+        name = "container-list"
+    try:
+        return reverse(name, args=[host])
+    except NoReverseMatch:
+        return reverse("container-list", args=[host])
 
 
 def hosts(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if not getattr(user, "is_authenticated", False):
+        return {"hosts": [], "current_host": None, "user_role": None}
+    visible = [h for h in configured_hosts().values() if may_use_host(user, h.name)]
     return {
-        "hosts": list(configured_hosts().values()),
+        "hosts": visible,
+        "host_switch": [(h, _switch_url(request, h.name)) for h in visible],
         "current_host": getattr(request, "dashboard_host", None),
-        "user_role": role_of(getattr(request, "user", None)),
+        "user_role": role_of(user),
     }

@@ -122,3 +122,47 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
+
+
+# What a refused request's audit entry says, by status.
+_REFUSALS = {
+    400: "refused: the input did not validate",
+    403: "refused: not allowed (role, host or CSRF check)",
+    404: "refused: no such page or object",
+    405: "refused: wrong method",
+    413: "refused: request too large",
+    429: "refused: too many attempts",
+}
+
+
+class AuditFallbackMiddleware:
+    """Every POST leaves an audit entry. Views audit what they do (`audited`); a POST that
+    ends without one (refused before the view, bad input, a view that forgot) gets one here,
+    so the trail has no holes."""
+
+    def __init__(self, get_response):  # noqa: ANN001
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.method == "POST" and not getattr(request, "_audit_written", False):
+            from .audit import record_request
+            from .models import AuditEntry
+
+            status = response.status_code
+            user = getattr(request, "user", None)
+            if not getattr(user, "is_authenticated", False):
+                outcome, message = AuditEntry.DENIED, "refused: not logged in"
+            elif status >= 500:
+                outcome, message = AuditEntry.FAILED, f"failed: HTTP {status}"
+            elif status >= 400:
+                outcome = AuditEntry.DENIED
+                message = _REFUSALS.get(status, f"refused: HTTP {status}")
+            else:
+                outcome, message = AuditEntry.OK, f"HTTP {status}"
+            match = getattr(request, "resolver_match", None)
+            try:
+                record_request(request, match.kwargs if match else {}, outcome, message)
+            except Exception:  # noqa: BLE001 - the answer stands even if the trail can't be written
+                log.exception("could not write the audit entry for %s", request.path)
+        return response

@@ -1,4 +1,5 @@
-"""What the dashboard itself stores: the audit trail (hosts come from settings for now)."""
+"""What the dashboard itself stores: the audit trail, engine hosts added from the UI, which
+hosts a user may see, login failures, registry logins."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ class AuditEntry(models.Model):
 
     OK = "ok"
     FAILED = "failed"
+    # Refused before anything was tried: no role for it, or input that did not validate.
+    DENIED = "denied"
 
     when = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(
@@ -23,12 +26,22 @@ class AuditEntry(models.Model):
     target_id = models.CharField(max_length=128, blank=True)
     target_name = models.CharField(max_length=255, blank=True)
     params = models.JSONField(default=dict, blank=True)
-    outcome = models.CharField(max_length=8, choices=[(OK, "ok"), (FAILED, "failed")])
+    outcome = models.CharField(
+        max_length=8, choices=[(OK, "ok"), (FAILED, "failed"), (DENIED, "denied")]
+    )
     message = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-when", "-id"]
         verbose_name_plural = "audit entries"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise PermissionError("audit entries are written once and never changed")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit entries are never deleted from the dashboard")
 
     def __str__(self) -> str:
         target = self.target_name or self.target_id
@@ -58,3 +71,51 @@ class RegistryCredential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username}@{self.registry} ({self.host})"
+
+
+class EngineHost(models.Model):
+    """An engine added from the hosts page (the first host comes from DOCKER_HOST).
+
+    TLS material is stored encrypted (dashboard/credentials.py); the engine client needs it
+    as files, so it is written decrypted to a private directory only when the host is used.
+    """
+
+    name = models.CharField(max_length=63, unique=True)
+    url = models.CharField(max_length=255)
+    tls = models.BooleanField(default=False)
+    tls_verify = models.BooleanField(default=True)
+    tls_ca = models.TextField(blank=True, help_text="CA certificate (PEM), encrypted")
+    tls_cert = models.TextField(blank=True, help_text="client certificate (PEM), encrypted")
+    tls_key = models.TextField(blank=True, help_text="client key (PEM), encrypted")
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.url})"
+
+
+class HostGrant(models.Model):
+    """Limits a user to some hosts: a user with no grants sees every host."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="host_grants"
+    )
+    host = models.CharField(max_length=63)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "host"], name="one_grant_per_host")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.host}"
+
+
+class LoginFailure(models.Model):
+    """A failed login, kept for throttling (by username and by address)."""
+
+    when = models.DateTimeField(auto_now_add=True, db_index=True)
+    username = models.CharField(max_length=150, db_index=True)
+    remote_addr = models.CharField(max_length=64, db_index=True)

@@ -3,6 +3,7 @@
 from django.urls import re_path
 
 from .consumers.exec import ExecConsumer
+from .consumers.fleet import FleetConsumer
 from .consumers.live import (
     ContainersConsumer,
     EventsConsumer,
@@ -19,6 +20,7 @@ H = rf"ws/hosts/(?P<host>{HOST_NAME_RE})"
 CID = r"(?P<container_id>[0-9a-f]{64})"
 
 websocket_urlpatterns = [
+    re_path(r"^ws/fleet/$", FleetConsumer.as_asgi(), name="ws-fleet"),
     re_path(rf"^{H}/containers/live/$", ContainersConsumer.as_asgi(), name="ws-containers"),
     re_path(rf"^{H}/containers/{CID}/logs/$", LogsConsumer.as_asgi(), name="ws-logs"),
     re_path(rf"^{H}/containers/{CID}/stats/$", StatsConsumer.as_asgi(), name="ws-stats"),

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dashboard.middleware.AuditFallbackMiddleware",
     # Every view needs a login unless it says otherwise (@login_not_required).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -121,6 +122,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Logins are refused for a while after this many failures for one account (or from one
+# address) within the window.
+LOGIN_FAILURE_LIMIT = int(env_float("DASHBOARD_LOGIN_FAILURE_LIMIT", 5))
+LOGIN_ADDRESS_FAILURE_LIMIT = int(env_float("DASHBOARD_LOGIN_ADDRESS_FAILURE_LIMIT", 20))
+LOGIN_FAILURE_WINDOW = env_float("DASHBOARD_LOGIN_FAILURE_WINDOW", 900)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -138,16 +144,24 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_HTTPONLY = True
+# Pages carry the CSRF token themselves (hx-headers); no script needs the cookie.
+CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("DASHBOARD_HTTPS"):
+    # Served over HTTPS (directly or behind a proxy that sets X-Forwarded-Proto).
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(env_float("DASHBOARD_HSTS_SECONDS", 31536000))
+    SECURE_SSL_REDIRECT = env_bool("DASHBOARD_SSL_REDIRECT", True)
+# Request bodies (forms) and the number of fields; image uploads have their own limit below.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # The engine the first host talks to, and how long to wait for it.
 DOCKER_HOST = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
@@ -170,6 +184,8 @@ LOGGING = {
 STREAM_BATCH_SECONDS = env_float("DASHBOARD_STREAM_BATCH_SECONDS", 0.03)
 STREAM_LINGER_SECONDS = env_float("DASHBOARD_STREAM_LINGER_SECONDS", 5.0)
 LIST_STATS_INTERVAL = env_float("DASHBOARD_LIST_STATS_INTERVAL", 5.0)
+# How often the hosts page looks at each engine while someone watches it.
+HOST_HEALTH_INTERVAL = env_float("DASHBOARD_HOST_HEALTH_INTERVAL", 5.0)
 
 # Registry passwords are stored encrypted with this key (any text; derived from SECRET_KEY
 # when unset, so changing SECRET_KEY then makes saved passwords unreadable).

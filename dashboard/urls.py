@@ -1,8 +1,20 @@
-from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
 from .converters import ContainerIdConverter, EngineRefConverter, HostNameConverter
-from .views import containers, events, hosts, images, networks, registries, system, volumes
+from .views import (
+    audit,
+    auth,
+    containers,
+    events,
+    fleet,
+    hosts,
+    images,
+    networks,
+    registries,
+    system,
+    users,
+    volumes,
+)
 
 register_converter(HostNameConverter, "host")
 register_converter(EngineRefConverter, "ref")
@@ -90,13 +102,26 @@ host_urls = [
     path("swarm/", include("dashboard.swarm_urls")),
 ]
 
+settings_urls = [
+    path("hosts/", fleet.host_settings, name="host-settings"),
+    path("hosts/add/", fleet.host_add, name="host-add"),
+    path("hosts/test/", fleet.host_test, name="host-test"),
+    path("hosts/<host:name>/edit/", fleet.host_edit, name="host-edit"),
+    path("hosts/<host:name>/remove/", fleet.host_remove, name="host-remove"),
+    path("users/", users.user_list, name="user-list"),
+    path("users/new/", users.user_new, name="user-new"),
+    path("users/<int:pk>/", users.user_edit, name="user-edit"),
+    path("users/<int:pk>/password/", users.user_password, name="user-password"),
+]
+
 urlpatterns = [
     path("", hosts.home, name="home"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", auth.LoginView.as_view(), name="login"),
+    path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("account/password/", users.password_change, name="password-change"),
+    path("audit/", audit.audit_list, name="audit"),
+    path("audit/export.csv", audit.audit_export, name="audit-export"),
+    path("settings/", include(settings_urls)),
+    path("hosts/", fleet.fleet, name="fleet"),
     path("hosts/<host:host>/", include(host_urls)),
 ]

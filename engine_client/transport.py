@@ -106,7 +106,11 @@ class Transport:
 
 def make_transport(url: str, tls: TLSConfig | None = None, pool_size: int = POOL_SIZE) -> Transport:
     """Build a transport for `unix:///path`, `tcp://host:port`, `http(s)://host:port`."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port out of range
+    except ValueError as exc:
+        raise InvalidArgument(f"malformed engine URL {url!r}: {exc}") from None
     session = requests.Session()
     # The engine is never reached through a proxy, whatever HTTP(S)_PROXY says.
     session.trust_env = False

@@ -124,7 +124,7 @@ def _persona(username: str, role: str | None) -> CsrfClient:
         user.is_superuser = True
         user.save()
     elif role:
-        user.groups.add(Group.objects.get(name=role))
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
     client = CsrfClient()
     client.force_login(user)
     return client

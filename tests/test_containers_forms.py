@@ -167,7 +167,7 @@ def test_create_and_start_leaves_nothing_when_the_start_fails(
     lab_settings, admin, engine, ui_label
 ):
     resp = admin.post(NEW, form_data(ui_label, command="no-such-program", then="start"))
-    assert resp.status_code == 200
+    assert resp.status_code == 400  # back to the form, with what happened
     assert "did not start, so it was removed again" in resp.content.decode()
     assert made_with(engine, ui_label) == []
 
@@ -208,7 +208,7 @@ def test_each_invalid_field_gives_its_message_and_creates_nothing(
     data = form_data(ui_label, ports=fields.pop("ports", ()), mounts=fields.pop("mounts", ()),
                      **fields)  # fmt: skip
     resp = admin.post(NEW, data)
-    assert resp.status_code == 200
+    assert resp.status_code == 400
     html = resp.content.decode()
     # The message sits beside its field (the error element is named after the field).
     error = re.search(rf'id="{re.escape(field_name)}-error">([^<]*)<', html) or re.search(
@@ -310,7 +310,7 @@ def test_a_hidden_value_whose_source_is_gone_must_be_typed(
     engine.containers.remove(original["Id"], force=True)
     values["labels"] = ui_label
     resp = admin.post(NEW, {**values, "then": "create"})
-    assert resp.status_code == 200
+    assert resp.status_code == 400
     assert "hidden value of DB_PASSWORD cannot be kept" in resp.content.decode()
     assert made_with(engine, ui_label) == []
 

@@ -7,6 +7,7 @@ import pytest
 from dashboard.engines import configured_hosts, parse_env_hosts
 
 
+@pytest.mark.django_db
 def test_env_hosts_follow_the_first_host(settings) -> None:
     settings.DOCKER_HOST = "unix:///run/dl/n1.sock"
     settings.DASHBOARD_HOST_NAME = "local"

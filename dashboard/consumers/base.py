@@ -14,45 +14,81 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from ..access import VIEWER, has_role
+from ..access import VIEWER, has_role, may_use_host
 from ..engines import Host, client_for, configured_hosts
+from ..sessions import session_group, user_group
 from ..streams.hub import Source, get_hub
 
 log = logging.getLogger(__name__)
 
 # Close codes (4000-4999 are the application's): the browser shows why it was refused.
-NOT_ALLOWED, NOT_FOUND, BAD_REQUEST = 4403, 4404, 4400
+NOT_ALLOWED, NOT_FOUND, BAD_REQUEST, LOGGED_OUT = 4403, 4404, 4400, 4401
+
+
+def _check(user: Any, allowed: Callable[[Any], bool], host_name: str) -> Host | int:
+    """The host, or the close code: run in a thread (roles and hosts are in the database)."""
+    if not allowed(user):
+        return NOT_ALLOWED
+    host = configured_hosts().get(host_name)
+    if host is None:
+        return NOT_FOUND
+    if not may_use_host(user, host.name):
+        return NOT_ALLOWED
+    return host
 
 
 async def admit(
     consumer: AsyncWebsocketConsumer, allowed: Callable[[Any], bool]
 ) -> tuple[Host, dict[str, str]] | None:
-    """Who asks (`allowed(user)`) and which host the route names: the host and the query
-    parameters (last value of each), or None once the socket was closed with the reason."""
-    if not await database_sync_to_async(allowed)(consumer.scope.get("user")):
-        await consumer.close(code=NOT_ALLOWED)
+    """Who asks (`allowed(user)`, and may they use the host the route names): the host and
+    the query parameters (last value of each), or None once the socket was closed with the
+    reason. An admitted socket is closed again when its login ends (dashboard/sessions.py)."""
+    user = consumer.scope.get("user")
+    host_name = consumer.scope["url_route"]["kwargs"].get("host", "")
+    checked = await database_sync_to_async(_check)(user, allowed, host_name)
+    if isinstance(checked, int):
+        await consumer.close(code=checked)
         return None
-    host = configured_hosts().get(consumer.scope["url_route"]["kwargs"].get("host", ""))
-    if host is None:
-        await consumer.close(code=NOT_FOUND)
-        return None
+    await follow_login(consumer)
     raw = parse_qs(consumer.scope.get("query_string", b"").decode())
-    return host, {k: v[-1] for k, v in raw.items()}
+    return checked, {k: v[-1] for k, v in raw.items()}
 
 
-class StreamConsumer(AsyncWebsocketConsumer):
+async def follow_login(consumer: AsyncWebsocketConsumer) -> None:
+    """Join the groups through which a logout or an account change closes this socket."""
+    groups = []
+    session = consumer.scope.get("session")
+    if session is not None and session.session_key:
+        groups.append(session_group(session.session_key))
+    user = consumer.scope.get("user")
+    if getattr(user, "pk", None) is not None:
+        groups.append(user_group(user.pk))
+    for group in groups:
+        await consumer.channel_layer.group_add(group, consumer.channel_name)
+    consumer.auth_groups = groups
+
+
+class RevocableMixin:
+    """For every consumer: close when the login ends; leave the login groups on disconnect."""
+
+    async def auth_revoke(self, event: dict[str, Any]) -> None:
+        await self.close(code=LOGGED_OUT)  # type: ignore[attr-defined]
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        for group in getattr(self, "auth_groups", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)  # type: ignore[attr-defined]
+        await super().websocket_disconnect(message)  # type: ignore[misc]
+
+
+class StreamConsumer(RevocableMixin, AsyncWebsocketConsumer):
     role = VIEWER
 
     async def connect(self) -> None:
         self.joined: dict[str, int] = {}  # stream key -> sequence its replay covered
-        admitted = await admit(self, lambda user: has_role(user, self.role))
-        if admitted is None:
-            return
-        host, query = admitted
-        self.host = host
-        self.client = client_for(host)
         try:
-            streams = self.streams(host, query)
+            streams = await self.admitted_streams()
+            if streams is None:
+                return
         except ValueError as exc:
             await self.accept()
             await self.send(text_data=self.refusal(str(exc)))
@@ -79,6 +115,16 @@ class StreamConsumer(AsyncWebsocketConsumer):
         await self.forward(key, event)
 
     # -- for subclasses -------------------------------------------------------------------
+
+    async def admitted_streams(self) -> list[tuple[str, Callable[[], Source]]] | None:
+        """Admit the user for the route's host, then `streams()`; None once closed."""
+        admitted = await admit(self, lambda user: has_role(user, self.role))
+        if admitted is None:
+            return None
+        host, query = admitted
+        self.host = host
+        self.client = client_for(host)
+        return self.streams(host, query)
 
     def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
         """The (key, source factory) pairs to join; raise ValueError for bad parameters."""

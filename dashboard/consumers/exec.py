@@ -34,7 +34,7 @@ from engine_client import EngineError
 from ..access import can_exec
 from ..engines import client_for
 from ..models import AuditEntry
-from .base import BAD_REQUEST, admit
+from .base import BAD_REQUEST, RevocableMixin, admit
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def parse_exec_query(query: dict[str, str]) -> dict[str, Any]:
             "rows": sizes[0], "cols": sizes[1]}  # fmt: skip
 
 
-class ExecConsumer(AsyncWebsocketConsumer):
+class ExecConsumer(RevocableMixin, AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.inbox: queue.Queue[tuple[Any, ...]] = queue.Queue(INBOX_SIZE)
         self.leaving = threading.Event()

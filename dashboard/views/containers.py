@@ -462,7 +462,7 @@ def container_bulk(request: HttpRequest, host: str) -> HttpResponse:
         context.update(action=action, outcomes=outcomes,
                        ok=sum(o["ok"] for o in outcomes))  # fmt: skip
     template = "containers/_bulk_result.html" if request.htmx else "containers/bulk_result.html"
-    return render(request, template, context)
+    return render(request, template, context, status=200 if form.is_valid() else 400)
 
 
 STOPPED_STATES = ["created", "exited", "dead"]
@@ -562,10 +562,12 @@ def _copy_name(client: EngineClient, name: str) -> str:
 
 def _form_page(request: HttpRequest, h: Any, form: ContainerForm, mode: str,
                c: dict[str, Any] | None = None) -> HttpResponse:  # fmt: skip
+    # A POST that comes back to the form did not validate (or a step failed): not a 200.
+    status = 400 if request.method == "POST" else 200
     return render(
         request, "containers/form.html",
         {"host": h, "form": form, "mode": mode, "c": c,
-         "images": _local_tags(form.client)},
+         "images": _local_tags(form.client)}, status=status,
     )  # fmt: skip
 
 

@@ -6,14 +6,19 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from ..access import VIEWER, require_role
-from ..engines import default_host
+from ..access import VIEWER, may_use_host, require_role
+from ..engines import configured_hosts
 from .common import host_client
 
 
 @require_GET
+@require_role(VIEWER)
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("container-list", default_host().name)
+    """One host: its containers. Several: the fleet page."""
+    visible = [n for n in configured_hosts() if may_use_host(request.user, n)]
+    if len(visible) == 1:
+        return redirect("container-list", visible[0])
+    return redirect("fleet")
 
 
 @require_GET

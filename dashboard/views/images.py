@@ -112,7 +112,7 @@ def image_list(request: HttpRequest, host: str) -> HttpResponse:
     h, client = host_client(request, host)
     started = time.time()
     form = ImageFilterForm(request.GET)
-    form.is_valid()
+    valid = form.is_valid()
     q = form.cleaned_data.get("q", "")
     dangling = bool(form.cleaned_data.get("dangling"))
     users = _users(client)
@@ -136,9 +136,10 @@ def image_list(request: HttpRequest, host: str) -> HttpResponse:
         + urlencode({**query, "since": f"{started:.3f}"}),
         "initial_status": {"state": "connecting", "text": "connecting…"},
     }
+    status = 200 if valid else 400
     if request.htmx and request.htmx.target == "images-rows":
-        return render(request, "images/_rows.html", context)
-    return render(request, "images/list.html", context)
+        return render(request, "images/_rows.html", context, status=status)
+    return render(request, "images/list.html", context, status=status)
 
 
 def _progress_context(

@@ -10,7 +10,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,7 +24,7 @@ from engine_client.networks import (
 )
 
 from .. import resource_presenters as rp
-from ..access import ADMIN, VIEWER, has_role, require_role
+from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
 from ..presenters import container_name
 from .common import host_client, live_list
@@ -126,7 +125,7 @@ def _redirect(request: HttpRequest, url: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@require_role(VIEWER)
+@require_role(VIEWER, post=ADMIN)
 def network_list(request: HttpRequest, host: str) -> HttpResponse:
     """The list (GET) and creating a network (POST, admins)."""
     h, client = host_client(request, host)
@@ -142,8 +141,6 @@ def network_list(request: HttpRequest, host: str) -> HttpResponse:
 
 
 def _create(request: HttpRequest, h: Any, client: EngineClient) -> HttpResponse:
-    if not has_role(request.user, ADMIN):
-        raise PermissionDenied("this needs the admin role")
     form = NetworkCreateForm(request.POST, drivers=_drivers(client))
     if not form.is_valid():
         if request.htmx:

@@ -24,7 +24,7 @@ from engine_client.swarm import JOIN_TOKEN, UNLOCK_KEY, check_addr
 
 from .. import presenters
 from .. import swarm_presenters as sp
-from ..access import ADMIN, require_role
+from ..access import ADMIN, may_use_host, require_role
 from ..audit import audited
 from ..engines import Host, client_for, configured_hosts
 from .common import host_client
@@ -187,11 +187,12 @@ class UnlockForm(forms.Form):
         return key
 
 
-def _other_managers(h: Host) -> list[str]:
-    """Other dashboard hosts whose engine manages a swarm (asked quickly; down ones skipped)."""
+def _other_managers(request: HttpRequest, h: Host) -> list[str]:
+    """Other dashboard hosts this person may use whose engine manages a swarm (down ones
+    skipped)."""
     out = []
     for name, other in configured_hosts().items():
-        if name == h.name:
+        if name == h.name or not may_use_host(request.user, name):
             continue
         with contextlib.suppress(EngineError):
             state = client_for(other).swarm.local_state()
@@ -254,7 +255,9 @@ def _overview(request: HttpRequest, h: Host, client: EngineClient, **forms_: Any
     context: dict[str, Any] = {"host": h, "state": state}
     if state["state"] == "inactive":
         context["init_form"] = forms_.get("init_form") or InitForm()
-        context["join_form"] = forms_.get("join_form") or JoinForm(managers=_other_managers(h))
+        context["join_form"] = forms_.get("join_form") or JoinForm(
+            managers=_other_managers(request, h)
+        )
     elif state["state"] == "locked":
         context["unlock_form"] = forms_.get("unlock_form") or UnlockForm()
     elif state["state"] == "active" and state["manager"]:
@@ -318,7 +321,7 @@ def swarm_init(request: HttpRequest, host: str) -> HttpResponse:
 @require_role(ADMIN)
 def swarm_join(request: HttpRequest, host: str) -> HttpResponse:
     h, client = host_client(request, host)
-    form = JoinForm(request.POST, managers=_other_managers(h))
+    form = JoinForm(request.POST, managers=_other_managers(request, h))
     if not form.is_valid():
         return _form_error(request, h, client, "join_form", form)
     d = form.cleaned_data

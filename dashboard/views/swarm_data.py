@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -17,7 +17,7 @@ from engine_client import EngineClient, EngineError, InvalidArgument
 from engine_client.swarm import MAX_CONFIG_BYTES, MAX_SECRET_BYTES, check_secret_name
 
 from .. import swarm_presenters as sp
-from ..access import ADMIN, VIEWER, has_role, require_role
+from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
 from ..engines import Host
 from .common import host_client
@@ -82,14 +82,12 @@ def _page(request: HttpRequest, h: Host, client: EngineClient, kind: str,
 
 def _list(kind: str):  # noqa: ANN202
     @require_http_methods(["GET", "POST"])
-    @require_role(VIEWER)
+    @require_role(VIEWER, post=ADMIN)
     @swarm_view
     def view(request: HttpRequest, host: str) -> HttpResponse:
         h, client = host_client(request, host)
         if request.method == "GET":
             return _page(request, h, client, kind)
-        if not has_role(request.user, ADMIN):
-            raise PermissionDenied("this needs the admin role")
         form = DataForm(request.POST, kind=kind)
         if form.is_valid():
             d = form.cleaned_data

@@ -16,7 +16,7 @@ from engine_client import EngineClient, InvalidArgument
 from engine_client.volumes import check_labels, check_volume_name
 
 from .. import resource_presenters as rp
-from ..access import ADMIN, VIEWER, has_role, require_role
+from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
 from .common import host_client, live_list
 
@@ -101,7 +101,7 @@ def _rows(client: EngineClient) -> list[dict[str, Any]]:
 
 
 @require_http_methods(["GET", "POST"])
-@require_role(VIEWER)
+@require_role(VIEWER, post=ADMIN)
 def volume_list(request: HttpRequest, host: str) -> HttpResponse:
     """The list (GET) and creating a volume (POST, admins)."""
     h, client = host_client(request, host)
@@ -117,10 +117,6 @@ def volume_list(request: HttpRequest, host: str) -> HttpResponse:
 
 
 def _create(request: HttpRequest, h: Any, client: EngineClient) -> HttpResponse:
-    from django.core.exceptions import PermissionDenied
-
-    if not has_role(request.user, ADMIN):
-        raise PermissionDenied("this needs the admin role")
     form = VolumeCreateForm(request.POST, drivers=_drivers(client))
     if not form.is_valid():
         if request.htmx:

@@ -9,6 +9,13 @@
       window.setTimeout(function () { window.location.reload(); }, seconds * 1000);
     }
   });
+  // The host switcher: go to the same section on the host picked.
+  document.addEventListener("change", function (evt) {
+    var select = evt.target;
+    if (select && select.matches && select.matches("select[data-navigate]") && select.value) {
+      window.location.assign(select.value);
+    }
+  });
   // A message put beside a row fades after a while; the row itself stays as the engine left it.
   document.addEventListener("htmx:afterSwap", function (evt) {
     var el = evt.detail.target;

@@ -1,4 +1,4 @@
-"""Create or update a dashboard account with a role (until the users page exists)."""
+"""Create or update a dashboard account with a role (the users page does the same)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import sys
 from typing import Any
 
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dashboard.access import ADMIN, EXEC_GROUP, ROLES
+from dashboard.access import ADMIN, EXEC_GROUP, ROLES, set_role
 
 
 class Command(BaseCommand):
@@ -50,14 +49,10 @@ class Command(BaseCommand):
                     user.delete()
                 raise CommandError(" ".join(exc.messages)) from exc
             user.set_password(password)
-        user.is_superuser = user.is_staff = opts["role"] == ADMIN
-        user.save()
-        exec_group, _ = Group.objects.get_or_create(name=EXEC_GROUP)
         grant = opts["exec"]
         if grant is None:
             grant = user.groups.filter(name=EXEC_GROUP).exists()
-        groups = [Group.objects.get(name=opts["role"])] + ([exec_group] if grant else [])
-        user.groups.set(groups)
+        set_role(user, opts["role"], grant)
         exec_note = ", may exec" if grant and opts["role"] != ADMIN else ""
         self.stdout.write(
             f"{'Created' if created else 'Updated'} {user.username} as {opts['role']}{exec_note}"

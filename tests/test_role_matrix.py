@@ -1,0 +1,149 @@
+"""The role matrix: every URL pattern and every websocket route, for every persona.
+
+Each view declares the role it needs (the access decorators set `required_role`); this walks
+all of them, so a view added without a decorator fails here. The host is a recording fake
+engine (tests/fakes.py): an allowed admin POST must not reach a real engine's resources.
+"""
+
+from __future__ import annotations
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import User
+from django.test import Client
+
+from dashboard.access import ROLES
+from dashboard.asgi import application
+from dashboard.engines import reset_clients
+from dashboard.models import AuditEntry, EngineHost, HostGrant
+
+from .fakes import FakeEngine
+from .routes import all_routes, websocket_routes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PUBLIC = {"login", "logout"}
+RANK = {None: -1, **{r: i for i, r in enumerate(ROLES)}}
+ROUTES = [r for r in all_routes() if r.name not in PUBLIC]
+WS_ROUTES = websocket_routes()
+
+
+@pytest.fixture
+def fake_host(settings):
+    """Host "local" is a fake engine that records every request; "extra" is a saved host."""
+    with FakeEngine("1.41") as fake:
+        settings.DOCKER_HOST = fake.url
+        settings.DASHBOARD_HOST_NAME = "local"
+        settings.DASHBOARD_HOSTS = ""
+        reset_clients()
+        EngineHost.objects.create(name="extra", url="unix:///run/nonexistent/extra.sock")
+        yield fake
+        reset_clients()
+
+
+def test_every_view_declares_its_role():
+    missing = [r.name for r in ROUTES if r.required_role not in ROLES]
+    assert not missing, f"views without @require_role / @require_exec: {missing}"
+
+
+def test_every_consumer_declares_its_role():
+    from dashboard.consumers.exec import ExecConsumer
+
+    for name, _, consumer in WS_ROUTES:
+        assert consumer is ExecConsumer or getattr(consumer, "role", None) in ROLES, name
+
+
+@pytest.mark.parametrize("persona", ["anonymous", "viewer", "operator", "admin"])
+def test_role_matrix_over_every_url(request, fake_host, persona):
+    client = request.getfixturevalue(persona)
+    User.objects.get_or_create(pk=1, defaults={"username": "someone-else"})
+    have = RANK[None if persona == "anonymous" else persona]
+    wrong = []
+    for route in ROUTES:
+        statuses = []
+        for method in ("get", "post"):
+            need = RANK[route.role_for(method)]
+            before = AuditEntry.objects.count()
+            resp = getattr(client, method)(route.url)
+            status = resp.status_code
+            if persona == "anonymous":
+                ok = status == 302 and resp["Location"].startswith("/login/")
+            elif have < need:
+                # 405 for the method the view does not take at all (checked before the role).
+                ok = status in (403, 405)
+            else:
+                ok = status not in (403,) and not (
+                    status == 302 and resp["Location"].startswith("/login/")
+                )
+            if method == "post" and AuditEntry.objects.count() == before:
+                wrong.append((route.name, method, status, "POST left no audit entry"))
+            if not ok:
+                wrong.append((route.name, method, status, f"{persona} needs {route.required_role}"))
+            statuses.append(status)
+        if persona != "anonymous" and have < RANK[route.role_for("get")] and 403 not in statuses:
+            wrong.append((route.name, "any", statuses, "no method refused with 403"))
+    assert not wrong
+
+
+def test_a_user_limited_to_one_host_is_refused_on_the_others(fake_host, viewer):
+    user = User.objects.get(username="vera-viewer")
+    HostGrant.objects.create(user=user, host="extra")
+    host_routes = [r for r in ROUTES if r.url.startswith("/hosts/local/")]
+    assert len(host_routes) > 20
+    for route in host_routes:
+        statuses = [viewer.get(route.url).status_code, viewer.post(route.url).status_code]
+        assert set(statuses) <= {403, 405} and 403 in statuses, (route.name, statuses)
+    # ... and never sees it offered.
+    page = viewer.get("/hosts/").content.decode()
+    assert "host-card-extra" in page and "host-card-local" not in page
+    assert fake_host.requests == []
+
+
+def _cookie_for(username: str, role: str | None) -> tuple[bytes, bytes]:
+    user = User.objects.create_user(username, password="x-long-password-1")
+    if role == "admin":
+        user.is_superuser = True
+        user.save()
+    elif role:
+        from django.contrib.auth.models import Group
+
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    client = Client()
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+async def _close_code(path: str, headers: list[tuple[bytes, bytes]]) -> int | None:
+    """The close code a refused socket gets, or None when it was accepted."""
+    comm = WebsocketCommunicator(application, path, headers=headers)
+    connected, code = await comm.connect(timeout=5)
+    await comm.disconnect()
+    return None if connected else code
+
+
+@pytest.fixture
+def ws_cookies(fake_host, settings):
+    settings.STREAM_LINGER_SECONDS = 0
+    cookies = {None: None}
+    for role in ROLES:
+        cookies[role] = _cookie_for(f"ws-{role}", role)
+    return cookies
+
+
+async def test_every_websocket_route_checks_the_role(ws_cookies):
+    from dashboard.consumers.exec import ExecConsumer
+    from dashboard.streams.hub import get_hub
+
+    origin = (b"origin", b"http://localhost")
+    wrong = []
+    for name, path, consumer in WS_ROUTES:
+        # An operator also needs the exec grant for a shell; these personas have none.
+        need = RANK["admin" if consumer is ExecConsumer else consumer.role]
+        for role, cookie in ws_cookies.items():
+            headers = [origin] + ([cookie] if cookie else [])
+            code = await _close_code(path, headers)
+            refused = code is not None
+            if (RANK[role] < need) != refused or (refused and code != 4403):
+                wrong.append((name, role, code))
+    get_hub().close_all()
+    assert not wrong
