@@ -18,7 +18,30 @@ pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
 __all__ = ["swarm"]
 browser = tb.browser
-page = tb.page
+
+
+@pytest.fixture
+def page(browser, dashboard):
+    """Logged in as the admin (with two hosts the dashboard opens on its fleet page); no
+    script error and no CSP violation on any page the test visits."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+
+    def on_console(msg):
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+            errors.append(msg.text)
+
+    pg.on("console", on_console)
+    pg.goto(dashboard.url + "/login/")
+    pg.fill("input[name=username]", dashboard.username)
+    pg.fill("input[name=password]", dashboard.password)
+    pg.click("button[type=submit]")
+    pg.wait_for_url("**/hosts/**")
+    yield pg
+    context.close()
+    assert not errors, errors
 
 
 @pytest.fixture(scope="module")

@@ -88,7 +88,8 @@ def test_promote_to_two_managers_and_demote_back(swarm_settings, admin, swarm):
     assert resp.status_code == 200
     wait_for(lambda: len(swarm.manager.nodes.list(filters={"role": "manager"})) == 1, "one manager")
     wait_for(lambda: not swarm.worker.swarm.local_state()["manager"], "node 2 a worker again")
-    assert [e.action for e in AuditEntry.objects.order_by("id")] == ["node.promote", "node.demote"]
+    done = AuditEntry.objects.filter(action__contains=".").order_by("id")
+    assert [e.action for e in done] == ["node.promote", "node.demote"]
 
 
 def test_a_node_label_places_a_service_on_that_node(swarm_settings, admin, swarm):
@@ -179,5 +180,6 @@ def test_a_stopped_worker_is_removed_only_when_forced(swarm_settings, admin, swa
         assert swarm.worker_id not in admin.get(NODES).content.decode()
     finally:
         os.kill(pid, signal.SIGCONT)
-    outcomes = list(AuditEntry.objects.order_by("id").values_list("params", "outcome"))
+    done = AuditEntry.objects.filter(action="node.remove").order_by("id")
+    outcomes = list(done.values_list("params", "outcome"))
     assert outcomes == [({"force": False}, "failed"), ({"force": True}, "ok")]
