@@ -95,9 +95,29 @@ def _gone(client: EngineClient) -> bool:
     return True
 
 
+def run_task_containers(client: EngineClient) -> list[str]:
+    """Containers of this run's services' tasks on a node (test services are named
+    dt-<run id>-...; the engine labels task containers with their service's name)."""
+    rows = client.containers.list(all=True, filters={"label": ["com.docker.swarm.service.name"]})
+    prefix = f"dt-{RUN_ID}-"
+    return [
+        r["Id"]
+        for r in rows
+        if (r.get("Labels") or {}).get("com.docker.swarm.service.name", "").startswith(prefix)
+    ]
+
+
 def no_task_containers(*clients: EngineClient) -> bool:
-    label = {"label": ["com.docker.swarm.service.id"]}
-    return not any(c.containers.list(all=True, filters=label) for c in clients)
+    return not any(run_task_containers(c) for c in clients)
+
+
+def remove_task_containers(*clients: EngineClient) -> None:
+    """What a node left behind of this run's tasks (a node that left or was removed while
+    its tasks were stopping keeps their containers: nobody tells it to remove them)."""
+    for client in clients:
+        for cid in run_task_containers(client):
+            with contextlib.suppress(EngineError):
+                client.containers.remove(cid, force=True)
 
 
 def clean_swarm(manager: EngineClient, *nodes: EngineClient) -> None:
@@ -108,7 +128,10 @@ def clean_swarm(manager: EngineClient, *nodes: EngineClient) -> None:
         for s in manager.services.list(filters=LABEL, status=False):
             with contextlib.suppress(EngineError):
                 manager.services.remove(s["ID"])
-        wait_for(lambda: no_task_containers(manager, *nodes), "the tasks' containers gone", 30)
+    # Best effort: what is still there after this is removed once the nodes left.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not no_task_containers(manager, *nodes):
+        time.sleep(0.25)
         for api in (manager.secrets, manager.configs):
             for obj in api.list(filters=LABEL):
                 # A removed service's tasks may hold it a moment longer.
@@ -183,6 +206,7 @@ def swarm(engine: EngineClient) -> Iterator[LabSwarm]:
             clean_swarm(engine, worker)
         finally:
             force_out(worker, engine)
+            remove_task_containers(worker, engine)
             force_out(*fresh, drop_gwbridge=True)
             worker.close()
 

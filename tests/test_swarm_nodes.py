@@ -14,7 +14,14 @@ from dashboard.models import AuditEntry
 from engine_client import Conflict, EngineError
 
 from .conftest import RUN_ID, TEST_LABEL
-from .swarm_lab import LAB_DOCKER_HOST2, service_spec, swarm, swarm_settings, wait_for
+from .swarm_lab import (
+    LAB_DOCKER_HOST2,
+    no_task_containers,
+    service_spec,
+    swarm,
+    swarm_settings,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 
@@ -165,6 +172,9 @@ def _dockerd_pid(docker_host: str) -> int:
 
 # Last in the module: node 2 is out of the swarm afterwards (the module's teardown).
 def test_a_stopped_worker_is_removed_only_when_forced(swarm_settings, admin, swarm):
+    # The earlier tests' tasks gone from node 2 first: a node removed while its tasks are
+    # stopping keeps their containers.
+    wait_for(lambda: no_task_containers(swarm.worker), "node 2 without task containers")
     pid = _dockerd_pid(LAB_DOCKER_HOST2)
     os.kill(pid, signal.SIGSTOP)  # the worker's engine stops answering, as a hung machine
     try:
