@@ -13,6 +13,7 @@ from .consumers.live import (
     StatsConsumer,
 )
 from .consumers.run import RunOnceConsumer
+from .consumers.swarm import ServiceLogsConsumer, SwarmLiveConsumer
 from .engines import HOST_NAME_RE
 
 H = rf"ws/hosts/(?P<host>{HOST_NAME_RE})"
@@ -31,5 +32,11 @@ websocket_urlpatterns = [
         rf"^{H}/(?P<kind>images|volumes|networks)/live/$",
         ResourceListConsumer.as_asgi(),
         name="ws-resource-list",
+    ),
+    re_path(rf"^{H}/swarm/live/$", SwarmLiveConsumer.as_asgi(), name="ws-swarm"),
+    re_path(
+        rf"^{H}/swarm/services/(?P<service_id>[a-z0-9]{{25}})/logs/$",
+        ServiceLogsConsumer.as_asgi(),
+        name="ws-service-logs",
     ),
 ]

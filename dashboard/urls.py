@@ -103,6 +103,7 @@ host_urls = [
     path("networks/", include(network_urls)),
     path("system/", include(system_urls)),
     path("registries/", include(registry_urls)),
+    path("swarm/", include("dashboard.swarm_urls")),
 ]
 
 settings_urls = [

@@ -104,6 +104,7 @@ class EngineClient:
         from .images import ImagesAPI
         from .networks import NetworksAPI
         from .prune import PruneAPI
+        from .swarm import ConfigsAPI, NodesAPI, SecretsAPI, ServicesAPI, SwarmAPI, TasksAPI
         from .system import SystemAPI
         from .volumes import VolumesAPI
 
@@ -114,6 +115,12 @@ class EngineClient:
         self.volumes = VolumesAPI(self)
         self.networks = NetworksAPI(self)
         self.prune = PruneAPI(self)
+        self.swarm = SwarmAPI(self)
+        self.nodes = NodesAPI(self)
+        self.services = ServicesAPI(self)
+        self.tasks = TasksAPI(self)
+        self.secrets = SecretsAPI(self)
+        self.configs = ConfigsAPI(self)
 
     def close(self) -> None:
         self._transport.close()
