@@ -4,8 +4,8 @@ remove a volume and a network. Screenshots of every step go to DASHBOARD_WALKTHR
 (default: the browser tests' screenshot folder, `walkthrough/`); `docs/walkthrough/` holds
 the ones the README shows.
 
-More steps (the swarm's service scaling, once swarm lands) are added to EXTRA_STEPS: each is
-`step(page, dashboard, shot)` and runs, in order, after the built-in ones.
+More steps are added to EXTRA_STEPS (the swarm's: scaling a service on the two-node lab
+swarm): each is `step(page, dashboard, shot)` and runs, in order, after the built-in ones.
 """
 
 from __future__ import annotations
@@ -32,6 +32,56 @@ dashboard = tb.dashboard
 SHOTS = Path(os.environ.get("DASHBOARD_WALKTHROUGH_DIR") or tb.SCREENSHOTS / "walkthrough")
 # The hook: (name, step(page, dashboard, shot)) pairs run after the built-in steps.
 EXTRA_STEPS: list[tuple[str, Callable[[Any, Any, Callable[[str], None]], None]]] = []
+
+
+def scale_a_service_on_the_lab_swarm(
+    page: Any, dashboard: Any, shot: Callable[[str], None]
+) -> None:
+    """The two lab engines become a swarm for this step only; an admin scales a service from
+    its page and sees the tasks on both nodes; the swarm is taken apart again after."""
+    from engine_client import EngineClient
+
+    from .conftest import LAB_DOCKER_HOST
+    from .swarm_lab import (
+        clean_swarm,
+        force_out,
+        has_gwbridge,
+        make_swarm,
+        node2_client,
+        remove_task_containers,
+        service_spec,
+    )
+
+    manager, worker = EngineClient(LAB_DOCKER_HOST, timeout=30), node2_client()
+    fresh = [c for c in (worker, manager) if not has_gwbridge(c)]
+    lab = make_swarm(manager, worker)
+    try:
+        sid = manager.services.create(service_spec(f"dt-{RUN_ID}-walk-svc", 1))["ID"]
+        lab.wait_running(sid, 1)
+        page.goto(f"{dashboard.url}/hosts/local/swarm/")
+        page.locator("#swarm-summary").wait_for()
+        shot("swarm-overview")
+        page.goto(f"{dashboard.url}/hosts/local/swarm/services/{sid}/")
+        page.fill("#id_replicas", "3")
+        page.get_by_role("button", name="Scale").click()
+        page.locator('#service-replicas[data-running="3"][data-desired="3"]').wait_for(
+            timeout=45000
+        )
+        shot("swarm-service-scaled")
+        with contextlib.suppress(EngineError):
+            manager.services.remove(sid)
+    finally:
+        try:
+            clean_swarm(manager, worker)
+        finally:
+            force_out(worker, manager)
+            remove_task_containers(worker, manager)
+            force_out(*fresh, drop_gwbridge=True)
+            worker.close()
+            manager.close()
+
+
+EXTRA_STEPS.append(("swarm", scale_a_service_on_the_lab_swarm))
 
 
 def test_a_newcomer_walks_through_the_dashboard(
