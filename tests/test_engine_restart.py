@@ -45,6 +45,7 @@ class FaultLab:
             "LAB_DATA": f"/var/lib/dlf{tag}",
             "LAB_REG_DATA": f"/var/lib/dlf{tag}-registry",
             "LAB_BROWSER": "0",
+            "LAB_NODE2": "0",
         }
         self.url = f"unix://{run}/n1.sock"
         self.pidfile = Path(run) / "n1.pid"
