@@ -18,6 +18,7 @@ from .errors import (
     InvalidArgument,
     error_for_status,
 )
+from .flavor import Flavor, detect, error_status
 from .transport import POOL_SIZE, TLSConfig, make_transport
 
 DEFAULT_TIMEOUT = 10.0
@@ -95,6 +96,7 @@ class EngineClient:
         self.connect_timeout = connect_timeout
         self._pinned = versions.parse(api_version) if api_version else None
         self._version: versions.Version | None = self._pinned
+        self._flavor: Flavor | None = None
 
         from .containers import ContainersAPI
         from .exec import ExecAPI
@@ -150,6 +152,15 @@ class EngineClient:
         """Negotiate again on the next call (the engine may have been replaced)."""
         if self._pinned is None:
             self._version = None
+        self._flavor = None
+
+    @property
+    def flavor(self) -> Flavor:
+        """Which engine this is (Docker or Podman, and its version), asked once and cached."""
+        flavor = self._flavor
+        if flavor is None:
+            flavor = self._flavor = detect(self.get_json("/version", versioned=False))
+        return flavor
 
     # -- requests -------------------------------------------------------------------------
 
@@ -217,7 +228,7 @@ class EngineClient:
         if resp.status_code >= 400 or 300 <= resp.status_code < 400 and resp.status_code != 304:
             message = _error_message(resp)
             resp.close()
-            raise error_for_status(resp.status_code, message)
+            raise error_for_status(error_status(resp.status_code, message), message)
         return resp
 
     def hijack(
@@ -268,7 +279,7 @@ class EngineClient:
             status, headers, rest = _read_head(sock)
             if status >= 400 or status not in (101, 200):
                 message = _raw_error_message(sock, status, headers, rest)
-                raise error_for_status(status, message)
+                raise error_for_status(error_status(status, message), message)
             sock.settimeout(None)
             return sock, rest
         except TimeoutError as exc:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .client import encode_filters
 from .errors import EngineError, InvalidArgument, NotFound
+from .flavor import split_top
 from .streams import JSONStream, LogStream
 
 if TYPE_CHECKING:
@@ -80,6 +81,11 @@ class ContainersAPI:
         size: bool = False,
     ) -> list[dict[str, Any]]:
         """`GET /containers/json`. Only running containers unless `all`."""
+        if filters and self._c.flavor.is_podman and "status" in filters:
+            # Podman has no "dead" state and refuses to filter on it.
+            status = filters["status"]
+            status = [status] if isinstance(status, str) else list(status)
+            filters = {**filters, "status": [s for s in status if s != "dead"] or ["exited"]}
         return self._c.get_json(
             "/containers/json",
             params={
@@ -171,7 +177,8 @@ class ContainersAPI:
         """The container's processes as `ps` shows them: {Titles, Processes}."""
         if ps_args is not None and not PS_ARGS_RE.fullmatch(ps_args):
             raise InvalidArgument("ps arguments are letters, digits, spaces and , = -")
-        return self._c.get_json("/containers/{}/top", container_id, params={"ps_args": ps_args})
+        top = self._c.get_json("/containers/{}/top", container_id, params={"ps_args": ps_args})
+        return split_top(top) if self._c.flavor.is_podman else top
 
     def recreate(
         self,

@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from .client import encode_filters
 from .errors import EngineError, InvalidArgument
+from .flavor import familiar
 from .streams import EngineStream, JSONStream
 
 if TYPE_CHECKING:
@@ -324,13 +325,28 @@ class ImagesAPI:
         digests: bool = True,
     ) -> list[dict[str, Any]]:
         """`GET /images/json`: top-level images unless `all`."""
-        return self._c.get_json(
+        podman = self._c.flavor.is_podman
+        rows = self._c.get_json(
             "/images/json",
-            params={"all": all or None, "filters": encode_filters(filters), "digests": digests},
+            params={
+                "all": all or None,
+                "filters": encode_filters(filters),
+                # Podman 4.3 answers `digests=1` with an empty body; it lists digests anyway.
+                "digests": None if podman else digests,
+            },
         )
+        if podman:
+            for row in rows or []:
+                row["RepoTags"] = [familiar(t) for t in row.get("RepoTags") or []]
+                row["RepoDigests"] = [familiar(d) for d in row.get("RepoDigests") or []]
+        return rows or []
 
     def inspect(self, ref: str) -> dict[str, Any]:
-        return self._c.get_json("/images/{}/json", check_image(ref))
+        body = self._c.get_json("/images/{}/json", check_image(ref))
+        if self._c.flavor.is_podman and isinstance(body, dict):
+            body["RepoTags"] = [familiar(t) for t in body.get("RepoTags") or []]
+            body["RepoDigests"] = [familiar(d) for d in body.get("RepoDigests") or []]
+        return body
 
     def history(self, ref: str) -> list[dict[str, Any]]:
         return self._c.get_json("/images/{}/history", check_image(ref))

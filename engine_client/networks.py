@@ -80,7 +80,18 @@ class NetworksAPI:
         self, filters: Mapping[str, Iterable[str] | str] | None = None
     ) -> list[dict[str, Any]]:
         """`GET /networks`. The list does not say which containers are attached (API 1.28+)."""
-        return self._c.get_json("/networks", params={"filters": encode_filters(filters)})
+        kinds: list[str] = []
+        if filters and "type" in filters and self._c.flavor.is_podman:
+            # Podman refuses the "type" filter: apply it here (its one built-in is "bridge").
+            kinds = [filters["type"]] if isinstance(filters["type"], str) else list(filters["type"])
+            filters = {k: v for k, v in filters.items() if k != "type"}
+        rows = self._c.get_json("/networks", params={"filters": encode_filters(filters)})
+        if kinds:
+            rows = [
+                n for n in rows
+                if ("builtin" if n.get("Name") in BUILTIN_NETWORKS else "custom") in kinds
+            ]  # fmt: skip
+        return rows
 
     def inspect(self, network: str) -> dict[str, Any]:
         """`GET /networks/{id}`, with `Containers` (running containers attached)."""

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidArgument
+from .errors import InvalidArgument, NotAvailable
 from .networks import BUILTIN_NETWORKS
 
 if TYPE_CHECKING:
@@ -257,6 +257,8 @@ class PruneAPI:
             )
             return PruneResult(kind, deleted=list((body or {}).get("NetworksDeleted") or []))
         if kind == "build-cache":
+            if not self._c.flavor.has("build-cache"):
+                raise NotAvailable(self._c.flavor.missing["build-cache"])
             body = self._c.post_json("/build/prune", params={"all": True}, timeout=slow)
             return PruneResult(
                 kind,

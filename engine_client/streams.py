@@ -8,7 +8,7 @@ import contextlib
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -308,10 +308,14 @@ class LogStream(EngineStream):
 class JSONStream(EngineStream):
     """Events, stats, pull/push progress: one JSON document after another."""
 
+    # Applied to each batch of decoded documents (e.g. Podman's events renamed as Docker's).
+    transform: Callable[[list[Any]], list[Any]] | None = None
+
     def objects(self) -> Iterator[Any]:
         decoder = JSONStreamDecoder()
         for chunk in self.chunks():
-            yield from decoder.feed(chunk)
+            docs = decoder.feed(chunk)
+            yield from (self.transform(docs) if self.transform and docs else docs)
 
 
 def _socket_of(resp: requests.Response) -> socket.socket | None:

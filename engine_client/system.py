@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .client import encode_filters
+from .flavor import normalize_event, podman_event_filter
 from .streams import JSONStream
 
 if TYPE_CHECKING:
@@ -33,7 +34,13 @@ class SystemAPI:
         until: str | None = None,
         filters: Mapping[str, Iterable[str] | str] | None = None,
     ) -> JSONStream:
-        """The events stream; `since`/`until` are Unix `seconds[.nanoseconds]` strings."""
+        """The events stream; `since`/`until` are Unix `seconds[.nanoseconds]` strings.
+        On Podman, actions (in the filter and in the events) are named as Docker names them."""
+        podman = self._c.flavor.is_podman
+        if podman and filters and "event" in filters:
+            wanted = filters["event"]
+            wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+            filters = {**filters, "event": podman_event_filter(wanted)}
         resp = self._c.request(
             "GET",
             "/events",
@@ -41,7 +48,10 @@ class SystemAPI:
             stream=True,
             timeout=0,
         )
-        return JSONStream(resp, url=self._c.url)
+        stream = JSONStream(resp, url=self._c.url)
+        if podman:
+            stream.transform = self.normalize_events
+        return stream
 
     def df(self) -> dict[str, Any]:
         """`GET /system/df` in one shape whatever the API version:
@@ -52,13 +62,47 @@ class SystemAPI:
         """
         params = {"verbose": True} if self._c.negotiate() >= (1, 52) else None
         body = self._c.get_json("/system/df", params=params, timeout=max(self._c.timeout, 60.0))
-        return normalize_df(body or {})
+        df = normalize_df(body or {})
+        if self._c.flavor.is_podman:
+            self._podman_df(df)
+        return df
+
+    def _podman_df(self, df: dict[str, Any]) -> None:
+        """Podman's df lists image ids without `sha256:`, only the tag part of each name
+        ("latest"), and a zero LayersSize: take ids and names from the image list."""
+        listed = {row["Id"]: row for row in self._c.images.list(all=True)}
+        total = 0
+        for img in df["images"]:
+            iid = str(img.get("Id") or "")
+            if iid and not iid.startswith("sha256:"):
+                iid = img["Id"] = f"sha256:{iid}"
+            row = listed.get(iid) or {}
+            img["RepoTags"] = row.get("RepoTags") or []
+            img["RepoDigests"] = row.get("RepoDigests") or []
+            total += int(img.get("Size") or 0)
+        if not df["layers_size"]:
+            df["layers_size"] = total
 
     def auth(self, username: str, password: str, registry: str) -> dict[str, Any]:
         """`POST /auth`: ask the engine to log in to `registry` (checks the credentials)."""
         from .images import registry_auth_body
 
-        return self._c.post_json("/auth", json=registry_auth_body(username, password, registry))
+        body = registry_auth_body(username, password, registry)
+        if self._c.flavor.is_podman and body["serveraddress"].startswith("127.0.0.1:"):
+            # Podman 4.3's /auth speaks HTTPS to every registry whose address does not start
+            # with "localhost:", whatever its registries.conf says; pulls and pushes do not.
+            body["serveraddress"] = "localhost:" + body["serveraddress"].split(":", 1)[1]
+        return self._c.post_json("/auth", json=body)
+
+    def normalize_events(self, events: list[Any]) -> list[dict[str, Any]]:
+        """Events as Docker names them, whichever engine sent them (see flavor.py)."""
+        flavor = self._c.flavor
+        out = []
+        for ev in events:
+            norm = normalize_event(flavor, ev)
+            if norm is not None:
+                out.append(norm)
+        return out
 
 
 def _usage(body: dict[str, Any], *names: str) -> dict[str, Any]:

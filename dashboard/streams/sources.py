@@ -244,6 +244,8 @@ class EventsSource(Source):
                 decoder = JSONStreamDecoder()
                 for chunk in stream.chunks():
                     events = decoder.feed(chunk)
+                    if events and stream.transform:
+                        events = stream.transform(events)  # another engine's names, Docker's
                     if not events:
                         continue
                     last = events[-1]

@@ -56,7 +56,9 @@ class Command(BaseCommand):
         grant = opts["exec"]
         if grant is None:
             grant = user.groups.filter(name=EXEC_GROUP).exists()
-        groups = [Group.objects.get(name=opts["role"])] + ([exec_group] if grant else [])
+        groups = [Group.objects.get_or_create(name=opts["role"])[0]] + (
+            [exec_group] if grant else []
+        )
         user.groups.set(groups)
         exec_note = ", may exec" if grant and opts["role"] != ADMIN else ""
         self.stdout.write(

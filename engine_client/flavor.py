@@ -1,0 +1,141 @@
+"""Which engine answers: Docker or Podman (whose service speaks the Docker Engine API with
+differences), told from `/version`, and what the other engine's differences come down to.
+
+Every difference between the two that the dashboard would see is smoothed over here (or in
+the resource module that calls these helpers), never in views or templates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+DOCKER = "docker"
+PODMAN = "podman"
+
+
+@dataclass(frozen=True)
+class Flavor:
+    """The engine behind a socket: its kind (docker, podman), product name and version,
+    and the features it lacks, each with a short explanation for the page that would show it."""
+
+    kind: str
+    name: str
+    version: str
+    missing: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_podman(self) -> bool:
+        return self.kind == PODMAN
+
+    def has(self, feature: str) -> bool:
+        return feature not in self.missing
+
+
+PODMAN_MISSING = {
+    "swarm": "Podman has no swarm mode: nodes, services and stacks belong to Docker "
+    "engines. Podman groups containers in pods instead.",
+    "build-cache": "Podman keeps no separate build cache through this API.",
+}
+
+
+def detect(version: dict[str, Any]) -> Flavor:
+    """From `GET /version`: Podman names a "Podman Engine" component; Docker an "Engine"."""
+    components = version.get("Components") or []
+    for comp in components:
+        if isinstance(comp, dict) and "podman" in str(comp.get("Name", "")).lower():
+            return Flavor(PODMAN, "Podman", str(comp.get("Version") or version.get("Version", "")),
+                          missing=dict(PODMAN_MISSING))  # fmt: skip
+    platform = str((version.get("Platform") or {}).get("Name", ""))
+    if "podman" in platform.lower():
+        return Flavor(PODMAN, "Podman", str(version.get("Version", "")),
+                      missing=dict(PODMAN_MISSING))  # fmt: skip
+    return Flavor(DOCKER, platform or "Docker Engine", str(version.get("Version", "")))
+
+
+# -- events -------------------------------------------------------------------------------
+
+# Podman's actions named as Docker names them. Podman ends a container's life with
+# `remove` (Docker: `destroy`), images with `remove` (Docker: `delete`), and sends no
+# `stop` when a container stops: its `cleanup`, once the container's state is final, is
+# where Docker would say `stop`. `init` (before `start`) has no Docker counterpart.
+_PODMAN_ACTIONS = {
+    "container": {"remove": "destroy", "cleanup": "stop", "init": None},
+    "image": {"remove": "delete"},
+    "volume": {"remove": "destroy"},
+    "network": {"remove": "destroy"},
+}
+
+
+def podman_event_filter(actions: list[str]) -> list[str]:
+    """Docker's action names in an `event` filter, as Podman's (which it would match)."""
+    reverse = {"destroy": ["remove"], "delete": ["remove"], "stop": ["cleanup"]}
+    out: list[str] = []
+    for action in actions:
+        for name in reverse.get(action, [action]):
+            if name not in out:
+                out.append(name)
+    return out
+
+
+def normalize_event(flavor: Flavor, event: dict[str, Any]) -> dict[str, Any] | None:
+    """An event as Docker would send it, or None for one Docker would not send at all."""
+    if not flavor.is_podman or not isinstance(event, dict):
+        return event
+    kind = event.get("Type") or event.get("Type".lower()) or ""
+    action = event.get("Action") or event.get("status") or ""
+    mapping = _PODMAN_ACTIONS.get(kind, {})
+    if action in mapping:
+        action = mapping[action]
+        if action is None:
+            return None
+        event = {**event, "Action": action}
+        if "status" in event:
+            event["status"] = action
+    event.setdefault("scope", "local")
+    return event
+
+
+# -- names and messages -------------------------------------------------------------------
+
+
+def familiar(ref: str) -> str:
+    """`docker.io/library/x:t` -> `x:t`, `docker.io/a/b:t` -> `a/b:t`, as Docker lists them.
+    Podman lists every reference fully qualified."""
+    if ref.startswith("docker.io/"):
+        ref = ref[len("docker.io/") :]
+        if ref.startswith("library/") and ref.count("/") == 1:
+            ref = ref[len("library/") :]
+    return ref
+
+
+def split_top(top: dict[str, Any]) -> dict[str, Any]:
+    """Podman's `top` of a container without procps (busybox) answers each row as ONE
+    string under ONE title ("PID   USER     COMMAND"); split them into columns as Docker does."""
+    titles = top.get("Titles") or []
+    rows = top.get("Processes") or []
+    if len(titles) != 1 or not isinstance(titles[0], str) or len(titles[0].split()) < 2:
+        return top
+    if any(len(r) != 1 for r in rows):
+        return top
+    names = titles[0].split()
+    return {
+        **top,
+        "Titles": names,
+        "Processes": [r[0].split(None, len(names) - 1) for r in rows],
+    }
+
+
+_HEX64 = re.compile(r"(sha256:)?[0-9a-f]{64}")
+
+
+def error_status(status: int, message: str) -> int:
+    """Podman answers some refusals with a 500 or 400 where Docker says 409 or 404."""
+    if status == 500 and message.endswith("container state improper"):
+        return 409  # e.g. removing a running container without force
+    if status == 500 and "is being used" in message:
+        return 409  # a volume or network in use
+    if status in (400, 500) and "cannot specify 64-byte hexadecimal strings" in message:
+        return 404  # an image id that is not there is then tried as a name, and refused
+    return status
