@@ -11,14 +11,14 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from .client import encode_filters
-from .errors import EngineError, InvalidArgument
+from .errors import EngineError, InvalidArgument, NotFound
 from .flavor import familiar
-from .streams import EngineStream, JSONStream
+from .streams import EngineStream, JSONStream, JSONStreamDecoder
 
 if TYPE_CHECKING:
     from .client import EngineClient
@@ -246,6 +246,8 @@ class ProgressState:
             text = f"{ident}: {status}" if isinstance(ident, str) and ident else status
             if status.startswith("Digest: "):
                 self.digest = status[len("Digest: ") :].strip()
+            elif not self.digest and (m := _PUSHED_DIGEST.fullmatch(status)):
+                self.digest = m.group(1)  # a push's summary line (Podman sends no aux)
         elif isinstance(obj.get("stream"), str):
             text = obj["stream"].strip()
         if text:
@@ -342,7 +344,13 @@ class ImagesAPI:
         return rows or []
 
     def inspect(self, ref: str) -> dict[str, Any]:
-        body = self._c.get_json("/images/{}/json", check_image(ref))
+        try:
+            body = self._c.get_json("/images/{}/json", check_image(ref))
+        except NotFound as exc:
+            if "64-byte hexadecimal" in exc.message:
+                # Podman tries an unknown id again as a name and reports why that failed.
+                raise NotFound(f"No such image: {ref}", 404) from exc
+            raise
         if self._c.flavor.is_podman and isinstance(body, dict):
             body["RepoTags"] = [familiar(t) for t in body.get("RepoTags") or []]
             body["RepoDigests"] = [familiar(d) for d in body.get("RepoDigests") or []]
@@ -364,6 +372,8 @@ class ImagesAPI:
             stream=True,
             timeout=PROGRESS_READ_TIMEOUT,
         )
+        if self._c.flavor.is_podman:
+            return PodmanPullStream(resp, url=self._c.url, images=self, ref=ref)
         return JSONStream(resp, url=self._c.url)
 
     def push(self, reference: str | ImageRef, auth: str | None = None) -> JSONStream:
@@ -458,3 +468,57 @@ class ImagesAPI:
         )
         state = read_progress(JSONStream(resp, url=self._c.url))
         return next((m for m in reversed(state.messages) if m.startswith("sha256:")), "")
+
+
+# "v1: digest: sha256:... size: 527": the summary line of a push.
+_PUSHED_DIGEST = re.compile(r"\S+: digest: (sha256:[0-9a-f]{64}) size: \d+")
+
+
+class PodmanPullStream(JSONStream):
+    """A Podman pull's progress in Docker's words. Podman's last word on a layer is
+    "Download complete" (Docker goes on to "Pull complete"), and it ends without the
+    "Digest:" and "Status:" lines: those are added from the pulled image at the end."""
+
+    def __init__(self, resp: Any, url: str, images: ImagesAPI, ref: ImageRef) -> None:
+        super().__init__(resp, url=url)
+        self._images = images
+        self._ref = ref
+        self._cancelled = False
+
+    def close(self) -> None:
+        self._cancelled = True
+        super().close()
+
+    def chunks(self) -> Iterator[bytes]:
+        decoder = JSONStreamDecoder()
+        failed = fetched = False
+        for chunk in super().chunks():
+            out = []
+            for obj in decoder.feed(chunk):
+                if isinstance(obj, dict):
+                    failed = failed or bool(obj.get("error") or obj.get("errorDetail"))
+                    if obj.get("status") == "Pulling fs layer":
+                        fetched = True
+                    if obj.get("status") == "Download complete" and obj.get("id"):
+                        obj = {**obj, "status": "Pull complete"}
+                out.append(json.dumps(obj))
+            if out:
+                yield ("\n".join(out) + "\n").encode()
+        if failed or self._cancelled:
+            return
+        ref = self._ref
+        pulled = str(ref) if ref.digest else f"{ref.name}:{ref.tag_or_latest}"
+        try:
+            image = self._images.inspect(pulled)
+        except EngineError:
+            return
+        repo = familiar(ref.name)
+        digest = next(
+            (d.split("@", 1)[1] for d in image.get("RepoDigests") or []
+             if d.split("@", 1)[0] == repo),
+            "",
+        )  # fmt: skip
+        tail = [{"status": f"Digest: {digest}"}] if digest else []
+        done = "Downloaded newer image for" if fetched else "Image is up to date for"
+        tail.append({"status": f"Status: {done} {pulled}"})
+        yield ("\n".join(json.dumps(t) for t in tail) + "\n").encode()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -169,6 +170,10 @@ class ChunkedDecoder:
         return b"".join(out)
 
 
+# The RFC 3339 timestamp (and its space) the engine puts before each log frame's payload.
+_TIMESTAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) ")
+
+
 @dataclass(slots=True)
 class LogLine:
     stream: str  # "stdout", "stderr" or "error" (an error the engine sent in-band)
@@ -267,6 +272,10 @@ class LogStream(EngineStream):
         """Lists of complete lines, one list per chunk read; a last partial line at the end."""
         splitters: dict[str, LineSplitter] = {}
         demux = None if self.tty else FrameDemuxer()
+        # Streams whose last frame ended inside a line: a long line is stored in parts, and
+        # each part's frame comes with a timestamp of its own (Podman's k8s-file splits at
+        # a few KiB; Docker at 16 KiB). The line is one line, with its first timestamp.
+        partial: set[str] = set()
         for chunk in self.chunks():
             parts = [(STDOUT, chunk)] if demux is None else demux.feed(chunk)
             batch: list[LogLine] = []
@@ -275,6 +284,13 @@ class LogStream(EngineStream):
                 if kind == SYSTEMERR:
                     batch.append(LogLine("error", payload.decode("utf-8", "replace").rstrip()))
                     continue
+                if demux is not None and self.timestamps:
+                    if name in partial and (m := _TIMESTAMP.match(payload)):
+                        payload = payload[m.end() :]
+                    if payload.endswith(b"\n"):
+                        partial.discard(name)
+                    elif payload:
+                        partial.add(name)
                 splitter = splitters.get(name)
                 if splitter is None:
                     splitter = splitters[name] = LineSplitter()

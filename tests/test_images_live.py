@@ -107,24 +107,24 @@ def layers(html: str) -> list[tuple[str, str]]:
 async def test_a_pull_shows_layer_progress_and_the_image_appears(
     hub, admin, engine, registry_image, image_tags
 ):
-    lacks(
-        engine,
-        "podman",
-        "podman's pull progress ends layers at 'Download complete', "
-        "no 'Pull complete' (not yet mapped)",
-    )
     await sync_to_async(absent)(engine, image_tags(registry_image))
     messages = await follow(await start(admin, registry_image), cookie_of(admin))
     final = messages[-1]
     assert 'data-state="done"' in final, final
     # The base layer was there already; the new one was fetched and extracted.
     statuses = dict(layers(final))
-    assert sorted(statuses.values()) == ["Already exists", "Pull complete"], statuses
+    if engine.lab_kind == "podman":
+        # Podman also lists the image's config blob as a layer it pulled.
+        assert set(statuses.values()) == {"Already exists", "Pull complete"}, statuses
+    else:
+        assert sorted(statuses.values()) == ["Already exists", "Pull complete"], statuses
     assert "<progress" in final
-    # Before the end, some message showed a layer on its way.
+    # Before the end, some message showed a layer on its way. (Podman sends a layer's
+    # lines only when it is done with it: a small pull shows no layer in between.)
     on_the_way = {"Waiting", "Pulling fs layer", "Downloading", "Verifying Checksum",
                   "Download complete", "Extracting"}  # fmt: skip
-    assert any(s in on_the_way for m in messages[:-1] for _, s in layers(m)), messages
+    if engine.lab_kind == "docker":
+        assert any(s in on_the_way for m in messages[:-1] for _, s in layers(m)), messages
     assert "Downloaded newer image" in final
     image = await sync_to_async(engine.images.inspect)(registry_image)
     assert registry_image in image["RepoTags"]

@@ -5,8 +5,6 @@ import time
 
 import pytest
 
-from .conftest import lacks
-
 pytestmark = pytest.mark.engine
 
 
@@ -18,12 +16,6 @@ def wait_exited(engine, cid, timeout=20):
 
 
 def test_a_container_printing_known_lines_is_followed_to_the_end(engine, make_container):
-    lacks(
-        engine,
-        "podman",
-        "podman's k8s-file logs split long writes into partial lines, "
-        "each with a timestamp of its own (not yet joined)",
-    )
     c = make_container(["sh", "-c", "sleep 0.5; seq 1 3000; echo oops >&2"])
     with engine.containers.logs(c["Id"], follow=True, timestamps=True) as stream:
         lines = list(stream.lines())
