@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .client import encode_filters
 from .errors import EngineError, InvalidArgument, NotFound
-from .flavor import split_top
+from .flavor import podman_inspect, podman_networks, split_top
 from .streams import JSONStream, LogStream
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ class ContainersAPI:
             status = filters["status"]
             status = [status] if isinstance(status, str) else list(status)
             filters = {**filters, "status": [s for s in status if s != "dead"] or ["exited"]}
-        return self._c.get_json(
+        rows = self._c.get_json(
             "/containers/json",
             params={
                 "all": all,
@@ -95,6 +95,10 @@ class ContainersAPI:
                 "size": size or None,
             },
         )
+        if self._c.flavor.is_podman:
+            for row in rows or []:
+                podman_networks(row)
+        return rows
 
     def get_summary(self, container_id: str) -> dict[str, Any] | None:
         """The list entry (same shape as `list`) of one container, or None if gone.
@@ -107,7 +111,8 @@ class ContainersAPI:
         return None
 
     def inspect(self, container_id: str, size: bool = False) -> dict[str, Any]:
-        return self._c.get_json("/containers/{}/json", container_id, params={"size": size or None})
+        body = self._c.get_json("/containers/{}/json", container_id, params={"size": size or None})
+        return podman_inspect(body) if self._c.flavor.is_podman else body
 
     def create(
         self, config: Mapping[str, Any], name: str | None = None, platform: str | None = None

@@ -139,3 +139,42 @@ def error_status(status: int, message: str) -> int:
     if status in (400, 500) and "cannot specify 64-byte hexadecimal strings" in message:
         return 404  # an image id that is not there is then tried as a name, and refused
     return status
+
+
+# -- container inspect --------------------------------------------------------------------
+
+
+def podman_networks(body: dict[str, Any]) -> dict[str, Any]:
+    """Podman's default network is "bridge" in its network list but "podman" in a
+    container's networks: name it "bridge" there too, as Docker does."""
+    networks = (body.get("NetworkSettings") or {}).get("Networks")
+    if isinstance(networks, dict) and "podman" in networks and "bridge" not in networks:
+        body["NetworkSettings"]["Networks"] = {
+            ("bridge" if k == "podman" else k): v for k, v in networks.items()
+        }
+    return body
+
+
+def podman_inspect(body: dict[str, Any]) -> dict[str, Any]:
+    """A Podman container's inspect as Docker would answer it: without the variables Podman
+    adds to every container (`container=podman`, `HOSTNAME`, `TERM=xterm`), with no
+    entrypoint rather than an empty one, and its default network named as Docker names it
+    (the network "bridge", the mode "default")."""
+    if not isinstance(body, dict):
+        return body
+    config = body.get("Config")
+    if isinstance(config, dict):
+        added = {"container=podman", f"HOSTNAME={config.get('Hostname', '')}", "TERM=xterm"}
+        config["Env"] = [e for e in config.get("Env") or [] if e not in added]
+        if config.get("Entrypoint") == []:
+            config["Entrypoint"] = None
+    host_config = body.get("HostConfig")
+    if isinstance(host_config, dict):
+        if host_config.get("NetworkMode") == "bridge":
+            host_config["NetworkMode"] = "default"
+        # Inspect names ulimits RLIMIT_NOFILE, which Podman's own create then refuses.
+        for limit in host_config.get("Ulimits") or []:
+            name = str(limit.get("Name", ""))
+            if name.startswith("RLIMIT_"):
+                limit["Name"] = name[len("RLIMIT_") :].lower()
+    return podman_networks(body)

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 NETWORK_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}", re.ASCII)
 # The networks every engine has; the engine itself refuses to remove them.
 BUILTIN_NETWORKS = frozenset({"bridge", "host", "none"})
+# Podman's default network: "bridge" in its network list, "podman" elsewhere.
+PODMAN_DEFAULT_NETWORK = "podman"
 # An alias is a DNS name on the network.
 _ALIAS = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,62}[a-zA-Z0-9])?", re.ASCII)
 # Container IDs, ID prefixes or names, as the engine accepts them.
@@ -95,7 +97,10 @@ class NetworksAPI:
 
     def inspect(self, network: str) -> dict[str, Any]:
         """`GET /networks/{id}`, with `Containers` (running containers attached)."""
-        return self._c.get_json("/networks/{}", check_network_name(network))
+        body = self._c.get_json("/networks/{}", check_network_name(network))
+        if self._c.flavor.is_podman and body.get("Name") == PODMAN_DEFAULT_NETWORK:
+            body["Name"] = "bridge"  # as Podman's own list calls it (inspected by id: "podman")
+        return body
 
     def create(
         self,

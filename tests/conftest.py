@@ -42,6 +42,8 @@ def _engine_or_reason(kind: str) -> tuple[EngineClient | None, str]:
     # Which lab engine this is, for tests and fixtures that must say or use it.
     client.lab_kind = kind
     client.lab_url = url
+    # How the engine lists the lab image: Podman names local images localhost/...
+    client.lab_image_name = f"localhost/{LAB_IMAGE}" if kind == "podman" else LAB_IMAGE
     return client, ""
 
 
@@ -283,7 +285,9 @@ def build_image(engine: EngineClient, ref: str, size: int = 1_000_000, **labels:
             name, _, tag = ref.rpartition(":")
             params.update({"repo": name, "tag": tag})
         # Podman refuses a commit without a body ("Decode(): EOF"); Docker takes {} as none.
-        return engine.post_json("/commit", params=params, json={})["Id"]
+        image_id = engine.post_json("/commit", params=params, json={})["Id"]
+        # Podman answers the bare hex id; Docker (and every list) says sha256:...
+        return image_id if image_id.startswith("sha256:") else f"sha256:{image_id}"
     finally:
         engine.containers.remove(created["Id"], force=True)
 

@@ -17,7 +17,7 @@ from engine_client.container_spec import (
     parse_memory,
 )
 
-from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL, lacks
+from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL
 
 
 @pytest.mark.engine
@@ -52,11 +52,6 @@ def test_rename_and_a_taken_name(engine, make_container):
 
 @pytest.mark.engine
 def test_top_lists_the_processes(engine, make_container):
-    lacks(
-        engine,
-        "podman",
-        "podman's top with ps arguments answers an empty body when the container has no procps ps",
-    )
     c = make_container(["sleep", "321"])
     top = engine.containers.top(c["Id"])
     assert "PID" in top["Titles"]
@@ -67,11 +62,6 @@ def test_top_lists_the_processes(engine, make_container):
 
 @pytest.mark.engine
 def test_a_spec_survives_create_and_inspect(engine, make_container):
-    lacks(
-        engine,
-        "podman",
-        "podman's inspect adds its own Env, entrypoint and port shapes (not yet filtered)",
-    )
     spec = ContainerSpec(
         image=LAB_IMAGE,
         name=f"dt-{RUN_ID}-spec",

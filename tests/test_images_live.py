@@ -176,7 +176,6 @@ async def test_an_error_inside_the_200_stream_is_shown_as_an_error(hub, admin, e
 async def test_tag_push_remove_and_pull_round_trip_through_the_registry(
     hub, admin, engine, image_tags
 ):
-    lacks(engine, "podman", "podman's push progress has no per-layer ids (not yet handled)")
     ref = await sync_to_async(image_tags)(f"{TEST_REPO}/roundtrip:v1")
     image_id = await sync_to_async(build_image)(engine, "", size=20_000)
     await sync_to_async(image_tags)(image_id)
@@ -189,7 +188,8 @@ async def test_tag_push_remove_and_pull_round_trip_through_the_registry(
     assert resp.status_code == 200
     pushed = (await follow(ws_path(resp.content.decode()), cookie_of(admin)))[-1]
     assert 'data-state="done"' in pushed and "Pushing" in pushed
-    assert dict(layers(pushed)), "push progress is per layer too"
+    if engine.lab_kind == "docker":  # Podman reports a push as a whole, not per layer
+        assert dict(layers(pushed)), "push progress is per layer too"
 
     resp = await post(f"{LIST}{hexid}/remove/", {"ref": image_id, "force": "on"}, "image-remove")
     assert resp.status_code == 200
@@ -311,7 +311,6 @@ async def test_pulls_from_a_registry_with_login_fail_clearly_without_the_right_o
 
 
 async def test_a_push_uses_the_saved_login(hub, admin, engine, auth_registry, image_tags):
-    lacks(engine, "podman", "podman's push with a saved login (not yet handled)")
     from dashboard import credentials
 
     ref = await sync_to_async(image_tags)(
@@ -328,9 +327,10 @@ async def test_a_push_uses_the_saved_login(hub, admin, engine, auth_registry, im
     assert 'data-state="done"' in final, final
     (entry,) = await audit("image.push")
     assert entry.outcome == "ok" and entry.params["digest"].startswith("sha256:")
-    # It is there, behind the login: without one the registry will not even say so.
+    # It is there, behind the login: without one the registry will not even say so. (Docker
+    # refuses before the stream starts; Podman inside it.)
     with pytest.raises(EngineError, match="auth"):
-        await sync_to_async(engine.images.pull)(ref)
+        await sync_to_async(lambda: read_progress(engine.images.pull(ref)))()
 
 
 # -- lists that follow the engine's events -------------------------------------------------

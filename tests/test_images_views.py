@@ -10,7 +10,7 @@ import pytest
 
 from dashboard.models import AuditEntry
 
-from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL, build_image, lacks
+from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL, build_image
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 
@@ -105,11 +105,6 @@ def test_only_admins_pull_tag_push_remove_and_upload(lab_settings, request, who,
 
 
 def test_tag_then_remove_the_tag(lab_settings, admin, engine, image_tags):
-    lacks(
-        engine,
-        "podman",
-        "podman lists the lab image as localhost/lab/busybox:latest (not yet mapped)",
-    )
     image = engine.images.inspect(LAB_IMAGE)
     target = image_tags(f"dashboard-test/r{RUN_ID}/tagged:v1")
     resp = admin.hx_post(f"{LIST}{hexid(image['Id'])}/tag/", {"target": target}, target="image-tag")
@@ -140,11 +135,6 @@ def test_a_bad_tag_is_reported_beside_the_field(lab_settings, admin, engine):
 def test_removing_an_image_a_container_uses_is_refused_and_it_stays(
     lab_settings, admin, engine, image_tags, make_container
 ):
-    lacks(
-        engine,
-        "podman",
-        "podman untags an image a container uses instead of refusing (not yet handled)",
-    )
     ref = image_tags(f"dashboard-test/r{RUN_ID}/inuse:v1")
     image_id = build_image(engine, ref, size=1000)
     c = make_container(Image=ref)  # running
@@ -172,11 +162,6 @@ def test_removing_by_id_deletes_it(lab_settings, admin, engine, image_tags):
 
 
 def test_remove_refuses_a_reference_of_another_image(lab_settings, admin, engine, image_tags):
-    lacks(
-        engine,
-        "podman",
-        "podman lists the lab image as localhost/lab/busybox:latest (not yet mapped)",
-    )
     ref = image_tags(f"dashboard-test/r{RUN_ID}/other:v1")
     image_id = build_image(engine, ref, size=1000)
     resp = admin.hx_post(
@@ -189,7 +174,6 @@ def test_remove_refuses_a_reference_of_another_image(lab_settings, admin, engine
 def test_export_streams_a_loadable_tar_and_load_brings_it_back(
     lab_settings, admin, engine, image_tags
 ):
-    lacks(engine, "podman", "podman's load answers ids without sha256: (not yet normalised)")
     ref = image_tags(f"dashboard-test/r{RUN_ID}/roundtrip:v1")
     image_id = build_image(engine, ref, size=2000)
     resp = admin.get(f"{LIST}{hexid(image_id)}/export/")
@@ -215,11 +199,6 @@ def test_export_streams_a_loadable_tar_and_load_brings_it_back(
 
 
 def test_import_makes_an_image_from_a_filesystem_tar(lab_settings, admin, engine, image_tags):
-    lacks(
-        engine,
-        "podman",
-        "podman's import tags under docker.io/ and short names do not find it (not yet handled)",
-    )
     ref = image_tags(f"dashboard-test/r{RUN_ID}/imported:v1")
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tf:
@@ -279,11 +258,6 @@ def test_image_labels_are_shown_escaped(lab_settings, viewer, engine, image_tags
 
 
 def test_a_pulled_image_lists_its_digest(lab_settings, viewer, engine, registry_image, image_tags):
-    lacks(
-        engine,
-        "podman",
-        "podman's list gives no RepoDigests for pulled images through this API (not yet handled)",
-    )
     from engine_client.images import read_progress
 
     state = read_progress(engine.images.pull(image_tags(registry_image)))

@@ -11,7 +11,7 @@ import pytest
 from dashboard.models import AuditEntry
 from engine_client import NotFound
 
-from .conftest import RUN_ID, TEST_LABEL, lacks
+from .conftest import RUN_ID, TEST_LABEL
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 
@@ -39,9 +39,6 @@ def free_subnet(engine) -> ipaddress.IPv4Network:
 def test_create_connect_disconnect_remove(
     lab_settings, admin, engine, make_container, resource_sweeper
 ):
-    lacks(
-        engine, "podman", "podman's network inspect does not list connect aliases (not yet handled)"
-    )
     subnet = free_subnet(engine)
     gateway = subnet.network_address + 1
     name = new_name()
@@ -93,11 +90,6 @@ def test_create_connect_disconnect_remove(
 def test_a_network_in_use_is_refused_with_the_engines_message(
     lab_settings, admin, engine, make_network, make_container
 ):
-    lacks(
-        engine,
-        "podman",
-        "podman removes a network in use by stopped containers (no refusal to show)",
-    )
     net = make_network()
     c = make_container()
     engine.networks.connect(net["Id"], c["Id"])
@@ -110,12 +102,6 @@ def test_a_network_in_use_is_refused_with_the_engines_message(
 
 @pytest.mark.parametrize("builtin", ["bridge", "host", "none"])
 def test_built_in_networks_cannot_be_removed_from_the_ui(lab_settings, admin, engine, builtin):
-    lacks(
-        engine,
-        "podman",
-        "podman has one built-in network (its default, named bridge here), "
-        "no host or none networks",
-    )
     net = engine.networks.inspect(builtin)
     html = admin.get(f"{LIST}{net['Id']}/").content.decode()
     assert "built-in" in html and 'id="network-remove"' not in html

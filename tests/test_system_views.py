@@ -14,7 +14,7 @@ import pytest
 from dashboard.models import AuditEntry
 from engine_client import NotFound
 
-from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL, build_image, lacks
+from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL, build_image
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 
@@ -72,11 +72,6 @@ def test_only_admins_preview_or_prune(lab_settings, viewer, operator):
 def test_image_prunes_remove_what_their_previews_listed(
     lab_settings, admin, engine, image_tags, make_container
 ):
-    lacks(
-        engine,
-        "podman",
-        "podman's /system/df lacks the labels and usage the previews read (not yet handled)",
-    )
     dangling = [image_tags(build_image(engine, "", size=3000)) for _ in range(2)]
     used = image_tags(build_image(engine, "", size=3000))
     make_container(Image=used, start=False)
@@ -107,11 +102,6 @@ def test_image_prunes_remove_what_their_previews_listed(
 def test_container_prune_removes_what_its_preview_listed(
     lab_settings, admin, engine, make_container
 ):
-    lacks(
-        engine,
-        "podman",
-        "podman's /system/df lacks the labels and usage the previews read (not yet handled)",
-    )
     created = make_container(start=False)
     exited = make_container(["sh", "-c", "head -c 5000 /dev/urandom > /junk"])
     running = make_container()
@@ -129,11 +119,6 @@ def test_container_prune_removes_what_its_preview_listed(
 def test_volume_prune_removes_what_its_preview_listed(
     lab_settings, admin, engine, make_volume, make_container
 ):
-    lacks(
-        engine,
-        "podman",
-        "podman's /system/df lacks the labels and usage the previews read (not yet handled)",
-    )
     unused = [make_volume()["Name"] for _ in range(2)]
     used = make_volume()["Name"]
     filler = make_container(
@@ -157,11 +142,6 @@ def test_volume_prune_removes_what_its_preview_listed(
 def test_network_prune_removes_what_its_preview_listed(
     lab_settings, admin, engine, make_network, make_container
 ):
-    lacks(
-        engine,
-        "podman",
-        "podman's network prune removes networks of stopped containers too (not yet handled)",
-    )
     unused = [make_network()["Name"] for _ in range(2)]
     used = make_network()
     c = make_container()
