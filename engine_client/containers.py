@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .client import encode_filters
-from .errors import EngineError, InvalidArgument, NotFound
+from .errors import Conflict, EngineError, InvalidArgument, NotFound
 from .flavor import podman_inspect, podman_networks, split_top
 from .streams import JSONStream, LogStream
 
@@ -182,8 +182,14 @@ class ContainersAPI:
         """The container's processes as `ps` shows them: {Titles, Processes}."""
         if ps_args is not None and not PS_ARGS_RE.fullmatch(ps_args):
             raise InvalidArgument("ps arguments are letters, digits, spaces and , = -")
-        top = self._c.get_json("/containers/{}/top", container_id, params={"ps_args": ps_args})
-        return split_top(top) if self._c.flavor.is_podman else top
+        params = {"ps_args": ps_args}
+        if not self._c.flavor.is_podman:
+            return self._c.get_json("/containers/{}/top", container_id, params=params)
+        resp = self._c.request("GET", "/containers/{}/top", container_id, params=params)
+        if not resp.content:
+            # Podman answers 200 with nothing for a container that is not running.
+            raise Conflict(f"Container {container_id} is not running", 409)
+        return split_top(resp.json())
 
     def recreate(
         self,
