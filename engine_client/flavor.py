@@ -146,7 +146,10 @@ def error_status(status: int, message: str) -> int:
 
 def podman_networks(body: dict[str, Any]) -> dict[str, Any]:
     """Podman's default network is "bridge" in its network list but "podman" in a
-    container's networks: name it "bridge" there too, as Docker does."""
+    container's networks: name it "bridge" there too, as Docker does. (And the image a
+    list row names, as Docker names it.)"""
+    if isinstance(body.get("Image"), str) and not body["Image"].startswith("sha256:"):
+        body["Image"] = familiar(body["Image"])
     networks = (body.get("NetworkSettings") or {}).get("Networks")
     if isinstance(networks, dict) and "podman" in networks and "bridge" not in networks:
         body["NetworkSettings"]["Networks"] = {
@@ -164,6 +167,8 @@ def podman_inspect(body: dict[str, Any]) -> dict[str, Any]:
         return body
     config = body.get("Config")
     if isinstance(config, dict):
+        if isinstance(config.get("Image"), str):
+            config["Image"] = familiar(config["Image"])
         added = {"container=podman", f"HOSTNAME={config.get('Hostname', '')}", "TERM=xterm"}
         config["Env"] = [e for e in config.get("Env") or [] if e not in added]
         if config.get("Entrypoint") == []:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from .client import encode_filters
-from .errors import EngineError, InvalidArgument, NotFound
+from .errors import Conflict, EngineError, InvalidArgument, NotFound
 from .flavor import familiar
 from .streams import EngineStream, JSONStream, JSONStreamDecoder
 
@@ -410,6 +410,8 @@ class ImagesAPI:
     def remove(self, ref: str, force: bool = False, noprune: bool = False) -> list[dict[str, str]]:
         """`DELETE /images/{name}`: untags a reference, deletes the image when no tag is left.
         Returns the engine's list of `Untagged` / `Deleted` entries."""
+        if self._c.flavor.is_podman:
+            self._podman_remove_check(ref, force)
         return (
             self._c.request(
                 "DELETE",
@@ -420,6 +422,37 @@ class ImagesAPI:
             ).json()
             or []
         )
+
+    def _podman_remove_check(self, ref: str, force: bool) -> None:
+        """Refuse what Docker refuses, before Podman does worse: Podman untags the last tag
+        of an image a container uses (Docker: must force), and a forced remove deletes the
+        containers that use the image, running or not (Docker refuses a running one and
+        never removes a container)."""
+        image = self.inspect(ref)
+        # Podman's `ancestor` filter does not match an id: compare every container's.
+        users = self._c.containers.list(all=True)
+        users = [c for c in users if c.get("ImageID") in (image["Id"], image["Id"][7:])]
+        if not users:
+            return
+        short = image["Id"].removeprefix("sha256:")[:12]
+        running = [c for c in users if c.get("State") == "running"]
+        if force and running:
+            raise Conflict(
+                f"conflict: unable to delete {short} (cannot be forced) - image is being "
+                f"used by running container {running[0]['Id'][:12]}", 409,
+            )  # fmt: skip
+        if force:
+            raise Conflict(
+                f"conflict: unable to delete {short} - Podman would also remove the stopped "
+                f"container(s) using it ({', '.join(c['Id'][:12] for c in users)}): "
+                "remove them first", 409,
+            )  # fmt: skip
+        is_tag = familiar(ref) in image.get("RepoTags", []) or ref in image.get("RepoTags", [])
+        if not is_tag or len(image.get("RepoTags") or []) <= 1:
+            raise Conflict(
+                f'conflict: unable to remove repository reference "{ref}" (must force) - '
+                f"container {users[0]['Id'][:12]} is using its referenced image {short}", 409,
+            )  # fmt: skip
 
     def export(self, ref: str) -> EngineStream:
         """`GET /images/{name}/get`: the image as a tar archive (docker save format), streamed."""
@@ -457,8 +490,10 @@ class ImagesAPI:
             "/images/create",
             params={
                 "fromSrc": "-",
-                "repo": ref.name,
-                "tag": ref.tag_or_latest,
+                # Podman ignores `tag` on import (the image gets `latest`) but reads a tag
+                # written into `repo`.
+                "repo": f"{ref.name}:{ref.tag_or_latest}" if self._c.flavor.is_podman else ref.name,
+                "tag": None if self._c.flavor.is_podman else ref.tag_or_latest,
                 "message": message or None,
             },
             data=data,
