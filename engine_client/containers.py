@@ -26,6 +26,7 @@ _DEFAULT_STOP_GRACE = 10
 
 # A signal as the engine takes it: a name (with or without SIG) or a number.
 _SIGNAL_RE = re.compile(r"(SIG)?[A-Z][A-Z0-9+-]{1,15}|[1-9][0-9]?")
+_NETWORK_ID = re.compile(r"[0-9a-f]{64}")
 PS_ARGS_RE = re.compile(r"[A-Za-z0-9 ,=-]{0,64}")
 
 
@@ -95,9 +96,10 @@ class ContainersAPI:
                 "size": size or None,
             },
         )
-        if self._c.flavor.is_podman:
-            for row in rows or []:
+        if self._c.flavor.is_podman and rows:
+            for row in rows:
                 podman_networks(row)
+            self._podman_network_ids(rows)
         return rows
 
     def get_summary(self, container_id: str) -> dict[str, Any] | None:
@@ -112,7 +114,26 @@ class ContainersAPI:
 
     def inspect(self, container_id: str, size: bool = False) -> dict[str, Any]:
         body = self._c.get_json("/containers/{}/json", container_id, params={"size": size or None})
-        return podman_inspect(body) if self._c.flavor.is_podman else body
+        if not self._c.flavor.is_podman:
+            return body
+        body = podman_inspect(body)
+        self._podman_network_ids([body])
+        return body
+
+    def _podman_network_ids(self, containers: list[dict[str, Any]]) -> None:
+        """Podman puts a network's name where Docker puts its id (`NetworkID`)."""
+        endpoints = [
+            ep
+            for c in containers
+            for ep in ((c.get("NetworkSettings") or {}).get("Networks") or {}).values()
+            if not _NETWORK_ID.fullmatch(str(ep.get("NetworkID", "")))
+        ]
+        if endpoints:
+            ids = {n.get("Name"): n.get("Id") for n in self._c.networks.list()}
+            ids["bridge"] = ids.get("bridge") or ids.get("podman")
+            for ep in endpoints:
+                name = ep.get("NetworkID")
+                ep["NetworkID"] = ids.get("bridge" if name == "podman" else name) or name
 
     def create(
         self, config: Mapping[str, Any], name: str | None = None, platform: str | None = None

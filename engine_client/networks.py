@@ -173,4 +173,11 @@ class NetworksAPI:
         )
 
     def remove(self, network: str) -> None:
-        self._c.request("DELETE", "/networks/{}", check_network_name(network))
+        network = check_network_name(network)
+        if self._c.flavor.is_podman:
+            # Podman removes a network named by its id even while containers use it (204);
+            # named by its name, it refuses as Docker does.
+            network = self.inspect(network).get("Name") or network
+            if network == "bridge":
+                network = PODMAN_DEFAULT_NETWORK
+        self._c.request("DELETE", "/networks/{}", network)
