@@ -225,7 +225,8 @@ class PruneAPI:
             entries = (body or {}).get("ImagesDeleted") or []
             return PruneResult(
                 kind,
-                deleted=[e["Deleted"] for e in entries if e.get("Deleted")],
+                # Podman names deleted images by their bare hex id.
+                deleted=[_sha(e["Deleted"]) for e in entries if e.get("Deleted")],
                 untagged=[e["Untagged"] for e in entries if e.get("Untagged")],
                 space=(body or {}).get("SpaceReclaimed"),
             )
@@ -266,3 +267,7 @@ class PruneAPI:
                 space=(body or {}).get("SpaceReclaimed"),
             )
         raise InvalidArgument(f"unknown kind {kind!r}")
+
+
+def _sha(image_id: str) -> str:
+    return image_id if ":" in image_id else f"sha256:{image_id}"

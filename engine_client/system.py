@@ -69,7 +69,8 @@ class SystemAPI:
 
     def _podman_df(self, df: dict[str, Any]) -> None:
         """Podman's df lists image ids without `sha256:`, only the tag part of each name
-        ("latest"), and a zero LayersSize: take ids and names from the image list."""
+        ("latest"), no labels on anything, container names without their "/", volumes
+        without their driver, and a zero LayersSize: those come from the lists."""
         listed = {row["Id"]: row for row in self._c.images.list(all=True)}
         total = 0
         for img in df["images"]:
@@ -79,9 +80,23 @@ class SystemAPI:
             row = listed.get(iid) or {}
             img["RepoTags"] = row.get("RepoTags") or []
             img["RepoDigests"] = row.get("RepoDigests") or []
+            img["Labels"] = row.get("Labels") or img.get("Labels") or {}
             total += int(img.get("Size") or 0)
         if not df["layers_size"]:
             df["layers_size"] = total
+        if df["containers"]:
+            rows = {c["Id"]: c for c in self._c.containers.list(all=True)}
+            for c in df["containers"]:
+                row = rows.get(c.get("Id", "")) or {}
+                c["Labels"] = row.get("Labels") or c.get("Labels") or {}
+                c["Names"] = row.get("Names") or [f"/{n}" for n in c.get("Names") or []]
+                c["Status"] = row.get("Status") or c.get("Status", "")
+        if df["volumes"]:
+            volumes = {v["Name"]: v for v in self._c.volumes.list()}
+            for v in df["volumes"]:
+                row = volumes.get(v.get("Name", "")) or {}
+                v["Labels"] = row.get("Labels") or v.get("Labels") or {}
+                v["Driver"] = v.get("Driver") or row.get("Driver") or ""
 
     def auth(self, username: str, password: str, registry: str) -> dict[str, Any]:
         """`POST /auth`: ask the engine to log in to `registry` (checks the credentials)."""
