@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidArgument, NotAvailable
+from .errors import EngineError, InvalidArgument, NotAvailable
 from .networks import BUILTIN_NETWORKS
 
 if TYPE_CHECKING:
@@ -215,10 +215,32 @@ class PruneAPI:
             return plan_volumes(df, label)
         return plan_build_cache(df)
 
+    def _podman_prune_all_images(self, filters: dict[str, list[str]], slow: float) -> PruneResult:
+        """Podman's Docker-compatible prune always adds `dangling=true` itself (and refuses
+        `dangling=false` beside it); its own API's `all` prunes every unused image."""
+        # Its own API is versioned by Podman's version (4.0.0 is the oldest it has).
+        version = self._c.flavor.version
+        prefix = f"/v{version}" if re.fullmatch(r"\d+\.\d+\.\d+", version) else "/v4.0.0"
+        resp = self._c.request(
+            "POST", f"{prefix}/libpod/images/prune",
+            params={"all": True, "filters": filters or None}, timeout=slow, versioned=False,
+        )  # fmt: skip
+        reports = resp.json() or []
+        failed = [r["Err"] for r in reports if r.get("Err")]
+        if failed:
+            raise EngineError(str(failed[0]))
+        return PruneResult(
+            "images",
+            deleted=[_sha(r["Id"]) for r in reports if r.get("Id")],
+            space=sum(int(r.get("Size") or 0) for r in reports),
+        )
+
     def run(self, kind: str, *, dangling: bool = True, label: str = "") -> PruneResult:
         label = check_label_filter(label)
         filters: dict[str, list[str]] = {"label": [label]} if label else {}
         slow = max(self._c.timeout, 300.0)
+        if kind == "images" and not dangling and self._c.flavor.is_podman:
+            return self._podman_prune_all_images(filters, slow)
         if kind == "images":
             filters["dangling"] = ["true" if dangling else "false"]
             body = self._c.post_json("/images/prune", params={"filters": filters}, timeout=slow)
