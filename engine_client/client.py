@@ -18,7 +18,7 @@ from .errors import (
     InvalidArgument,
     error_for_status,
 )
-from .flavor import Flavor, detect, error_status
+from .flavor import Flavor, detect, detect_from_ping, error_status
 from .transport import POOL_SIZE, TLSConfig, make_transport
 
 DEFAULT_TIMEOUT = 10.0
@@ -139,6 +139,8 @@ class EngineClient:
         if version is not None:
             return version
         resp = self.request("GET", "/_ping", versioned=False)
+        if self._flavor is None:
+            self._flavor = detect_from_ping(resp.headers)
         header = resp.headers.get("Api-Version")
         if header:
             version = versions.negotiate(header)
@@ -159,7 +161,11 @@ class EngineClient:
         """Which engine this is (Docker or Podman, and its version), asked once and cached."""
         flavor = self._flavor
         if flavor is None:
-            flavor = self._flavor = detect(self.get_json("/version", versioned=False))
+            ping = self.request("GET", "/_ping", versioned=False)
+            flavor = detect_from_ping(ping.headers) or detect(
+                self.get_json("/version", versioned=False)
+            )
+            self._flavor = flavor
         return flavor
 
     # -- requests -------------------------------------------------------------------------
@@ -296,6 +302,46 @@ class EngineClient:
         except BaseException:
             sock.close()
             raise
+
+    @property
+    def can_send_raw(self) -> bool:
+        return self._transport.open_socket is not None
+
+    def send_raw(
+        self, method: str, template: str, *args: str,
+        params: Mapping[str, QueryValue] | None = None,
+    ) -> socket.socket:  # fmt: skip
+        """Send one bodiless request on a connection of its own and return that connection
+        without waiting for the answer (see streams.RawJSONStream, which reads it). For an
+        engine that sends no answer head until it has something to say (Podman's events)."""
+        open_socket = self._transport.open_socket
+        if open_socket is None:
+            raise InvalidArgument(f"cannot open a raw connection to {self.url}")
+        query = urlencode(encode_query(params))
+        head = (
+            f"{method} {self.path(template, *args)}{'?' + query if query else ''} HTTP/1.1\r\n"
+            f"Host: {self._transport.host_header}\r\n"
+            "User-Agent: docker-dashboard\r\n\r\n"
+        ).encode()
+        try:
+            sock = open_socket(self.connect_timeout)
+        except TimeoutError as exc:
+            raise EngineTimeout(
+                f"engine at {self.url} did not accept a connection", self.url
+            ) from exc
+        except OSError as exc:
+            raise EngineUnreachable(
+                f"cannot reach engine at {self.url}: {_reason(exc)}", self.url
+            ) from exc
+        try:
+            sock.sendall(head)
+        except OSError as exc:
+            sock.close()
+            raise EngineUnreachable(
+                f"connection to {self.url} broke: {_reason(exc)}", self.url
+            ) from exc
+        sock.settimeout(None)
+        return sock
 
     def get_json(self, template: str, *args: str, **kwargs: Any) -> Any:
         resp = self.request("GET", template, *args, **kwargs)

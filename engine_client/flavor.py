@@ -8,6 +8,7 @@ the resource module that calls these helpers), never in views or templates.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +52,23 @@ def detect(version: dict[str, Any]) -> Flavor:
     if "podman" in platform.lower():
         return Flavor(PODMAN, "Podman", str(version.get("Version", "")),
                       missing=dict(PODMAN_MISSING))  # fmt: skip
-    return Flavor(DOCKER, platform or "Docker Engine", str(version.get("Version", "")))
+    return Flavor(DOCKER, "Docker Engine", str(version.get("Version", "")))
+
+
+_SERVER = re.compile(r"(Docker|Libpod)/(\S+)")
+
+
+def detect_from_ping(headers: Mapping[str, str]) -> Flavor | None:
+    """From `/_ping`'s headers (cheaper than `/version`, which makes Podman ask its runtime
+    for versions: about a second): Podman sends `Libpod-Api-Version`, Docker a `Server:
+    Docker/<version>`. None when they do not say."""
+    if version := headers.get("Libpod-Api-Version"):
+        return Flavor(PODMAN, "Podman", version, missing=dict(PODMAN_MISSING))
+    if m := _SERVER.match(headers.get("Server", "")):
+        if m.group(1) == "Docker":
+            return Flavor(DOCKER, "Docker Engine", m.group(2))
+        return Flavor(PODMAN, "Podman", m.group(2), missing=dict(PODMAN_MISSING))
+    return None
 
 
 # -- events -------------------------------------------------------------------------------

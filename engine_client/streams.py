@@ -442,3 +442,101 @@ def after(unix: str) -> str:
     sec, _, nanos = unix.partition(".")
     n = int((nanos + "000000000")[:9]) + 1
     return f"{int(sec) + n // 10**9}.{n % 10**9:09d}"
+
+
+class LogResume:
+    """Where a followed log picks up after its stream broke, with no gap and no repeat.
+
+    Docker stamps log lines to the nanosecond, Podman to the second: either way the log is
+    read again from the last line's own timestamp (the engines' `since` includes it), and
+    as many lines carrying that timestamp as were already seen are dropped.
+    """
+
+    def __init__(self) -> None:
+        self.timestamp = ""
+        self.count = 0  # lines seen with that timestamp
+        self._skip = 0
+
+    def feed(self, batch: list[LogLine]) -> list[LogLine]:
+        """The lines of `batch` not seen before; remembers where the log stands."""
+        if self._skip:
+            kept = []
+            for line in batch:
+                if self._skip and line.timestamp == self.timestamp:
+                    self._skip -= 1
+                    continue
+                self._skip = 0
+                kept.append(line)
+            batch = kept
+        for line in batch:
+            if not line.timestamp:
+                continue
+            if line.timestamp == self.timestamp:
+                self.count += 1
+            else:
+                self.timestamp, self.count = line.timestamp, 1
+        return batch
+
+    def since(self) -> str | None:
+        """The `since` to read on from (None: nothing seen yet); expects the lines again."""
+        unix = timestamp_to_unix(self.timestamp) if self.timestamp else None
+        if unix is not None:
+            self._skip = self.count
+        return unix
+
+
+class RawJSONStream(JSONStream):
+    """A JSON stream read from a raw connection whose answer head may come late: Podman's
+    events send no head at all until the first event, so a requests call would block until
+    then, unable to be closed or to tell that it is connected."""
+
+    def __init__(self, sock: socket.socket, url: str = "") -> None:  # noqa: D107
+        self._url = url
+        self._closed = threading.Event()
+        self._sock = sock
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+    def chunks(self) -> Iterator[bytes]:
+        from .client import _raw_error_message, _read_head
+        from .errors import error_for_status
+        from .flavor import error_status
+
+        sock = self._sock
+        try:
+            status, headers, rest = _read_head(sock)
+            if status >= 300:
+                message = _raw_error_message(sock, status, headers, rest)
+                raise error_for_status(error_status(status, message), message)
+            chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+            decoder = ChunkedDecoder() if chunked else None
+            block = rest
+            while True:
+                if block:
+                    data = decoder.feed(block) if decoder else block
+                    if data:
+                        yield data
+                    if decoder and decoder.done:
+                        return
+                block = sock.recv(65536)
+                if not block:
+                    return
+        except EngineError:
+            if self._closed.is_set():
+                return
+            raise
+        except Exception as exc:
+            if self._closed.is_set():
+                return
+            raise EngineUnreachable(
+                f"stream from {self._url or 'the engine'} broke: {exc}", self._url
+            ) from exc
+        finally:
+            self.close()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .client import encode_filters
 from .flavor import normalize_event, podman_event_filter
-from .streams import JSONStream
+from .streams import JSONStream, RawJSONStream
 
 if TYPE_CHECKING:
     from .client import EngineClient
@@ -41,14 +41,14 @@ class SystemAPI:
             wanted = filters["event"]
             wanted = [wanted] if isinstance(wanted, str) else list(wanted)
             filters = {**filters, "event": podman_event_filter(wanted)}
-        resp = self._c.request(
-            "GET",
-            "/events",
-            params={"since": since, "until": until, "filters": encode_filters(filters)},
-            stream=True,
-            timeout=0,
-        )
-        stream = JSONStream(resp, url=self._c.url)
+        params = {"since": since, "until": until, "filters": encode_filters(filters)}
+        if podman and self._c.can_send_raw:
+            # Podman answers nothing, not even its head, until the first event.
+            sock = self._c.send_raw("GET", "/events", params=params)
+            stream: JSONStream = RawJSONStream(sock, url=self._c.url)
+        else:
+            resp = self._c.request("GET", "/events", params=params, stream=True, timeout=0)
+            stream = JSONStream(resp, url=self._c.url)
         if podman:
             stream.transform = self.normalize_events
         return stream

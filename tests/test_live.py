@@ -19,8 +19,6 @@ from django.test import Client
 from dashboard.asgi import application
 from dashboard.streams.hub import get_hub
 
-from .conftest import lacks
-
 pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
 
 ORIGIN = (b"origin", b"http://localhost")
@@ -149,11 +147,6 @@ async def test_a_page_opened_after_a_stream_closed_still_streams(
 async def test_a_broken_engine_connection_is_reopened_without_losing_or_repeating_lines(
     hub, session_cookie, make_container, engine
 ):
-    lacks(
-        engine,
-        "podman",
-        "podman's log timestamps have whole seconds only, so a resume by `since` repeats lines",
-    )
     c = await sync_to_async(make_container)(
         ["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done"]
     )
