@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -94,7 +95,8 @@ def test_a_refused_remove_shows_the_engines_message_beside_the_row(page, make_co
     row.get_by_role("button", name="Remove").click()
     msg = page.locator(f"#container-{c['Id'][:12]}-msg .engine-error")
     msg.wait_for(timeout=10000)
-    assert "running container" in msg.inner_text()
+    # Docker: "cannot remove a running container"; Podman: "... as it is running".
+    assert re.search("running container|as it is running", msg.inner_text())
     assert row.locator(".badge").first.inner_text() == "running"
     shot(page, "conflict")
 
