@@ -96,6 +96,32 @@ def podman_event_filter(actions: list[str]) -> list[str]:
     return out
 
 
+class PodmanEvents:
+    """One stream's events as Docker names them. Podman cleans a stopped container up twice
+    (two `cleanup`, so two `stop`): the second is dropped, which needs the stream's memory."""
+
+    def __init__(self, flavor: Flavor) -> None:
+        self.flavor = flavor
+        self._stopped: set[str] = set()
+
+    def __call__(self, events: list[Any]) -> list[dict[str, Any]]:
+        out = []
+        for ev in events:
+            norm = normalize_event(self.flavor, ev)
+            if norm is None:
+                continue
+            if norm.get("Type") == "container":
+                cid = str((norm.get("Actor") or {}).get("ID") or norm.get("id") or "")
+                if norm.get("Action") == "stop":
+                    if cid in self._stopped:
+                        continue
+                    self._stopped.add(cid)
+                else:
+                    self._stopped.discard(cid)
+            out.append(norm)
+        return out
+
+
 def normalize_event(flavor: Flavor, event: dict[str, Any]) -> dict[str, Any] | None:
     """An event as Docker would send it, or None for one Docker would not send at all."""
     if not flavor.is_podman or not isinstance(event, dict):

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .client import encode_filters
-from .flavor import normalize_event, podman_event_filter
+from .flavor import PodmanEvents, podman_event_filter
 from .streams import JSONStream, RawJSONStream
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class SystemAPI:
             resp = self._c.request("GET", "/events", params=params, stream=True, timeout=0)
             stream = JSONStream(resp, url=self._c.url)
         if podman:
-            stream.transform = self.normalize_events
+            stream.transform = PodmanEvents(self._c.flavor)
         return stream
 
     def df(self) -> dict[str, Any]:
@@ -111,13 +111,7 @@ class SystemAPI:
 
     def normalize_events(self, events: list[Any]) -> list[dict[str, Any]]:
         """Events as Docker names them, whichever engine sent them (see flavor.py)."""
-        flavor = self._c.flavor
-        out = []
-        for ev in events:
-            norm = normalize_event(flavor, ev)
-            if norm is not None:
-                out.append(norm)
-        return out
+        return PodmanEvents(self._c.flavor)(events)
 
 
 def _usage(body: dict[str, Any], *names: str) -> dict[str, Any]:
