@@ -136,6 +136,10 @@ def normalize_event(flavor: Flavor, event: dict[str, Any]) -> dict[str, Any] | N
         event = {**event, "Action": action}
         if "status" in event:
             event["status"] = action
+    actor = event.get("Actor")
+    if kind == "volume" and isinstance(actor, dict) and not actor.get("ID"):
+        # Podman leaves a volume event's ID empty; Docker puts the volume's name there.
+        event["Actor"] = {**actor, "ID": (actor.get("Attributes") or {}).get("name", "")}
     event.setdefault("scope", "local")
     return event
 

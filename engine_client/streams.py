@@ -490,10 +490,20 @@ class RawJSONStream(JSONStream):
     events send no head at all until the first event, so a requests call would block until
     then, unable to be closed or to tell that it is connected."""
 
-    def __init__(self, sock: socket.socket, url: str = "") -> None:  # noqa: D107
+    def __init__(
+        self,
+        sock: socket.socket,
+        url: str = "",
+        idle: Callable[[], list[Any]] | None = None,
+        idle_seconds: float = 5.0,
+    ) -> None:
         self._url = url
         self._closed = threading.Event()
         self._sock = sock
+        # Called when nothing came for `idle_seconds`, and after each read: documents it
+        # returns are sent as if the engine had (events Podman never sends).
+        self._idle = idle
+        self._idle_seconds = idle_seconds
 
     def close(self) -> None:
         if self._closed.is_set():
@@ -510,24 +520,44 @@ class RawJSONStream(JSONStream):
         from .flavor import error_status
 
         sock = self._sock
+        if self._idle is not None:
+            sock.settimeout(self._idle_seconds)
+        head = b""
+        decoder: ChunkedDecoder | None = None
+        started = False
         try:
-            status, headers, rest = _read_head(sock)
-            if status >= 300:
-                message = _raw_error_message(sock, status, headers, rest)
-                raise error_for_status(error_status(status, message), message)
-            chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-            decoder = ChunkedDecoder() if chunked else None
-            block = rest
             while True:
-                if block:
-                    data = decoder.feed(block) if decoder else block
-                    if data:
-                        yield data
-                    if decoder and decoder.done:
+                try:
+                    block = sock.recv(65536)
+                except TimeoutError:
+                    if self._closed.is_set():
                         return
-                block = sock.recv(65536)
+                    if extra := self._idle() if self._idle is not None else None:
+                        yield "".join(json.dumps(doc) + "\n" for doc in extra).encode()
+                    continue
                 if not block:
                     return
+                if not started:
+                    head += block
+                    if b"\r\n\r\n" not in head:
+                        continue
+                    status, headers, rest = _read_head(_Replay(head))
+                    if status >= 300:
+                        sock.settimeout(10)
+                        message = _raw_error_message(sock, status, headers, rest)
+                        raise error_for_status(error_status(status, message), message)
+                    if "chunked" in headers.get("transfer-encoding", "").lower():
+                        decoder = ChunkedDecoder()
+                    started, block = True, rest
+                    if not block:
+                        continue
+                data = decoder.feed(block) if decoder else block
+                if data:
+                    yield data
+                if decoder and decoder.done:
+                    return
+                if self._idle is not None and (extra := self._idle()):
+                    yield "".join(json.dumps(doc) + "\n" for doc in extra).encode()
         except EngineError:
             if self._closed.is_set():
                 return
@@ -540,3 +570,14 @@ class RawJSONStream(JSONStream):
             ) from exc
         finally:
             self.close()
+
+
+class _Replay:
+    """Bytes already read, offered to `_read_head` as if still on the socket."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def recv(self, _size: int) -> bytes:
+        data, self._data = self._data, b""
+        return data

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .client import encode_filters
+from .errors import EngineError
 from .flavor import PodmanEvents, podman_event_filter
-from .streams import JSONStream, RawJSONStream
+from .streams import JSONStream, RawJSONStream, timestamp_to_unix
 
 if TYPE_CHECKING:
     from .client import EngineClient
@@ -43,9 +45,16 @@ class SystemAPI:
             filters = {**filters, "event": podman_event_filter(wanted)}
         params = {"since": since, "until": until, "filters": encode_filters(filters)}
         if podman and self._c.can_send_raw:
-            # Podman answers nothing, not even its head, until the first event.
+            # Podman answers nothing, not even its head, until the first event. Nor does it
+            # send network events: those are told from the network list, every few seconds.
+            watch = None
+            kinds = (filters or {}).get("type") or []
+            if set(filters or {}) <= {"type"} and (not kinds or "network" in kinds):
+                watch = NetworkWatch(self._c, since)
             sock = self._c.send_raw("GET", "/events", params=params)
-            stream: JSONStream = RawJSONStream(sock, url=self._c.url)
+            stream: JSONStream = RawJSONStream(
+                sock, url=self._c.url, idle=watch, idle_seconds=NetworkWatch.INTERVAL
+            )
         else:
             resp = self._c.request("GET", "/events", params=params, stream=True, timeout=0)
             stream = JSONStream(resp, url=self._c.url)
@@ -144,3 +153,53 @@ def normalize_df(body: dict[str, Any]) -> dict[str, Any]:
         "volumes": items("Volumes", volumes),
         "build_cache": items("BuildCache", cache),
     }
+
+
+class NetworkWatch:
+    """Network create/destroy events for an engine that sends none (Podman 4.3), told from
+    its network list: asked at most every INTERVAL seconds while an events stream is open."""
+
+    INTERVAL = 2.0
+
+    def __init__(self, client: EngineClient, since: str | None = None) -> None:
+        self._c = client
+        self._last = 0.0
+        known = self._networks()
+        if known is not None and since:
+            # Those made since `since` are news, as the engine's own replay would tell them.
+            after = float(since)
+            known = {i: n for i, n in known.items() if self._created.get(i, 0.0) < after}
+        self._known = known
+
+    def _networks(self) -> dict[str, str] | None:
+        try:
+            rows = self._c.networks.list()
+        except EngineError:
+            return None
+        self._created = {}
+        for n in rows:
+            unix = timestamp_to_unix(str(n.get("Created") or ""))
+            self._created[n["Id"]] = float(unix) if unix else 0.0
+        return {n["Id"]: n.get("Name", "") for n in rows}
+
+    def __call__(self) -> list[dict[str, Any]]:
+        if time.monotonic() - self._last < self.INTERVAL:
+            return []
+        self._last = time.monotonic()
+        current = self._networks()
+        if current is None:
+            return []
+        known, self._known = self._known, current
+        if known is None:
+            return []
+        now = time.time_ns()
+        changes = [("create", i, current[i]) for i in current.keys() - known.keys()]
+        changes += [("destroy", i, known[i]) for i in known.keys() - current.keys()]
+        return [
+            {
+                "Type": "network", "Action": action, "status": action, "id": net_id,
+                "Actor": {"ID": net_id, "Attributes": {"name": name}},
+                "scope": "local", "time": now // 10**9, "timeNano": now,
+            }
+            for action, net_id, name in changes
+        ]  # fmt: skip

@@ -340,8 +340,6 @@ async def test_a_push_uses_the_saved_login(hub, admin, engine, auth_registry, im
 async def test_a_list_reads_its_rows_again_when_the_engine_says_one_changed(
     hub, admin, engine, kind, image_tags, resource_sweeper
 ):
-    if kind == "networks":
-        lacks(engine, "podman", "network events (podman sends none for networks)")
     since = time.time()
     path = f"/ws/hosts/local/{kind}/live/?q=dt-&since={since:.3f}"
     comm = WebsocketCommunicator(application, path, headers=[ORIGIN, cookie_of(admin)])
