@@ -168,7 +168,10 @@ class NetworkWatch:
         if known is not None and since:
             # Those made since `since` are news, as the engine's own replay would tell them.
             after = float(since)
-            known = {i: n for i, n in known.items() if self._created.get(i, 0.0) < after}
+            # (Podman dates its default network "now" whenever asked: never news.)
+            known = {
+                i: n for i, n in known.items() if self._created.get(i, 0.0) < after or n == "bridge"
+            }
         self._known = known
 
     def _networks(self) -> dict[str, str] | None:
