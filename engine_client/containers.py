@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .client import encode_filters
 from .errors import Conflict, EngineError, InvalidArgument, NotFound
-from .flavor import podman_inspect, podman_networks, split_top
+from .flavor import podman_inspect, podman_networks, podman_stats, split_top
 from .streams import JSONStream, LogStream
 
 if TYPE_CHECKING:
@@ -369,13 +369,17 @@ class ContainersAPI:
             stream=True,
             timeout=0,
         )
-        return JSONStream(resp, url=self._c.url)
+        stream = JSONStream(resp, url=self._c.url)
+        if self._c.flavor.is_podman:
+            stream.transform = lambda docs: [podman_stats(d) for d in docs]
+        return stream
 
     def stats_once(self, container_id: str) -> dict[str, Any]:
         """One sample, at once (`one-shot`): no precpu_stats, so CPU % needs two of them."""
-        return self._c.get_json(
+        doc = self._c.get_json(
             "/containers/{}/stats", container_id, params={"stream": False, "one-shot": True}
         )
+        return podman_stats(doc) if self._c.flavor.is_podman else doc
 
 
 def _unix(value: float | str | None) -> str | None:

@@ -230,3 +230,11 @@ def podman_inspect(body: dict[str, Any]) -> dict[str, Any]:
             if name.startswith("RLIMIT_"):
                 limit["Name"] = name[len("RLIMIT_") :].lower()
     return podman_networks(body)
+
+
+def podman_stats(doc: Any) -> Any:
+    """Podman names a container in its stats without Docker's leading "/" (so the docker
+    CLI, which cuts one character, shows "d1" for "pd1")."""
+    if isinstance(doc, dict) and isinstance(doc.get("name"), str) and doc["name"][:1] != "/":
+        doc["name"] = "/" + doc["name"]
+    return doc
