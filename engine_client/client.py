@@ -18,7 +18,7 @@ from .errors import (
     InvalidArgument,
     error_for_status,
 )
-from .flavor import Flavor, detect, detect_from_ping, error_status
+from .flavor import Flavor, detect_from_ping, error_status
 from .transport import POOL_SIZE, TLSConfig, make_transport
 
 DEFAULT_TIMEOUT = 10.0
@@ -161,11 +161,11 @@ class EngineClient:
         """Which engine this is (Docker or Podman, and its version), asked once and cached."""
         flavor = self._flavor
         if flavor is None:
+            self.negotiate()  # its ping tells (unless the version was pinned)
+            flavor = self._flavor
+        if flavor is None:
             ping = self.request("GET", "/_ping", versioned=False)
-            flavor = detect_from_ping(ping.headers) or detect(
-                self.get_json("/version", versioned=False)
-            )
-            self._flavor = flavor
+            flavor = self._flavor = detect_from_ping(ping.headers)
         return flavor
 
     # -- requests -------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Which engine answers: Docker or Podman (whose service speaks the Docker Engine API with
-differences), told from `/version`, and what the other engine's differences come down to.
+differences), told from `/_ping`, and what the other engine's differences come down to.
 
 Every difference between the two that the dashboard would see is smoothed over here (or in
 the resource module that calls these helpers), never in views or templates.
@@ -41,34 +41,19 @@ PODMAN_MISSING = {
 }
 
 
-def detect(version: dict[str, Any]) -> Flavor:
-    """From `GET /version`: Podman names a "Podman Engine" component; Docker an "Engine"."""
-    components = version.get("Components") or []
-    for comp in components:
-        if isinstance(comp, dict) and "podman" in str(comp.get("Name", "")).lower():
-            return Flavor(PODMAN, "Podman", str(comp.get("Version") or version.get("Version", "")),
-                          missing=dict(PODMAN_MISSING))  # fmt: skip
-    platform = str((version.get("Platform") or {}).get("Name", ""))
-    if "podman" in platform.lower():
-        return Flavor(PODMAN, "Podman", str(version.get("Version", "")),
-                      missing=dict(PODMAN_MISSING))  # fmt: skip
-    return Flavor(DOCKER, "Docker Engine", str(version.get("Version", "")))
-
-
 _SERVER = re.compile(r"(Docker|Libpod)/(\S+)")
 
 
-def detect_from_ping(headers: Mapping[str, str]) -> Flavor | None:
+def detect_from_ping(headers: Mapping[str, str]) -> Flavor:
     """From `/_ping`'s headers (cheaper than `/version`, which makes Podman ask its runtime
-    for versions: about a second): Podman sends `Libpod-Api-Version`, Docker a `Server:
-    Docker/<version>`. None when they do not say."""
+    for versions: about a second): Podman always sends `Libpod-Api-Version`; an engine that
+    does not is taken for Docker (whose `Server: Docker/<version>` gives the version)."""
     if version := headers.get("Libpod-Api-Version"):
         return Flavor(PODMAN, "Podman", version, missing=dict(PODMAN_MISSING))
-    if m := _SERVER.match(headers.get("Server", "")):
-        if m.group(1) == "Docker":
-            return Flavor(DOCKER, "Docker Engine", m.group(2))
+    m = _SERVER.match(headers.get("Server", ""))
+    if m and m.group(1) == "Libpod":
         return Flavor(PODMAN, "Podman", m.group(2), missing=dict(PODMAN_MISSING))
-    return None
+    return Flavor(DOCKER, "Docker Engine", m.group(2) if m else "")
 
 
 # -- events -------------------------------------------------------------------------------

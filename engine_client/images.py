@@ -410,6 +410,7 @@ class ImagesAPI:
     def remove(self, ref: str, force: bool = False, noprune: bool = False) -> list[dict[str, str]]:
         """`DELETE /images/{name}`: untags a reference, deletes the image when no tag is left.
         Returns the engine's list of `Untagged` / `Deleted` entries."""
+        check_image(ref)
         if self._c.flavor.is_podman:
             self._podman_remove_check(ref, force)
         return (
