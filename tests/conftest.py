@@ -31,6 +31,26 @@ RUN_ID = uuid.uuid4().hex[:12]
 REQUIRE_ENGINE = os.environ.get("DASHBOARD_REQUIRE_ENGINE", "") not in ("", "0")
 
 
+# Browser tests drive the pages (the same for every engine) on top of the engine client:
+# against Podman only these run, the live ones, which keep the suite's time within budget.
+PODMAN_BROWSER_TESTS = {
+    "test_a_person_stops_a_container_and_its_row_changes_without_a_reload",
+    "test_the_logs_page_shows_a_line_printed_after_it_loaded",
+    "test_a_pull_shows_progress_bars_and_the_image_appears_in_the_list",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep, drop = [], []
+    for item in items:
+        podman = "[podman" in item.nodeid and item.get_closest_marker("browser")
+        name = getattr(item, "originalname", item.name)
+        (drop if podman and name not in PODMAN_BROWSER_TESTS else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def _engine_or_reason(kind: str) -> tuple[EngineClient | None, str]:
     url = LAB_ENGINES[kind]
     client = EngineClient(url, timeout=30)
