@@ -3,6 +3,7 @@ top, remove, and recreate (a sequence of them, reported step by step)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
@@ -308,6 +309,11 @@ class ContainersAPI:
 
     def remove(self, container_id: str, force: bool = False, volumes: bool = False) -> None:
         """Remove; `force` kills a running container first, `volumes` drops anonymous volumes."""
+        if force and self._c.flavor.is_podman:
+            # Podman's forced remove stops first, waiting the container's stop timeout;
+            # Docker's kills at once.
+            with contextlib.suppress(Conflict, NotFound):
+                self.kill(container_id)
         self._c.request(
             "DELETE",
             "/containers/{}",
