@@ -19,6 +19,7 @@ from .errors import (
     InvalidArgument,
     error_for_status,
 )
+from .flavor import Flavor, detect_from_ping, error_status
 from .transport import POOL_SIZE, TLSConfig, make_transport
 
 DEFAULT_TIMEOUT = 10.0
@@ -98,6 +99,7 @@ class EngineClient:
         self.observer: Callable[[float, int | None], None] | None = None
         self._pinned = versions.parse(api_version) if api_version else None
         self._version: versions.Version | None = self._pinned
+        self._flavor: Flavor | None = None
 
         from .containers import ContainersAPI
         from .exec import ExecAPI
@@ -149,6 +151,8 @@ class EngineClient:
         if version is not None:
             return version
         resp = self.request("GET", "/_ping", versioned=False)
+        if self._flavor is None:
+            self._flavor = detect_from_ping(resp.headers)
         header = resp.headers.get("Api-Version")
         if header:
             version = versions.negotiate(header)
@@ -162,6 +166,19 @@ class EngineClient:
         """Negotiate again on the next call (the engine may have been replaced)."""
         if self._pinned is None:
             self._version = None
+        self._flavor = None
+
+    @property
+    def flavor(self) -> Flavor:
+        """Which engine this is (Docker or Podman, and its version), asked once and cached."""
+        flavor = self._flavor
+        if flavor is None:
+            self.negotiate()  # its ping tells (unless the version was pinned)
+            flavor = self._flavor
+        if flavor is None:
+            ping = self.request("GET", "/_ping", versioned=False)
+            flavor = self._flavor = detect_from_ping(ping.headers)
+        return flavor
 
     # -- requests -------------------------------------------------------------------------
 
@@ -242,7 +259,7 @@ class EngineClient:
         if resp.status_code >= 400 or 300 <= resp.status_code < 400 and resp.status_code != 304:
             message = _error_message(resp)
             resp.close()
-            raise error_for_status(resp.status_code, message)
+            raise error_for_status(error_status(resp.status_code, message), message)
         return resp
 
     def _observe(self, started: float, status: int | None) -> None:
@@ -297,7 +314,7 @@ class EngineClient:
             status, headers, rest = _read_head(sock)
             if status >= 400 or status not in (101, 200):
                 message = _raw_error_message(sock, status, headers, rest)
-                raise error_for_status(status, message)
+                raise error_for_status(error_status(status, message), message)
             sock.settimeout(None)
             return sock, rest
         except TimeoutError as exc:
@@ -314,6 +331,46 @@ class EngineClient:
         except BaseException:
             sock.close()
             raise
+
+    @property
+    def can_send_raw(self) -> bool:
+        return self._transport.open_socket is not None
+
+    def send_raw(
+        self, method: str, template: str, *args: str,
+        params: Mapping[str, QueryValue] | None = None,
+    ) -> socket.socket:  # fmt: skip
+        """Send one bodiless request on a connection of its own and return that connection
+        without waiting for the answer (see streams.RawJSONStream, which reads it). For an
+        engine that sends no answer head until it has something to say (Podman's events)."""
+        open_socket = self._transport.open_socket
+        if open_socket is None:
+            raise InvalidArgument(f"cannot open a raw connection to {self.url}")
+        query = urlencode(encode_query(params))
+        head = (
+            f"{method} {self.path(template, *args)}{'?' + query if query else ''} HTTP/1.1\r\n"
+            f"Host: {self._transport.host_header}\r\n"
+            "User-Agent: docker-dashboard\r\n\r\n"
+        ).encode()
+        try:
+            sock = open_socket(self.connect_timeout)
+        except TimeoutError as exc:
+            raise EngineTimeout(
+                f"engine at {self.url} did not accept a connection", self.url
+            ) from exc
+        except OSError as exc:
+            raise EngineUnreachable(
+                f"cannot reach engine at {self.url}: {_reason(exc)}", self.url
+            ) from exc
+        try:
+            sock.sendall(head)
+        except OSError as exc:
+            sock.close()
+            raise EngineUnreachable(
+                f"connection to {self.url} broke: {_reason(exc)}", self.url
+            ) from exc
+        sock.settimeout(None)
+        return sock
 
     def get_json(self, template: str, *args: str, **kwargs: Any) -> Any:
         resp = self.request("GET", template, *args, **kwargs)

@@ -3,6 +3,7 @@ top, remove, and recreate (a sequence of them, reported step by step)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
@@ -10,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .client import encode_filters
-from .errors import EngineError, InvalidArgument, NotFound
+from .errors import Conflict, EngineError, InvalidArgument, NotFound
+from .flavor import podman_inspect, podman_networks, podman_stats, split_top
 from .streams import JSONStream, LogStream
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ _DEFAULT_STOP_GRACE = 10
 
 # A signal as the engine takes it: a name (with or without SIG) or a number.
 _SIGNAL_RE = re.compile(r"(SIG)?[A-Z][A-Z0-9+-]{1,15}|[1-9][0-9]?")
+_NETWORK_ID = re.compile(r"[0-9a-f]{64}")
 PS_ARGS_RE = re.compile(r"[A-Za-z0-9 ,=-]{0,64}")
 
 
@@ -80,7 +83,12 @@ class ContainersAPI:
         size: bool = False,
     ) -> list[dict[str, Any]]:
         """`GET /containers/json`. Only running containers unless `all`."""
-        return self._c.get_json(
+        if filters and self._c.flavor.is_podman and "status" in filters:
+            # Podman has no "dead" state and refuses to filter on it.
+            status = filters["status"]
+            status = [status] if isinstance(status, str) else list(status)
+            filters = {**filters, "status": [s for s in status if s != "dead"] or ["exited"]}
+        rows = self._c.get_json(
             "/containers/json",
             params={
                 "all": all,
@@ -89,6 +97,11 @@ class ContainersAPI:
                 "size": size or None,
             },
         )
+        if self._c.flavor.is_podman and rows:
+            for row in rows:
+                podman_networks(row)
+            self._podman_network_ids(rows)
+        return rows
 
     def get_summary(self, container_id: str) -> dict[str, Any] | None:
         """The list entry (same shape as `list`) of one container, or None if gone.
@@ -101,7 +114,27 @@ class ContainersAPI:
         return None
 
     def inspect(self, container_id: str, size: bool = False) -> dict[str, Any]:
-        return self._c.get_json("/containers/{}/json", container_id, params={"size": size or None})
+        body = self._c.get_json("/containers/{}/json", container_id, params={"size": size or None})
+        if not self._c.flavor.is_podman:
+            return body
+        body = podman_inspect(body)
+        self._podman_network_ids([body])
+        return body
+
+    def _podman_network_ids(self, containers: list[dict[str, Any]]) -> None:
+        """Podman puts a network's name where Docker puts its id (`NetworkID`)."""
+        endpoints = [
+            ep
+            for c in containers
+            for ep in ((c.get("NetworkSettings") or {}).get("Networks") or {}).values()
+            if not _NETWORK_ID.fullmatch(str(ep.get("NetworkID", "")))
+        ]
+        if endpoints:
+            ids = {n.get("Name"): n.get("Id") for n in self._c.networks.list()}
+            ids["bridge"] = ids.get("bridge") or ids.get("podman")
+            for ep in endpoints:
+                name = ep.get("NetworkID")
+                ep["NetworkID"] = ids.get("bridge" if name == "podman" else name) or name
 
     def create(
         self, config: Mapping[str, Any], name: str | None = None, platform: str | None = None
@@ -171,7 +204,14 @@ class ContainersAPI:
         """The container's processes as `ps` shows them: {Titles, Processes}."""
         if ps_args is not None and not PS_ARGS_RE.fullmatch(ps_args):
             raise InvalidArgument("ps arguments are letters, digits, spaces and , = -")
-        return self._c.get_json("/containers/{}/top", container_id, params={"ps_args": ps_args})
+        params = {"ps_args": ps_args}
+        if not self._c.flavor.is_podman:
+            return self._c.get_json("/containers/{}/top", container_id, params=params)
+        resp = self._c.request("GET", "/containers/{}/top", container_id, params=params)
+        if not resp.content:
+            # Podman answers 200 with nothing for a container that is not running.
+            raise Conflict(f"Container {container_id} is not running", 409)
+        return split_top(resp.json())
 
     def recreate(
         self,
@@ -269,6 +309,11 @@ class ContainersAPI:
 
     def remove(self, container_id: str, force: bool = False, volumes: bool = False) -> None:
         """Remove; `force` kills a running container first, `volumes` drops anonymous volumes."""
+        if force and self._c.flavor.is_podman:
+            # Podman's forced remove stops first, waiting the container's stop timeout;
+            # Docker's kills at once.
+            with contextlib.suppress(Conflict, NotFound):
+                self.kill(container_id)
         self._c.request(
             "DELETE",
             "/containers/{}",
@@ -330,13 +375,17 @@ class ContainersAPI:
             stream=True,
             timeout=0,
         )
-        return JSONStream(resp, url=self._c.url)
+        stream = JSONStream(resp, url=self._c.url)
+        if self._c.flavor.is_podman:
+            stream.transform = lambda docs: [podman_stats(d) for d in docs]
+        return stream
 
     def stats_once(self, container_id: str) -> dict[str, Any]:
         """One sample, at once (`one-shot`): no precpu_stats, so CPU % needs two of them."""
-        return self._c.get_json(
+        doc = self._c.get_json(
             "/containers/{}/stats", container_id, params={"stream": False, "one-shot": True}
         )
+        return podman_stats(doc) if self._c.flavor.is_podman else doc
 
 
 def _unix(value: float | str | None) -> str | None:

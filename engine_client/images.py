@@ -11,13 +11,14 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from .client import encode_filters
-from .errors import EngineError, InvalidArgument
-from .streams import EngineStream, JSONStream
+from .errors import Conflict, EngineError, InvalidArgument, NotFound
+from .flavor import familiar
+from .streams import EngineStream, JSONStream, JSONStreamDecoder
 
 if TYPE_CHECKING:
     from .client import EngineClient
@@ -245,6 +246,8 @@ class ProgressState:
             text = f"{ident}: {status}" if isinstance(ident, str) and ident else status
             if status.startswith("Digest: "):
                 self.digest = status[len("Digest: ") :].strip()
+            elif not self.digest and (m := _PUSHED_DIGEST.fullmatch(status)):
+                self.digest = m.group(1)  # a push's summary line (Podman sends no aux)
         elif isinstance(obj.get("stream"), str):
             text = obj["stream"].strip()
         if text:
@@ -324,13 +327,34 @@ class ImagesAPI:
         digests: bool = True,
     ) -> list[dict[str, Any]]:
         """`GET /images/json`: top-level images unless `all`."""
-        return self._c.get_json(
+        podman = self._c.flavor.is_podman
+        rows = self._c.get_json(
             "/images/json",
-            params={"all": all or None, "filters": encode_filters(filters), "digests": digests},
+            params={
+                "all": all or None,
+                "filters": encode_filters(filters),
+                # Podman 4.3 answers `digests=1` with an empty body; it lists digests anyway.
+                "digests": None if podman else digests,
+            },
         )
+        if podman:
+            for row in rows or []:
+                row["RepoTags"] = [familiar(t) for t in row.get("RepoTags") or []]
+                row["RepoDigests"] = [familiar(d) for d in row.get("RepoDigests") or []]
+        return rows or []
 
     def inspect(self, ref: str) -> dict[str, Any]:
-        return self._c.get_json("/images/{}/json", check_image(ref))
+        try:
+            body = self._c.get_json("/images/{}/json", check_image(ref))
+        except NotFound as exc:
+            if "64-byte hexadecimal" in exc.message:
+                # Podman tries an unknown id again as a name and reports why that failed.
+                raise NotFound(f"No such image: {ref}", 404) from exc
+            raise
+        if self._c.flavor.is_podman and isinstance(body, dict):
+            body["RepoTags"] = [familiar(t) for t in body.get("RepoTags") or []]
+            body["RepoDigests"] = [familiar(d) for d in body.get("RepoDigests") or []]
+        return body
 
     def history(self, ref: str) -> list[dict[str, Any]]:
         return self._c.get_json("/images/{}/history", check_image(ref))
@@ -348,6 +372,8 @@ class ImagesAPI:
             stream=True,
             timeout=PROGRESS_READ_TIMEOUT,
         )
+        if self._c.flavor.is_podman:
+            return PodmanPullStream(resp, url=self._c.url, images=self, ref=ref)
         return JSONStream(resp, url=self._c.url)
 
     def push(self, reference: str | ImageRef, auth: str | None = None) -> JSONStream:
@@ -384,6 +410,9 @@ class ImagesAPI:
     def remove(self, ref: str, force: bool = False, noprune: bool = False) -> list[dict[str, str]]:
         """`DELETE /images/{name}`: untags a reference, deletes the image when no tag is left.
         Returns the engine's list of `Untagged` / `Deleted` entries."""
+        check_image(ref)
+        if self._c.flavor.is_podman:
+            self._podman_remove_check(ref, force)
         return (
             self._c.request(
                 "DELETE",
@@ -394,6 +423,37 @@ class ImagesAPI:
             ).json()
             or []
         )
+
+    def _podman_remove_check(self, ref: str, force: bool) -> None:
+        """Refuse what Docker refuses, before Podman does worse: Podman untags the last tag
+        of an image a container uses (Docker: must force), and a forced remove deletes the
+        containers that use the image, running or not (Docker refuses a running one and
+        never removes a container)."""
+        image = self.inspect(ref)
+        # Podman's `ancestor` filter does not match an id: compare every container's.
+        users = self._c.containers.list(all=True)
+        users = [c for c in users if c.get("ImageID") in (image["Id"], image["Id"][7:])]
+        if not users:
+            return
+        short = image["Id"].removeprefix("sha256:")[:12]
+        running = [c for c in users if c.get("State") == "running"]
+        if force and running:
+            raise Conflict(
+                f"conflict: unable to delete {short} (cannot be forced) - image is being "
+                f"used by running container {running[0]['Id'][:12]}", 409,
+            )  # fmt: skip
+        if force:
+            raise Conflict(
+                f"conflict: unable to delete {short} - Podman would also remove the stopped "
+                f"container(s) using it ({', '.join(c['Id'][:12] for c in users)}): "
+                "remove them first", 409,
+            )  # fmt: skip
+        is_tag = familiar(ref) in image.get("RepoTags", []) or ref in image.get("RepoTags", [])
+        if not is_tag or len(image.get("RepoTags") or []) <= 1:
+            raise Conflict(
+                f'conflict: unable to remove repository reference "{ref}" (must force) - '
+                f"container {users[0]['Id'][:12]} is using its referenced image {short}", 409,
+            )  # fmt: skip
 
     def export(self, ref: str) -> EngineStream:
         """`GET /images/{name}/get`: the image as a tar archive (docker save format), streamed."""
@@ -431,8 +491,10 @@ class ImagesAPI:
             "/images/create",
             params={
                 "fromSrc": "-",
-                "repo": ref.name,
-                "tag": ref.tag_or_latest,
+                # Podman ignores `tag` on import (the image gets `latest`) but reads a tag
+                # written into `repo`.
+                "repo": f"{ref.name}:{ref.tag_or_latest}" if self._c.flavor.is_podman else ref.name,
+                "tag": None if self._c.flavor.is_podman else ref.tag_or_latest,
                 "message": message or None,
             },
             data=data,
@@ -442,3 +504,57 @@ class ImagesAPI:
         )
         state = read_progress(JSONStream(resp, url=self._c.url))
         return next((m for m in reversed(state.messages) if m.startswith("sha256:")), "")
+
+
+# "v1: digest: sha256:... size: 527": the summary line of a push.
+_PUSHED_DIGEST = re.compile(r"\S+: digest: (sha256:[0-9a-f]{64}) size: \d+")
+
+
+class PodmanPullStream(JSONStream):
+    """A Podman pull's progress in Docker's words. Podman's last word on a layer is
+    "Download complete" (Docker goes on to "Pull complete"), and it ends without the
+    "Digest:" and "Status:" lines: those are added from the pulled image at the end."""
+
+    def __init__(self, resp: Any, url: str, images: ImagesAPI, ref: ImageRef) -> None:
+        super().__init__(resp, url=url)
+        self._images = images
+        self._ref = ref
+        self._cancelled = False
+
+    def close(self) -> None:
+        self._cancelled = True
+        super().close()
+
+    def chunks(self) -> Iterator[bytes]:
+        decoder = JSONStreamDecoder()
+        failed = fetched = False
+        for chunk in super().chunks():
+            out = []
+            for obj in decoder.feed(chunk):
+                if isinstance(obj, dict):
+                    failed = failed or bool(obj.get("error") or obj.get("errorDetail"))
+                    if obj.get("status") == "Pulling fs layer":
+                        fetched = True
+                    if obj.get("status") == "Download complete" and obj.get("id"):
+                        obj = {**obj, "status": "Pull complete"}
+                out.append(json.dumps(obj))
+            if out:
+                yield ("\n".join(out) + "\n").encode()
+        if failed or self._cancelled:
+            return
+        ref = self._ref
+        pulled = str(ref) if ref.digest else f"{ref.name}:{ref.tag_or_latest}"
+        try:
+            image = self._images.inspect(pulled)
+        except EngineError:
+            return
+        repo = familiar(ref.name)
+        digest = next(
+            (d.split("@", 1)[1] for d in image.get("RepoDigests") or []
+             if d.split("@", 1)[0] == repo),
+            "",
+        )  # fmt: skip
+        tail = [{"status": f"Digest: {digest}"}] if digest else []
+        done = "Downloaded newer image for" if fetched else "Image is up to date for"
+        tail.append({"status": f"Status: {done} {pulled}"})
+        yield ("\n".join(json.dumps(t) for t in tail) + "\n").encode()

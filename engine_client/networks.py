@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 NETWORK_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}", re.ASCII)
 # The networks every engine has; the engine itself refuses to remove them.
 BUILTIN_NETWORKS = frozenset({"bridge", "host", "none"})
+# Podman's default network: "bridge" in its network list, "podman" elsewhere.
+PODMAN_DEFAULT_NETWORK = "podman"
 # An alias is a DNS name on the network.
 _ALIAS = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,62}[a-zA-Z0-9])?", re.ASCII)
 # Container IDs, ID prefixes or names, as the engine accepts them.
@@ -80,11 +82,25 @@ class NetworksAPI:
         self, filters: Mapping[str, Iterable[str] | str] | None = None
     ) -> list[dict[str, Any]]:
         """`GET /networks`. The list does not say which containers are attached (API 1.28+)."""
-        return self._c.get_json("/networks", params={"filters": encode_filters(filters)})
+        kinds: list[str] = []
+        if filters and "type" in filters and self._c.flavor.is_podman:
+            # Podman refuses the "type" filter: apply it here (its one built-in is "bridge").
+            kinds = [filters["type"]] if isinstance(filters["type"], str) else list(filters["type"])
+            filters = {k: v for k, v in filters.items() if k != "type"}
+        rows = self._c.get_json("/networks", params={"filters": encode_filters(filters)})
+        if kinds:
+            rows = [
+                n for n in rows
+                if ("builtin" if n.get("Name") in BUILTIN_NETWORKS else "custom") in kinds
+            ]  # fmt: skip
+        return rows
 
     def inspect(self, network: str) -> dict[str, Any]:
         """`GET /networks/{id}`, with `Containers` (running containers attached)."""
-        return self._c.get_json("/networks/{}", check_network_name(network))
+        body = self._c.get_json("/networks/{}", check_network_name(network))
+        if self._c.flavor.is_podman and body.get("Name") == PODMAN_DEFAULT_NETWORK:
+            body["Name"] = "bridge"  # as Podman's own list calls it (inspected by id: "podman")
+        return body
 
     def create(
         self,
@@ -157,4 +173,11 @@ class NetworksAPI:
         )
 
     def remove(self, network: str) -> None:
-        self._c.request("DELETE", "/networks/{}", check_network_name(network))
+        network = check_network_name(network)
+        if self._c.flavor.is_podman:
+            # Podman removes a network named by its id even while containers use it (204);
+            # named by its name, it refuses as Docker does.
+            network = self.inspect(network).get("Name") or network
+            if network == "bridge":
+                network = PODMAN_DEFAULT_NETWORK
+        self._c.request("DELETE", "/networks/{}", network)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidArgument
+from .errors import EngineError, InvalidArgument, NotAvailable
 from .networks import BUILTIN_NETWORKS
 
 if TYPE_CHECKING:
@@ -215,17 +215,40 @@ class PruneAPI:
             return plan_volumes(df, label)
         return plan_build_cache(df)
 
+    def _podman_prune_all_images(self, filters: dict[str, list[str]], slow: float) -> PruneResult:
+        """Podman's Docker-compatible prune always adds `dangling=true` itself (and refuses
+        `dangling=false` beside it); its own API's `all` prunes every unused image."""
+        # Its own API is versioned by Podman's version (4.0.0 is the oldest it has).
+        version = self._c.flavor.version
+        prefix = f"/v{version}" if re.fullmatch(r"\d+\.\d+\.\d+", version) else "/v4.0.0"
+        resp = self._c.request(
+            "POST", f"{prefix}/libpod/images/prune",
+            params={"all": True, "filters": filters or None}, timeout=slow, versioned=False,
+        )  # fmt: skip
+        reports = resp.json() or []
+        failed = [r["Err"] for r in reports if r.get("Err")]
+        if failed:
+            raise EngineError(str(failed[0]))
+        return PruneResult(
+            "images",
+            deleted=[_sha(r["Id"]) for r in reports if r.get("Id")],
+            space=sum(int(r.get("Size") or 0) for r in reports),
+        )
+
     def run(self, kind: str, *, dangling: bool = True, label: str = "") -> PruneResult:
         label = check_label_filter(label)
         filters: dict[str, list[str]] = {"label": [label]} if label else {}
         slow = max(self._c.timeout, 300.0)
+        if kind == "images" and not dangling and self._c.flavor.is_podman:
+            return self._podman_prune_all_images(filters, slow)
         if kind == "images":
             filters["dangling"] = ["true" if dangling else "false"]
             body = self._c.post_json("/images/prune", params={"filters": filters}, timeout=slow)
             entries = (body or {}).get("ImagesDeleted") or []
             return PruneResult(
                 kind,
-                deleted=[e["Deleted"] for e in entries if e.get("Deleted")],
+                # Podman names deleted images by their bare hex id.
+                deleted=[_sha(e["Deleted"]) for e in entries if e.get("Deleted")],
                 untagged=[e["Untagged"] for e in entries if e.get("Untagged")],
                 space=(body or {}).get("SpaceReclaimed"),
             )
@@ -257,6 +280,8 @@ class PruneAPI:
             )
             return PruneResult(kind, deleted=list((body or {}).get("NetworksDeleted") or []))
         if kind == "build-cache":
+            if not self._c.flavor.has("build-cache"):
+                raise NotAvailable(self._c.flavor.missing["build-cache"])
             body = self._c.post_json("/build/prune", params={"all": True}, timeout=slow)
             return PruneResult(
                 kind,
@@ -264,3 +289,7 @@ class PruneAPI:
                 space=(body or {}).get("SpaceReclaimed"),
             )
         raise InvalidArgument(f"unknown kind {kind!r}")
+
+
+def _sha(image_id: str) -> str:
+    return image_id if ":" in image_id else f"sha256:{image_id}"

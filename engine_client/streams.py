@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,6 +170,10 @@ class ChunkedDecoder:
         return b"".join(out)
 
 
+# The RFC 3339 timestamp (and its space) the engine puts before each log frame's payload.
+_TIMESTAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) ")
+
+
 @dataclass(slots=True)
 class LogLine:
     stream: str  # "stdout", "stderr" or "error" (an error the engine sent in-band)
@@ -267,6 +272,10 @@ class LogStream(EngineStream):
         """Lists of complete lines, one list per chunk read; a last partial line at the end."""
         splitters: dict[str, LineSplitter] = {}
         demux = None if self.tty else FrameDemuxer()
+        # Streams whose last frame ended inside a line: a long line is stored in parts, and
+        # each part's frame comes with a timestamp of its own (Podman's k8s-file splits at
+        # a few KiB; Docker at 16 KiB). The line is one line, with its first timestamp.
+        partial: set[str] = set()
         for chunk in self.chunks():
             parts = [(STDOUT, chunk)] if demux is None else demux.feed(chunk)
             batch: list[LogLine] = []
@@ -275,6 +284,13 @@ class LogStream(EngineStream):
                 if kind == SYSTEMERR:
                     batch.append(LogLine("error", payload.decode("utf-8", "replace").rstrip()))
                     continue
+                if demux is not None and self.timestamps:
+                    if name in partial and (m := _TIMESTAMP.match(payload)):
+                        payload = payload[m.end() :]
+                    if payload.endswith(b"\n"):
+                        partial.discard(name)
+                    elif payload:
+                        partial.add(name)
                 splitter = splitters.get(name)
                 if splitter is None:
                     splitter = splitters[name] = LineSplitter()
@@ -308,10 +324,14 @@ class LogStream(EngineStream):
 class JSONStream(EngineStream):
     """Events, stats, pull/push progress: one JSON document after another."""
 
+    # Applied to each batch of decoded documents (e.g. Podman's events renamed as Docker's).
+    transform: Callable[[list[Any]], list[Any]] | None = None
+
     def objects(self) -> Iterator[Any]:
         decoder = JSONStreamDecoder()
         for chunk in self.chunks():
-            yield from decoder.feed(chunk)
+            docs = decoder.feed(chunk)
+            yield from (self.transform(docs) if self.transform and docs else docs)
 
 
 def _socket_of(resp: requests.Response) -> socket.socket | None:
@@ -422,3 +442,142 @@ def after(unix: str) -> str:
     sec, _, nanos = unix.partition(".")
     n = int((nanos + "000000000")[:9]) + 1
     return f"{int(sec) + n // 10**9}.{n % 10**9:09d}"
+
+
+class LogResume:
+    """Where a followed log picks up after its stream broke, with no gap and no repeat.
+
+    Docker stamps log lines to the nanosecond, Podman to the second: either way the log is
+    read again from the last line's own timestamp (the engines' `since` includes it), and
+    as many lines carrying that timestamp as were already seen are dropped.
+    """
+
+    def __init__(self) -> None:
+        self.timestamp = ""
+        self.count = 0  # lines seen with that timestamp
+        self._skip = 0
+
+    def feed(self, batch: list[LogLine]) -> list[LogLine]:
+        """The lines of `batch` not seen before; remembers where the log stands."""
+        if self._skip:
+            kept = []
+            for line in batch:
+                if self._skip and line.timestamp == self.timestamp:
+                    self._skip -= 1
+                    continue
+                self._skip = 0
+                kept.append(line)
+            batch = kept
+        for line in batch:
+            if not line.timestamp:
+                continue
+            if line.timestamp == self.timestamp:
+                self.count += 1
+            else:
+                self.timestamp, self.count = line.timestamp, 1
+        return batch
+
+    def since(self) -> str | None:
+        """The `since` to read on from (None: nothing seen yet); expects the lines again."""
+        unix = timestamp_to_unix(self.timestamp) if self.timestamp else None
+        if unix is not None:
+            self._skip = self.count
+        return unix
+
+
+class RawJSONStream(JSONStream):
+    """A JSON stream read from a raw connection whose answer head may come late: Podman's
+    events send no head at all until the first event, so a requests call would block until
+    then, unable to be closed or to tell that it is connected."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        url: str = "",
+        idle: Callable[[], list[Any]] | None = None,
+        idle_seconds: float = 5.0,
+    ) -> None:
+        self._url = url
+        self._closed = threading.Event()
+        self._sock = sock
+        # Called when nothing came for `idle_seconds`, and after each read: documents it
+        # returns are sent as if the engine had (events Podman never sends).
+        self._idle = idle
+        self._idle_seconds = idle_seconds
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+    def chunks(self) -> Iterator[bytes]:
+        from .client import _raw_error_message, _read_head
+        from .errors import error_for_status
+        from .flavor import error_status
+
+        sock = self._sock
+        if self._idle is not None:
+            sock.settimeout(self._idle_seconds)
+        head = b""
+        decoder: ChunkedDecoder | None = None
+        started = False
+        try:
+            while True:
+                try:
+                    block = sock.recv(65536)
+                except TimeoutError:
+                    if self._closed.is_set():
+                        return
+                    if extra := self._idle() if self._idle is not None else None:
+                        yield "".join(json.dumps(doc) + "\n" for doc in extra).encode()
+                    continue
+                if not block:
+                    return
+                if not started:
+                    head += block
+                    if b"\r\n\r\n" not in head:
+                        continue
+                    status, headers, rest = _read_head(_Replay(head))
+                    if status >= 300:
+                        sock.settimeout(10)
+                        message = _raw_error_message(sock, status, headers, rest)
+                        raise error_for_status(error_status(status, message), message)
+                    if "chunked" in headers.get("transfer-encoding", "").lower():
+                        decoder = ChunkedDecoder()
+                    started, block = True, rest
+                    if not block:
+                        continue
+                data = decoder.feed(block) if decoder else block
+                if data:
+                    yield data
+                if decoder and decoder.done:
+                    return
+                if self._idle is not None and (extra := self._idle()):
+                    yield "".join(json.dumps(doc) + "\n" for doc in extra).encode()
+        except EngineError:
+            if self._closed.is_set():
+                return
+            raise
+        except Exception as exc:
+            if self._closed.is_set():
+                return
+            raise EngineUnreachable(
+                f"stream from {self._url or 'the engine'} broke: {exc}", self._url
+            ) from exc
+        finally:
+            self.close()
+
+
+class _Replay:
+    """Bytes already read, offered to `_read_head` as if still on the socket."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def recv(self, _size: int) -> bytes:
+        data, self._data = self._data, b""
+        return data

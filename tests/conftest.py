@@ -16,6 +16,13 @@ from django.test import Client
 from engine_client import EngineClient, EngineError
 
 LAB_DOCKER_HOST = os.environ.get("DASHBOARD_TEST_DOCKER_HOST") or "unix:///run/dl/n1.sock"
+# The lab's Podman service (its Docker-compatible API): engine-facing tests run against both.
+LAB_PODMAN_HOST = os.environ.get("DASHBOARD_TEST_PODMAN_HOST") or "unix:///run/dl/p.sock"
+LAB_ENGINES = {"docker": LAB_DOCKER_HOST, "podman": LAB_PODMAN_HOST}
+# DASHBOARD_TEST_ENGINES=docker (or podman) runs the engine-facing tests against one only.
+TEST_ENGINES = [
+    e for e in (os.environ.get("DASHBOARD_TEST_ENGINES") or "docker,podman").split(",") if e
+]
 LAB_IMAGE = os.environ.get("DASHBOARD_TEST_IMAGE") or "lab/busybox:latest"
 # Every resource a test makes carries these labels; the run's own value lets the session
 # clean-up find what this run made, and only that.
@@ -24,20 +31,47 @@ RUN_ID = uuid.uuid4().hex[:12]
 REQUIRE_ENGINE = os.environ.get("DASHBOARD_REQUIRE_ENGINE", "") not in ("", "0")
 
 
-def _engine_or_reason() -> tuple[EngineClient | None, str]:
-    client = EngineClient(LAB_DOCKER_HOST, timeout=30)
+# Browser tests drive the pages (the same for every engine) on top of the engine client:
+# against Podman only these run, the live ones, which keep the suite's time within budget.
+PODMAN_BROWSER_TESTS = {
+    "test_a_person_stops_a_container_and_its_row_changes_without_a_reload",
+    "test_the_logs_page_shows_a_line_printed_after_it_loaded",
+    "test_a_pull_shows_progress_bars_and_the_image_appears_in_the_list",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep, drop = [], []
+    for item in items:
+        podman = "[podman" in item.nodeid and item.get_closest_marker("browser")
+        name = getattr(item, "originalname", item.name)
+        (drop if podman and name not in PODMAN_BROWSER_TESTS else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _engine_or_reason(kind: str) -> tuple[EngineClient | None, str]:
+    url = LAB_ENGINES[kind]
+    client = EngineClient(url, timeout=30)
     try:
         client.system.ping(timeout=5)
         client.images_ok = bool(client.get_json("/images/{}/json", LAB_IMAGE.split(":")[0]))
     except EngineError as exc:
-        return None, f"no lab engine at {LAB_DOCKER_HOST} ({exc}); start it with lab/engine-lab up"
+        return None, f"no lab {kind} engine at {url} ({exc}); start it with lab/engine-lab up"
+    # Which lab engine this is, for tests and fixtures that must say or use it.
+    client.lab_kind = kind
+    client.lab_url = url
+    # How the engine lists the lab image: Podman names local images localhost/...
+    client.lab_image_name = f"localhost/{LAB_IMAGE}" if kind == "podman" else LAB_IMAGE
     return client, ""
 
 
-@pytest.fixture(scope="session")
-def engine() -> Iterator[EngineClient]:
-    """The lab engine's client; skips without one (fails with DASHBOARD_REQUIRE_ENGINE=1)."""
-    client, reason = _engine_or_reason()
+@pytest.fixture(scope="session", params=TEST_ENGINES)
+def engine(request: pytest.FixtureRequest) -> Iterator[EngineClient]:
+    """A lab engine's client, once per engine (docker, podman); skips without one (fails
+    with DASHBOARD_REQUIRE_ENGINE=1)."""
+    client, reason = _engine_or_reason(request.param)
     if client is None:
         if REQUIRE_ENGINE:
             pytest.fail(reason, pytrace=False)
@@ -82,14 +116,20 @@ def make_container(engine: EngineClient) -> Iterator[Callable[..., dict[str, Any
 
 @pytest.fixture
 def lab_settings(settings: Any, engine: EngineClient) -> Iterator[Any]:
-    """Point the dashboard's one host at the lab engine."""
+    """Point the dashboard's one host at the lab engine under test."""
     from dashboard.engines import reset_clients
 
-    settings.DOCKER_HOST = LAB_DOCKER_HOST
+    settings.DOCKER_HOST = engine.lab_url
     settings.DASHBOARD_HOST_NAME = "local"
     reset_clients()
     yield settings
     reset_clients()
+
+
+def lacks(engine: EngineClient, kind: str, what: str) -> None:
+    """Skip this test on the `kind` lab engine, which does not have `what`."""
+    if engine.lab_kind == kind:
+        pytest.skip(f"{kind} lacks {what}")
 
 
 @pytest.fixture(autouse=True)
@@ -124,6 +164,7 @@ def _persona(username: str, role: str | None) -> CsrfClient:
         user.is_superuser = True
         user.save()
     elif role:
+        # get_or_create: a transactional test before this one flushed the migration's groups.
         user.groups.add(Group.objects.get_or_create(name=role)[0])
     client = CsrfClient()
     client.force_login(user)
@@ -161,8 +202,9 @@ TEST_REPO = f"{LAB_REGISTRY}/dashboard-test/r{RUN_ID}"
 def lab_netns(docker_host: str = LAB_DOCKER_HOST) -> str | None:
     """The network namespace the engine at `docker_host` runs in (its registries listen on
     127.0.0.1 there). DASHBOARD_TEST_NETNS says it; else the dockerd process serving that
-    socket is found in /proc and its namespace matched against /var/run/netns. This is the
-    one place that maps an engine to its namespace (dlab1 for the default lab)."""
+    socket (or the podman service) is found in /proc and its namespace matched against
+    /var/run/netns. This is the one place that maps an engine to its namespace (dlab1 for
+    the default lab)."""
     if ns := os.environ.get("DASHBOARD_TEST_NETNS"):
         return ns
     if not docker_host.startswith("unix://"):
@@ -176,7 +218,7 @@ def lab_netns(docker_host: str = LAB_DOCKER_HOST) -> str | None:
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 args = f.read().decode(errors="replace").split("\0")
-            if not any(a.endswith("dockerd") for a in args) or docker_host not in args:
+            if not any(a.endswith(("dockerd", "podman")) for a in args) or docker_host not in args:
                 continue
             inode = os.stat(f"/proc/{pid}/ns/net").st_ino
         except OSError:
@@ -194,9 +236,9 @@ def _require(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def netns(engine: EngineClient) -> str:
-    ns = lab_netns()
+    ns = lab_netns(engine.lab_url)
     if ns is None:
-        _require(f"cannot tell the network namespace of {LAB_DOCKER_HOST} (DASHBOARD_TEST_NETNS)")
+        _require(f"cannot tell the network namespace of {engine.lab_url} (DASHBOARD_TEST_NETNS)")
     return ns
 
 
@@ -262,7 +304,10 @@ def build_image(engine: EngineClient, ref: str, size: int = 1_000_000, **labels:
         if ref:
             name, _, tag = ref.rpartition(":")
             params.update({"repo": name, "tag": tag})
-        return engine.post_json("/commit", params=params)["Id"]
+        # Podman refuses a commit without a body ("Decode(): EOF"); Docker takes {} as none.
+        image_id = engine.post_json("/commit", params=params, json={})["Id"]
+        # Podman answers the bare hex id; Docker (and every list) says sha256:...
+        return image_id if image_id.startswith("sha256:") else f"sha256:{image_id}"
     finally:
         engine.containers.remove(created["Id"], force=True)
 

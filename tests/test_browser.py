@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from .browser import CHROMIUM, CHROMIUM_ARGS, live_dashboard
-from .conftest import LAB_DOCKER_HOST, REQUIRE_ENGINE
+from .conftest import REQUIRE_ENGINE
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -17,7 +18,7 @@ SCREENSHOTS = Path(os.environ.get("DASHBOARD_SCREENSHOTS") or "/tmp/dashboard-sc
 
 @pytest.fixture(scope="module")
 def dashboard(engine):
-    with live_dashboard(LAB_DOCKER_HOST, DASHBOARD_LIST_STATS_INTERVAL="1") as live:
+    with live_dashboard(engine.lab_url, DASHBOARD_LIST_STATS_INTERVAL="1") as live:
         yield live
 
 
@@ -97,7 +98,8 @@ def test_a_refused_remove_shows_the_engines_message_beside_the_row(page, make_co
     row.get_by_role("button", name="Remove").click()
     msg = page.locator(f"#container-{c['Id'][:12]}-msg .engine-error")
     msg.wait_for(timeout=10000)
-    assert "running container" in msg.inner_text()
+    # Docker: "cannot remove a running container"; Podman: "... as it is running".
+    assert re.search("running container|as it is running", msg.inner_text())
     assert row.locator(".badge").first.inner_text() == "running"
     shot(page, "conflict")
 

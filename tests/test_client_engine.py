@@ -4,14 +4,14 @@ import pytest
 
 from engine_client import Conflict, EngineClient, InvalidArgument, NotFound, versions
 
-from .conftest import LAB_DOCKER_HOST, RUN_ID, TEST_LABEL
+from .conftest import RUN_ID, TEST_LABEL, lacks
 
 pytestmark = pytest.mark.engine
 
 
 def test_it_negotiates_with_the_real_daemon(engine):
     daemon_max = engine.system.ping()["Api-Version"]
-    fresh = EngineClient(LAB_DOCKER_HOST)
+    fresh = EngineClient(engine.lab_url)
     assert fresh.negotiate() == min(versions.NEWEST, versions.parse(daemon_max))
     assert fresh.negotiate() >= versions.OLDEST
 
@@ -62,7 +62,7 @@ def test_an_unknown_id_is_not_found_with_the_engines_message(engine):
     with pytest.raises(NotFound) as exc:
         engine.containers.inspect("0" * 64)
     assert exc.value.status == 404
-    assert "No such container" in exc.value.message
+    assert "no such container" in exc.value.message.lower()
 
 
 @pytest.mark.parametrize("ref", ["../../info", "..", "x/../../info"])
@@ -73,6 +73,7 @@ def test_a_path_traversal_attempt_never_leaves_its_route(engine, ref):
 
 
 def test_the_engine_would_have_followed_a_quoted_traversal(engine):
+    lacks(engine, "podman", "a redirect to the cleaned path (it answers 404: nothing to follow)")
     # Why the client refuses dot segments: sent raw, the engine redirects to the cleaned path.
     url = engine._transport.base_url + f"/v{engine.api_version}/containers/..%2F..%2Finfo/json"
     resp = engine._transport.session.get(url, allow_redirects=False, timeout=5)

@@ -13,7 +13,7 @@ import pytest
 from dashboard.models import AuditEntry
 from engine_client import EngineError
 
-from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL
+from .conftest import RUN_ID, TEST_LABEL
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 
@@ -181,7 +181,7 @@ def test_prune_shows_what_would_go_then_removes_exactly_that(
 
 
 def test_the_tabs_show_inspect_processes_env_and_the_docker_run_command(
-    lab_settings, viewer, make_container
+    lab_settings, viewer, make_container, engine
 ):
     c = make_container(
         ["sh", "-c", "echo 'it''s'; sleep 321"],
@@ -204,7 +204,7 @@ def test_the_tabs_show_inspect_processes_env_and_the_docker_run_command(
     run = viewer.get(base, {"tab": "run"}).content.decode()
     text = htmllib.unescape(re.search(r'id="docker-run">(.*?)</pre>', run, re.S).group(1))
     words = shlex.split(text.replace("\\\n", " "))
-    assert words[-4:] == [LAB_IMAGE, "sh", "-c", "echo 'it''s'; sleep 321"]
+    assert words[-4:] == [engine.lab_image_name, "sh", "-c", "echo 'it''s'; sleep 321"]
     assert "GREETING=hello world" in words and "API_TOKEN" in words and "hunter2" not in text
     assert "note=a 'quoted' value" in words
     panel = viewer.get(base, {"tab": "mounts"}, headers={"HX-Request": "true",

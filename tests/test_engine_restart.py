@@ -46,6 +46,7 @@ class FaultLab:
             "LAB_REG_DATA": f"/var/lib/dlf{tag}-registry",
             "LAB_BROWSER": "0",
             "LAB_NODE2": "0",
+            "LAB_PODMAN": "0",
         }
         self.url = f"unix://{run}/n1.sock"
         self.pidfile = Path(run) / "n1.pid"

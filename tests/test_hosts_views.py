@@ -14,7 +14,7 @@ from dashboard.asgi import application
 from dashboard.engines import configured_hosts, reset_clients
 from dashboard.models import AuditEntry, EngineHost
 
-from .conftest import LAB_DOCKER_HOST
+from .conftest import lacks
 from .fakes import FakeHangingEngine
 
 pytestmark = pytest.mark.django_db
@@ -55,9 +55,9 @@ def test_bad_host_input_is_refused_beside_the_field(admin, name, url, field, mes
 
 
 def test_a_host_is_added_used_and_removed(admin, lab_settings, engine):
-    resp = admin.post("/settings/hosts/add/", {"name": "second", "url": LAB_DOCKER_HOST})
+    resp = admin.post("/settings/hosts/add/", {"name": "second", "url": engine.lab_url})
     assert resp.status_code == 302
-    assert configured_hosts()["second"].url == LAB_DOCKER_HOST
+    assert configured_hosts()["second"].url == engine.lab_url
     page = admin.get("/hosts/second/containers/")
     assert page.status_code == 200
     # The switcher offers it, keeping the section.
@@ -82,7 +82,7 @@ def test_environment_hosts_cannot_be_edited_or_removed(admin, lab_settings):
 
 
 def test_test_connection_reports_the_engine(admin, lab_settings, engine):
-    resp = admin.hx_post("/settings/hosts/test/", {"name": "t", "url": LAB_DOCKER_HOST})
+    resp = admin.hx_post("/settings/hosts/test/", {"name": "t", "url": engine.lab_url})
     html = resp.content.decode()
     assert resp.status_code == 200 and "Reachable" in html
     assert engine.system.version()["Version"] in html
@@ -141,7 +141,7 @@ async def test_fleet_cards_fill_in_and_a_hanging_host_does_not_hold_up_the_other
     from dashboard.streams.hub import get_hub
 
     with FakeHangingEngine() as hang:
-        settings.DOCKER_HOST = LAB_DOCKER_HOST
+        settings.DOCKER_HOST = engine.lab_url
         settings.DASHBOARD_HOST_NAME = "local"
         settings.DASHBOARD_HOSTS = f"stuck={hang.url}"
         settings.ENGINE_TIMEOUT = 4
@@ -206,6 +206,7 @@ def _pem(name: str) -> SimpleUploadedFile:
 
 
 def test_a_tls_engine_added_with_uploaded_certificates_is_used(admin, engine, tls_engine_port):
+    lacks(engine, "podman", "the lab's TLS listener (it is dockerd's)")
     url = f"tcp://127.0.0.1:{tls_engine_port}"
     base = {"name": "secure", "url": url, "tls": "on", "tls_verify": "on"}
     # Without a client certificate the engine (--tlsverify) refuses: shown, not a 500.

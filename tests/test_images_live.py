@@ -112,12 +112,18 @@ async def test_a_pull_shows_layer_progress_and_the_image_appears(
     assert 'data-state="done"' in final, final
     # The base layer was there already; the new one was fetched and extracted.
     statuses = dict(layers(final))
-    assert sorted(statuses.values()) == ["Already exists", "Pull complete"], statuses
+    if engine.lab_kind == "podman":
+        # Podman also lists the image's config blob as a layer it pulled.
+        assert set(statuses.values()) == {"Already exists", "Pull complete"}, statuses
+    else:
+        assert sorted(statuses.values()) == ["Already exists", "Pull complete"], statuses
     assert "<progress" in final
-    # Before the end, some message showed a layer on its way.
+    # Before the end, some message showed a layer on its way. (Podman sends a layer's
+    # lines only when it is done with it: a small pull shows no layer in between.)
     on_the_way = {"Waiting", "Pulling fs layer", "Downloading", "Verifying Checksum",
                   "Download complete", "Extracting"}  # fmt: skip
-    assert any(s in on_the_way for m in messages[:-1] for _, s in layers(m)), messages
+    if engine.lab_kind == "docker":
+        assert any(s in on_the_way for m in messages[:-1] for _, s in layers(m)), messages
     assert "Downloaded newer image" in final
     image = await sync_to_async(engine.images.inspect)(registry_image)
     assert registry_image in image["RepoTags"]
@@ -136,8 +142,6 @@ async def test_a_pull_of_a_missing_tag_shows_the_registrys_error(hub, admin, eng
 
 
 async def test_an_error_inside_the_200_stream_is_shown_as_an_error(hub, admin, engine, netns):
-    """The manifest is there but a layer's blob is gone: the engine answers 200, starts the
-    layer, then reports the failure as a line of the stream."""
     ref = f"{TEST_REPO}/broken:v1"
 
     def prepare() -> None:
@@ -159,12 +163,16 @@ async def test_an_error_inside_the_200_stream_is_shown_as_an_error(hub, admin, e
     await sync_to_async(prepare)()
     final = (await follow(await start(admin, ref), cookie_of(admin)))[-1]
     assert 'data-state="failed"' in final
-    assert "unknown blob" in final
-    assert layers(final), "it failed inside the stream, after the layers had started"
     with pytest.raises(NotFound):
         await sync_to_async(engine.images.inspect)(ref)
     (entry,) = await audit("image.pull")
-    assert entry.outcome == "failed" and entry.message == "unknown blob"
+    assert entry.outcome == "failed"
+    if engine.lab_kind == "docker":
+        assert "unknown blob" in final
+        assert layers(final), "it failed inside the stream, after the layers had started"
+        assert entry.message == "unknown blob"
+    else:  # Podman says what the registry answered for the blob, before any layer line
+        assert "Error fetching blob" in final and "404" in entry.message
 
 
 async def test_tag_push_remove_and_pull_round_trip_through_the_registry(
@@ -182,7 +190,8 @@ async def test_tag_push_remove_and_pull_round_trip_through_the_registry(
     assert resp.status_code == 200
     pushed = (await follow(ws_path(resp.content.decode()), cookie_of(admin)))[-1]
     assert 'data-state="done"' in pushed and "Pushing" in pushed
-    assert dict(layers(pushed)), "push progress is per layer too"
+    if engine.lab_kind == "docker":  # Podman reports a push as a whole, not per layer
+        assert dict(layers(pushed)), "push progress is per layer too"
 
     resp = await post(f"{LIST}{hexid}/remove/", {"ref": image_id, "force": "on"}, "image-remove")
     assert resp.status_code == 200
@@ -281,7 +290,9 @@ async def test_pulls_from_a_registry_with_login_fail_clearly_without_the_right_o
     logins = "/hosts/local/registries/"
 
     nothing = (await follow(await start(admin, secured_image), cookie_of(admin)))[-1]
-    assert 'data-state="failed"' in nothing and "basic auth credentials" in nothing
+    # Docker: "no basic auth credentials"; Podman: "unauthorized: authentication required"
+    assert 'data-state="failed"' in nothing
+    assert "basic auth credentials" in nothing or "authentication required" in nothing
 
     resp = await post(logins, {"registry": auth_registry.addr, "username": "tester",
                                "password": "wrong-password"})  # fmt: skip
@@ -318,9 +329,10 @@ async def test_a_push_uses_the_saved_login(hub, admin, engine, auth_registry, im
     assert 'data-state="done"' in final, final
     (entry,) = await audit("image.push")
     assert entry.outcome == "ok" and entry.params["digest"].startswith("sha256:")
-    # It is there, behind the login: without one the registry will not even say so.
+    # It is there, behind the login: without one the registry will not even say so. (Docker
+    # refuses before the stream starts; Podman inside it.)
     with pytest.raises(EngineError, match="auth"):
-        await sync_to_async(engine.images.pull)(ref)
+        await sync_to_async(lambda: read_progress(engine.images.pull(ref)))()
 
 
 # -- lists that follow the engine's events -------------------------------------------------

@@ -67,7 +67,7 @@ def test_the_detail_page_shows_inspect_history_and_users(
 def test_an_unknown_image_is_a_404(lab_settings, viewer):
     resp = viewer.get(f"{LIST}{'0' * 64}/")
     assert resp.status_code == 404
-    assert "No such image" in resp.content.decode()
+    assert "no such image" in resp.content.decode().lower()
 
 
 @pytest.mark.parametrize("bad", ["UPPER/Case", "a@b@c", "x" * 5000, "a b", f"{'f' * 64}"])
@@ -127,7 +127,9 @@ def test_tag_then_remove_the_tag(lab_settings, admin, engine, image_tags):
     )
     assert resp.status_code == 200
     assert target not in engine.images.inspect(LAB_IMAGE)["RepoTags"]
-    assert LAB_IMAGE in engine.images.inspect(LAB_IMAGE)["RepoTags"], "only the tag went"
+    assert engine.lab_image_name in engine.images.inspect(LAB_IMAGE)["RepoTags"], (
+        "only the tag went"
+    )
 
 
 def test_a_bad_tag_is_reported_beside_the_field(lab_settings, admin, engine):
@@ -176,7 +178,7 @@ def test_remove_refuses_a_reference_of_another_image(lab_settings, admin, engine
         f"{LIST}{hexid(image_id)}/remove/", {"ref": LAB_IMAGE}, target="image-remove"
     )
     assert resp.status_code == 400
-    assert LAB_IMAGE in engine.images.inspect(LAB_IMAGE)["RepoTags"]
+    assert engine.lab_image_name in engine.images.inspect(LAB_IMAGE)["RepoTags"]
 
 
 def test_export_streams_a_loadable_tar_and_load_brings_it_back(
@@ -217,7 +219,9 @@ def test_import_makes_an_image_from_a_filesystem_tar(lab_settings, admin, engine
     buf.name = "rootfs.tar"
     resp = admin.post(f"{LIST}upload/", {"mode": "import", "archive": buf, "reference": ref})
     assert resp.status_code == 302, resp.content[:500]
-    assert engine.images.inspect(ref)["Size"] == 3
+    size = engine.images.inspect(ref)["Size"]
+    # Docker counts the files' bytes; Podman the stored layer (tar headers and padding too).
+    assert size == 3 if engine.lab_kind == "docker" else 3 < size < 64 * 1024
 
 
 def test_a_broken_archive_shows_the_engines_error(lab_settings, admin):

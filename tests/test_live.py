@@ -145,7 +145,7 @@ async def test_a_page_opened_after_a_stream_closed_still_streams(
 
 
 async def test_a_broken_engine_connection_is_reopened_without_losing_or_repeating_lines(
-    hub, session_cookie, make_container
+    hub, session_cookie, make_container, engine
 ):
     c = await sync_to_async(make_container)(
         ["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done"]

@@ -13,6 +13,7 @@ def run_pytest(require: str) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "DASHBOARD_TEST_DOCKER_HOST": "unix:///run/dl/no-engine-here.sock",
+        "DASHBOARD_TEST_ENGINES": "docker",
         "DASHBOARD_REQUIRE_ENGINE": require,
     }
     return subprocess.run(
@@ -28,7 +29,7 @@ def run_pytest(require: str) -> subprocess.CompletedProcess:
 def test_a_missing_engine_fails_the_run_when_required():
     result = run_pytest("1")
     assert result.returncode == 1, result.stdout
-    assert "no lab engine at unix:///run/dl/no-engine-here.sock" in result.stdout
+    assert "no lab docker engine at unix:///run/dl/no-engine-here.sock" in result.stdout
 
 
 def test_a_missing_engine_skips_engine_tests_otherwise():

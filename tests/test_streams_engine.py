@@ -88,3 +88,5 @@ def test_stats_stream_gives_numbers_the_cli_would(engine, make_container):
     assert 0 < s["mem_used"] <= s["mem_limit"]
     once = engine.containers.stats_once(c["Id"])
     assert once["cpu_stats"]["cpu_usage"]["total_usage"] > 0
+    # Named as Docker names it (Podman leaves out the "/").
+    assert docs[-1]["name"] == once["name"] == c["Name"]

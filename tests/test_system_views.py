@@ -82,7 +82,10 @@ def test_image_prunes_remove_what_their_previews_listed(
     assert sorted(keys) == sorted(dangling)
     assert space >= 2 * 3000
     _, freed = prune(admin, "images", keys)
-    assert freed == space, "the preview's space is what the engine freed"
+    if engine.lab_kind == "docker":
+        assert freed == space, "the preview's space is what the engine freed"
+    else:  # Podman reports each image's whole size as freed, the layers it shares included
+        assert freed >= space
     for image in dangling:
         with pytest.raises(NotFound):
             engine.images.inspect(image)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine_client import NotFound
@@ -37,7 +39,9 @@ def test_removing_a_volume_needs_its_name_and_refuses_while_in_use(
     # The right name, but a container still uses it: the engine's refusal, beside the form.
     page.fill("#id_confirm", name)
     page.get_by_role("button", name=f"Remove volume {name}").click()
-    page.locator("#volume-remove-msg .engine-error", has_text="volume is in use").wait_for()
+    # Docker: "volume is in use"; Podman: "volume is being used".
+    in_use = re.compile("volume is (in use|being used)")
+    page.locator("#volume-remove-msg .engine-error", has_text=in_use).wait_for()
     assert engine.volumes.inspect(name)
 
     engine.containers.remove(c["Id"], force=True)

@@ -19,9 +19,9 @@ from engine_client.images import ProgressState
 from engine_client.streams import (
     EngineStream,
     JSONStreamDecoder,
+    LogResume,
     after,
     stats_summary,
-    timestamp_to_unix,
 )
 
 from .. import presenters
@@ -93,8 +93,8 @@ class LogSource(Source):
         since: float | str | None = self.since
         tail: int | str = self.tail
         delay = 1.0
+        resume = LogResume()
         while not self.stopping.is_set():
-            last_ts = ""
             try:
                 stream = self.client.containers.logs(
                     self.container_id, follow=True, tail=tail, since=since, timestamps=True
@@ -104,9 +104,9 @@ class LogSource(Source):
                 self.emit(("status", "live", "following"))
                 delay = 1.0
                 for batch in stream.batches():
-                    if batch[-1].timestamp:
-                        last_ts = batch[-1].timestamp
-                    self.emit(("lines", render_lines(batch), len(batch)))
+                    batch = resume.feed(batch)
+                    if batch:
+                        self.emit(("lines", render_lines(batch), len(batch)))
             except NotFound as exc:
                 self.emit(("status", "gone", f"The container is gone: {exc.message}"))
                 return
@@ -125,8 +125,8 @@ class LogSource(Source):
                     return
             # Pick up after the last line seen, whatever happened in between.
             tail = "all"
-            if last_ts and (unix := timestamp_to_unix(last_ts)):
-                since = after(unix)
+            if unix := resume.since():
+                since = unix
 
     def combine(self, items: list[Any]) -> dict[str, Any] | None:
         html: list[str] = []
@@ -244,6 +244,8 @@ class EventsSource(Source):
                 decoder = JSONStreamDecoder()
                 for chunk in stream.chunks():
                     events = decoder.feed(chunk)
+                    if events and stream.transform:
+                        events = stream.transform(events)  # another engine's names, Docker's
                     if not events:
                         continue
                     last = events[-1]

@@ -27,10 +27,12 @@ def host_detail(request: HttpRequest, host: str) -> HttpResponse:
     h, client = host_client(request, host)
     version = client.system.version()
     info = client.system.info()
+    flavor = client.flavor
     context = {
         "host": h,
         "version": version,
         "info": info,
+        "flavor": flavor,
         "api_version": client.api_version,
         "swarm_state": (info.get("Swarm") or {}).get("LocalNodeState", ""),
     }

@@ -71,6 +71,7 @@ def disk_usage(request: HttpRequest, host: str) -> HttpResponse:
             key=lambda r: -(r["size"] or 0),
         )[:50],
         "build_cache": df["build_cache"][:50],
+        "build_cache_missing": client.flavor.missing.get("build-cache", ""),
         "kinds": [(k, TITLES[k]) for k in KINDS],
     }
     return render(request, "system/df.html", context)
