@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .client import encode_filters
 from .errors import Conflict, EngineError, InvalidArgument, NotFound
 from .flavor import podman_inspect, podman_networks, podman_stats, split_top
-from .streams import JSONStream, LogStream
+from .streams import JSONStream, LogStream, RawLogStream
 
 if TYPE_CHECKING:
     from .client import EngineClient
@@ -347,19 +347,24 @@ class ContainersAPI:
             raise InvalidArgument("tail must be 'all' or a whole number >= 0")
         if tty is None:
             tty = bool((self.inspect(container_id).get("Config") or {}).get("Tty"))
+        params = {
+            "follow": follow,
+            "stdout": stdout,
+            "stderr": stderr,
+            "timestamps": timestamps,
+            "tail": str(tail),
+            "since": _unix(since),
+            "until": _unix(until),
+        }
+        if follow and self._c.flavor.is_podman and self._c.can_send_raw:
+            # Podman answers a followed log only once there is a line to send.
+            sock = self._c.send_raw("GET", "/containers/{}/logs", container_id, params=params)
+            return RawLogStream(sock, tty=tty, timestamps=timestamps, url=self._c.url)
         resp = self._c.request(
             "GET",
             "/containers/{}/logs",
             container_id,
-            params={
-                "follow": follow,
-                "stdout": stdout,
-                "stderr": stderr,
-                "timestamps": timestamps,
-                "tail": str(tail),
-                "since": _unix(since),
-                "until": _unix(until),
-            },
+            params=params,
             stream=True,
             timeout=0 if follow else None,
         )

@@ -83,11 +83,13 @@ def podman_event_filter(actions: list[str]) -> list[str]:
 
 class PodmanEvents:
     """One stream's events as Docker names them. Podman cleans a stopped container up twice
-    (two `cleanup`, so two `stop`): the second is dropped, which needs the stream's memory."""
+    (two `cleanup`, so two `stop`), and the first sometimes comes before its `died`: Docker
+    sends `die` then one `stop`, so a `stop` is sent only after the container's `die` (the
+    others are dropped), which needs the stream's memory."""
 
     def __init__(self, flavor: Flavor) -> None:
         self.flavor = flavor
-        self._stopped: set[str] = set()
+        self._died: set[str] = set()
 
     def __call__(self, events: list[Any]) -> list[dict[str, Any]]:
         out = []
@@ -97,12 +99,15 @@ class PodmanEvents:
                 continue
             if norm.get("Type") == "container":
                 cid = str((norm.get("Actor") or {}).get("ID") or norm.get("id") or "")
-                if norm.get("Action") == "stop":
-                    if cid in self._stopped:
+                action = norm.get("Action")
+                if action == "stop":
+                    if cid not in self._died:
                         continue
-                    self._stopped.add(cid)
-                else:
-                    self._stopped.discard(cid)
+                    self._died.discard(cid)
+                elif action == "die":
+                    self._died.add(cid)
+                elif action in ("start", "destroy"):
+                    self._died.discard(cid)
             out.append(norm)
         return out
 

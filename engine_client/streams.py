@@ -572,6 +572,28 @@ class RawJSONStream(JSONStream):
             self.close()
 
 
+class RawLogStream(LogStream):
+    """A followed log read from a raw connection: Podman sends no answer head for a followed
+    log until the container writes a line, so a silent container's log could neither be said
+    connected nor closed, and the request would time out."""
+
+    def __init__(
+        self, sock: socket.socket, tty: bool, timestamps: bool = False, url: str = ""
+    ) -> None:
+        self._raw = RawJSONStream(sock, url=url)
+        self._url = url
+        self._closed = self._raw._closed
+        self._sock = sock
+        self.tty = tty
+        self.timestamps = timestamps
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def chunks(self) -> Iterator[bytes]:
+        yield from self._raw.chunks()
+
+
 class _Replay:
     """Bytes already read, offered to `_read_head` as if still on the socket."""
 

@@ -19,7 +19,7 @@ import pytest
 
 from engine_client import EngineClient, EngineError
 
-from .conftest import LAB_DOCKER_HOST, LAB_IMAGE, REQUIRE_ENGINE, RUN_ID, TEST_LABEL
+from .conftest import LAB_DOCKER_HOST, LAB_IMAGE, REQUIRE_ENGINE, RUN_ID, TEST_LABEL, lacks
 
 LAB_DOCKER_HOST2 = os.environ.get("DASHBOARD_TEST_DOCKER_HOST2") or "unix:///run/dl/n2.sock"
 ADDR1 = os.environ.get("DASHBOARD_TEST_SWARM_ADDR1") or "10.99.0.1"
@@ -195,6 +195,7 @@ def make_swarm(manager: EngineClient, worker: EngineClient) -> LabSwarm:
 
 @pytest.fixture(scope="module")
 def swarm(engine: EngineClient) -> Iterator[LabSwarm]:
+    lacks(engine, "podman", "swarm mode")
     worker = node2_client()
     force_out(worker)  # a worker a killed run left behind (node 1's state is checked)
     fresh = [c for c in (worker, engine) if not has_gwbridge(c)]
@@ -212,10 +213,11 @@ def swarm(engine: EngineClient) -> Iterator[LabSwarm]:
 
 
 @pytest.fixture
-def swarm_settings(lab_settings: Any) -> Iterator[Any]:
+def swarm_settings(lab_settings: Any, engine: EngineClient) -> Iterator[Any]:
     """The dashboard's hosts: `local` (node 1) and `node2`."""
     from dashboard.engines import reset_clients
 
+    lacks(engine, "podman", "swarm mode")
     lab_settings.DASHBOARD_HOSTS = f"node2={LAB_DOCKER_HOST2}"
     reset_clients()
     yield lab_settings

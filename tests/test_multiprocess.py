@@ -29,7 +29,7 @@ import requests
 from engine_client import EngineClient
 
 from .browser import free_port, live_dashboard
-from .conftest import LAB_DOCKER_HOST, REQUIRE_ENGINE
+from .conftest import REQUIRE_ENGINE
 
 pytestmark = [pytest.mark.engine, pytest.mark.multiprocess]
 
@@ -111,6 +111,16 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture
 def two_dashboards(redis_url, database_url, engine):  # noqa: ANN001, ANN201
+    import psycopg
+
+    # A database of its own each time: the first admin (and its password) is made once per
+    # database, and the cluster serves the test once per lab engine.
+    name = f"dashboard_{secrets.token_hex(4)}"
+    server = database_url.rsplit("/", 1)[0]
+    with psycopg.connect(f"{server.replace('postgres://', 'postgresql://')}/postgres",
+                         autocommit=True) as conn:  # fmt: skip
+        conn.execute(f"CREATE DATABASE {name}")
+    database_url = f"{server}/{name}"
     password = secrets.token_urlsafe(12)
     env = {
         "REDIS_URL": redis_url,
@@ -119,7 +129,8 @@ def two_dashboards(redis_url, database_url, engine):  # noqa: ANN001, ANN201
         "DASHBOARD_ADMIN_PASSWORD": password,
         "DASHBOARD_STREAM_LINGER_SECONDS": "1",
     }
-    with live_dashboard(LAB_DOCKER_HOST, **env) as a, live_dashboard(LAB_DOCKER_HOST, **env) as b:
+    url = engine.lab_url  # the lab engine under test (docker or podman)
+    with live_dashboard(url, **env) as a, live_dashboard(url, **env) as b:
         yield a, b, password, database_url
 
 
@@ -159,9 +170,9 @@ async def _read_lines(ws, want: int, timeout: float = 60) -> list[str]:  # noqa:
     return got
 
 
-def test_two_processes_share_logins_streams_and_live_pages(two_dashboards, make_container):
+def test_two_processes_share_logins_streams_and_live_pages(two_dashboards, make_container, engine):
     a, b, password, database_url = two_dashboards
-    engine = EngineClient(LAB_DOCKER_HOST, timeout=30)
+    engine = EngineClient(engine.lab_url, timeout=30)
     lines = 300
     c = make_container(["sh", "-c", "while [ ! -e /tmp/go ]; do usleep 20000; done; "
                         f"seq 1 {lines}; echo END; sleep 300"])  # fmt: skip

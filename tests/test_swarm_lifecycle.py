@@ -8,6 +8,7 @@ import pytest
 
 from dashboard.models import AuditEntry
 
+from .conftest import lacks
 from .swarm_lab import (
     ADDR1,
     ADDR2,
@@ -28,6 +29,7 @@ SWARM2 = "/hosts/node2/swarm/"
 
 @pytest.fixture
 def out_of_swarm(engine):
+    lacks(engine, "podman", "swarm mode")
     """Both lab engines out of any swarm before and after the test."""
     worker = node2_client()
     force_out(worker)
