@@ -193,23 +193,30 @@ def make_swarm(manager: EngineClient, worker: EngineClient) -> LabSwarm:
     return LabSwarm(manager, worker, manager_id, worker_id)
 
 
-@pytest.fixture(scope="module")
-def swarm(engine: EngineClient) -> Iterator[LabSwarm]:
-    lacks(engine, "podman", "swarm mode")
+@contextlib.contextmanager
+def two_node_swarm(manager: EngineClient) -> Iterator[LabSwarm]:
+    """The lab's two engines as a swarm, taken apart again afterwards (what it made only)."""
     worker = node2_client()
     force_out(worker)  # a worker a killed run left behind (node 1's state is checked)
-    fresh = [c for c in (worker, engine) if not has_gwbridge(c)]
-    lab = make_swarm(engine, worker)
+    fresh = [c for c in (worker, manager) if not has_gwbridge(c)]
+    lab = make_swarm(manager, worker)
     try:
         yield lab
     finally:
         try:
-            clean_swarm(engine, worker)
+            clean_swarm(manager, worker)
         finally:
-            force_out(worker, engine)
-            remove_task_containers(worker, engine)
+            force_out(worker, manager)
+            remove_task_containers(worker, manager)
             force_out(*fresh, drop_gwbridge=True)
             worker.close()
+
+
+@pytest.fixture(scope="module")
+def swarm(engine: EngineClient) -> Iterator[LabSwarm]:
+    lacks(engine, "podman", "swarm mode")
+    with two_node_swarm(engine) as lab:
+        yield lab
 
 
 @pytest.fixture

@@ -204,3 +204,20 @@ def test_chunk_extensions_are_ignored_and_garbage_refused():
     assert ChunkedDecoder().feed(b"3;name=v\r\nabc\r\n0\r\n\r\n") == b"abc"
     with pytest.raises(EngineError):
         ChunkedDecoder().feed(b"zz\r\nabc\r\n")
+
+
+def test_the_events_source_keeps_changed_rows_only_as_long_as_a_joining_page_needs_them(
+    monkeypatch,
+):
+    from dashboard.streams import sources
+
+    source = sources.EventsSource(client=None)  # type: ignore[arg-type]
+    clock = [1000.0]
+    monkeypatch.setattr(sources.time, "time", lambda: clock[0])
+    for i in range(5000):  # containers that came and went, one a second
+        clock[0] += 1
+        source.remember([("events", [{"Type": "container", "id": f"c{i}"}], {f"c{i}": {"Id": i}})])
+    assert len(source.rows) <= sources.ROWS_KEEP_SECONDS + 1
+    (replay,) = source.replay()
+    assert f"c{4999}" in replay["recent_rows"] and "c0" not in replay["recent_rows"]
+    assert len(replay["events"]) == 200

@@ -42,20 +42,10 @@ def scale_a_service_on_the_lab_swarm(
     from engine_client import EngineClient
 
     from .conftest import LAB_DOCKER_HOST
-    from .swarm_lab import (
-        clean_swarm,
-        force_out,
-        has_gwbridge,
-        make_swarm,
-        node2_client,
-        remove_task_containers,
-        service_spec,
-    )
+    from .swarm_lab import service_spec, two_node_swarm
 
-    manager, worker = EngineClient(LAB_DOCKER_HOST, timeout=30), node2_client()
-    fresh = [c for c in (worker, manager) if not has_gwbridge(c)]
-    lab = make_swarm(manager, worker)
-    try:
+    manager = EngineClient(LAB_DOCKER_HOST, timeout=30)
+    with two_node_swarm(manager) as lab:
         sid = manager.services.create(service_spec(f"dt-{RUN_ID}-walk-svc", 1))["ID"]
         lab.wait_running(sid, 1)
         page.goto(f"{dashboard.url}/hosts/local/swarm/")
@@ -70,15 +60,7 @@ def scale_a_service_on_the_lab_swarm(
         shot("swarm-service-scaled")
         with contextlib.suppress(EngineError):
             manager.services.remove(sid)
-    finally:
-        try:
-            clean_swarm(manager, worker)
-        finally:
-            force_out(worker, manager)
-            remove_task_containers(worker, manager)
-            force_out(*fresh, drop_gwbridge=True)
-            worker.close()
-            manager.close()
+    manager.close()
 
 
 EXTRA_STEPS.append(("swarm", scale_a_service_on_the_lab_swarm))

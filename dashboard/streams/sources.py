@@ -34,6 +34,8 @@ ROW_ACTIONS = {
     "destroy", "update", "oom", "health_status",
 }  # fmt: skip
 RECONNECT_MAX_SECONDS = 10.0
+# How long the events source keeps a changed container's fresh row for pages that join.
+ROWS_KEEP_SECONDS = 120.0
 log = logging.getLogger(__name__)
 
 
@@ -303,9 +305,11 @@ class EventsSource(Source):
                     self.rows[cid] = (now, row)
             else:
                 self._status = {"state": item[1], "text": item[2]}
-        if len(self.rows) > 2000:
-            for cid, _ in sorted(self.rows.items(), key=lambda kv: kv[1][0])[:1000]:
-                del self.rows[cid]
+        # A joining page needs only the rows that changed since it was rendered, moments
+        # ago: keeping every row ever seen grew with each container that came and went.
+        old = now - ROWS_KEEP_SECONDS
+        for cid in [cid for cid, (when, _) in self.rows.items() if when < old]:
+            del self.rows[cid]
 
     def replay(self) -> list[dict[str, Any]]:
         return [

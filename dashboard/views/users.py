@@ -53,6 +53,18 @@ class AccessForm(forms.Form):
         self.fields["hosts"].choices = _host_choices()
 
 
+def check_new_password(form: forms.Form, data: dict[str, Any], user: Any) -> None:
+    """password1 and password2 the same, and good enough for Django's validators."""
+    p1, p2 = data.get("password1"), data.get("password2")
+    if p1 and p2 and p1 != p2:
+        form.add_error("password2", "The two passwords differ.")
+    elif p1:
+        try:
+            password_validation.validate_password(p1, user)
+        except forms.ValidationError as exc:
+            form.add_error("password1", exc)
+
+
 class NewUserForm(AccessForm):
     username = forms.CharField(max_length=150, help_text=USERNAME_HELP)
     password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
@@ -68,14 +80,7 @@ class NewUserForm(AccessForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        p1, p2 = data.get("password1"), data.get("password2")
-        if p1 and p2 and p1 != p2:
-            self.add_error("password2", "The two passwords differ.")
-        elif p1:
-            try:
-                password_validation.validate_password(p1, User(username=data.get("username", "")))
-            except forms.ValidationError as exc:
-                self.add_error("password1", exc)
+        check_new_password(self, data, User(username=data.get("username", "")))
         return data
 
 
@@ -94,14 +99,7 @@ class ResetPasswordForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        p1, p2 = data.get("password1"), data.get("password2")
-        if p1 and p2 and p1 != p2:
-            self.add_error("password2", "The two passwords differ.")
-        elif p1:
-            try:
-                password_validation.validate_password(p1, self.user)
-            except forms.ValidationError as exc:
-                self.add_error("password1", exc)
+        check_new_password(self, data, self.user)
         return data
 
 
