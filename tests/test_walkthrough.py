@@ -58,6 +58,8 @@ def scale_a_service_on_the_lab_swarm(
             timeout=45000
         )
         shot("swarm-service-scaled")
+        # Off the service's page first: it re-reads itself while the swarm converges.
+        page.goto(f"{dashboard.url}/hosts/local/swarm/services/")
         with contextlib.suppress(EngineError):
             manager.services.remove(sid)
     manager.close()
