@@ -298,16 +298,7 @@ class EngineClient:
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         read = self.timeout if timeout is None else timeout
-        try:
-            sock = open_socket(self.connect_timeout)
-        except TimeoutError as exc:
-            raise EngineTimeout(
-                f"engine at {self.url} did not accept a connection", self.url
-            ) from exc
-        except OSError as exc:
-            raise EngineUnreachable(
-                f"cannot reach engine at {self.url}: {_reason(exc)}", self.url
-            ) from exc
+        sock = self._connect_raw(open_socket)
         try:
             sock.settimeout(read)
             sock.sendall(head + body)
@@ -332,6 +323,19 @@ class EngineClient:
             sock.close()
             raise
 
+    def _connect_raw(self, open_socket: Callable[[float], socket.socket]) -> socket.socket:
+        """A connection of its own (hijack, raw requests), its failures as engine errors."""
+        try:
+            return open_socket(self.connect_timeout)
+        except TimeoutError as exc:
+            raise EngineTimeout(
+                f"engine at {self.url} did not accept a connection", self.url
+            ) from exc
+        except OSError as exc:
+            raise EngineUnreachable(
+                f"cannot reach engine at {self.url}: {_reason(exc)}", self.url
+            ) from exc
+
     @property
     def can_send_raw(self) -> bool:
         return self._transport.open_socket is not None
@@ -352,16 +356,7 @@ class EngineClient:
             f"Host: {self._transport.host_header}\r\n"
             "User-Agent: docker-dashboard\r\n\r\n"
         ).encode()
-        try:
-            sock = open_socket(self.connect_timeout)
-        except TimeoutError as exc:
-            raise EngineTimeout(
-                f"engine at {self.url} did not accept a connection", self.url
-            ) from exc
-        except OSError as exc:
-            raise EngineUnreachable(
-                f"cannot reach engine at {self.url}: {_reason(exc)}", self.url
-            ) from exc
+        sock = self._connect_raw(open_socket)
         try:
             sock.sendall(head)
         except OSError as exc:
