@@ -93,7 +93,7 @@ def make_images(eng: c.Engine, n: int) -> list[str]:
                 "repo": repo,
                 "tag": "v1",
                 "changes": f"LABEL {c.LABEL}={c.RUN_ID}",
-            },  # fmt: skip
+            },
             data=_tar(i),
             headers={"Content-Type": "application/x-tar"},
             timeout=120,
@@ -156,7 +156,7 @@ def compare(
             "median_ms": c.rnd(raw_median * 1000, 1),
             "p95_ms": c.rnd(c.percentile(times["raw"], 95) * 1000, 1),
             "items": sizes["raw"],
-        },  # fmt: skip
+        },
     }
     for key in pages:
         med = c.median(times[key])
@@ -212,8 +212,9 @@ def browser_walk(dash: c.Dashboard, n: int) -> dict[str, Any]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=c.CHROMIUM, args=c.CHROMIUM_ARGS)
         ctx = browser.new_context()
-        ctx.add_cookies([{"name": "sessionid", "value": dash.session.cookies["sessionid"],
-                          "url": dash.url}])  # fmt: skip
+        ctx.add_cookies(
+            [{"name": "sessionid", "value": dash.session.cookies["sessionid"], "url": dash.url}]
+        )
         page = ctx.new_page()
         rows = page.locator("#container-rows tr[data-live]")
         t0 = time.perf_counter()
@@ -320,8 +321,12 @@ def main() -> int:
     ap.add_argument("--browser", action="store_true", help="also drive Chromium")
     args = ap.parse_args()
     c.watchdog(900 + args.containers * 0.2 + args.images * 0.3)
-    out: dict[str, Any] = {"bench": "list_page", "containers": args.containers,
-                           "running": args.running, "images": args.images}  # fmt: skip
+    out: dict[str, Any] = {
+        "bench": "list_page",
+        "containers": args.containers,
+        "running": args.running,
+        "images": args.images,
+    }
     return c.run_bench(out, lambda eng, made, dash: measure(args, eng, made, dash))
 
 

@@ -106,10 +106,14 @@ def measure(args: argparse.Namespace, eng: c.Engine, dash: c.Dashboard) -> dict[
     make_swarm(eng.client, worker)
     try:
         spec = ServiceSpec(
-            name=f"bench-{c.RUN_ID}", image=c.IMAGE, replicas=2, max_replicas_per_node=1,
+            name=f"bench-{c.RUN_ID}",
+            image=c.IMAGE,
+            replicas=2,
+            max_replicas_per_node=1,
             args=["sh", "-c", f"seq 1 {args.lines}; exec sleep 3600"],
-            labels={c.LABEL: c.RUN_ID}, stop_grace=10**8,
-        ).body()  # fmt: skip
+            labels={c.LABEL: c.RUN_ID},
+            stop_grace=10**8,
+        ).body()
         sid = eng.client.services.create(spec)["ID"]
         total = 2 * args.lines
         deadline = time.monotonic() + 120

@@ -150,9 +150,13 @@ async def soak(args: argparse.Namespace, eng: c.Engine, made: c.Containers, dash
     t0 = time.monotonic()
     for minute in range(1, args.minutes + 1):
         await asyncio.sleep(max(t0 + 60 * minute - time.monotonic(), 0))
-        row = {"minute": minute, **await asyncio.to_thread(sample, eng, dash), **counts,
-               "churn_actions": churn.actions,
-               "log_problems": dash.log_problems()["count"]}  # fmt: skip
+        row = {
+            "minute": minute,
+            **await asyncio.to_thread(sample, eng, dash),
+            **counts,
+            "churn_actions": churn.actions,
+            "log_problems": dash.log_problems()["count"],
+        }
         minutes.append(row)
         conns = row["engine_connections"]
         c.log(

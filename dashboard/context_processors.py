@@ -11,9 +11,16 @@ from .engines import configured_hosts
 # Pages that exist on every host: switching hosts keeps the section. Other pages (one
 # container, one image) go to the other host's containers.
 SECTION_PAGES = {
-    "container-list", "image-list", "volume-list", "network-list", "events", "disk-usage",
-    "host-detail", "registry-list", "container-new",
-}  # fmt: skip
+    "container-list",
+    "image-list",
+    "volume-list",
+    "network-list",
+    "events",
+    "disk-usage",
+    "host-detail",
+    "registry-list",
+    "container-new",
+}
 
 
 def _switch_url(request: HttpRequest, host: str) -> str:

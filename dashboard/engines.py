@@ -93,15 +93,18 @@ def _write_private(path: Path, text: str) -> str:
     return str(path)
 
 
-def _tls_for(row) -> TLSConfig | None:  # noqa: ANN001 - an EngineHost row
+def _tls_for(row) -> TLSConfig | None:
     """The row's TLS settings, its PEMs decrypted into files the client can load (0600 in
     a 0700 directory named after a hash of them, so a new upload gets new files)."""
     if not row.tls:
         return None
     from .credentials import decrypt
 
-    pems = {k: decrypt(v) for k, v in (("ca", row.tls_ca), ("cert", row.tls_cert),
-                                         ("key", row.tls_key)) if v}  # fmt: skip
+    pems = {
+        k: decrypt(v)
+        for k, v in (("ca", row.tls_ca), ("cert", row.tls_cert), ("key", row.tls_key))
+        if v
+    }
     folder = _tls_dir(row.name, "\0".join(f"{k}={v}" for k, v in sorted(pems.items())).encode())
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     paths = {k: _write_private(folder / f"{k}.pem", v) for k, v in pems.items()}
@@ -186,7 +189,7 @@ def reset_clients() -> None:
         _clients.clear()
 
 
-def _forget_db_hosts_on_change(sender, instance, **kwargs) -> None:  # noqa: ANN001, ANN003
+def _forget_db_hosts_on_change(sender, instance, **kwargs) -> None:
     forget_db_hosts()
     forget_client(instance.name)
 

@@ -63,7 +63,7 @@ class MetricsMiddleware:
     """Counts and times every request by its URL name, and says how long the dashboard took
     in a `Server-Timing` header (benchmarks read it)."""
 
-    def __init__(self, get_response):  # noqa: ANN001
+    def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

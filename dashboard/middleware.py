@@ -60,7 +60,7 @@ def status_for(exc: Exception) -> int:
 
 
 class EngineErrorMiddleware:
-    def __init__(self, get_response):  # noqa: ANN001
+    def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -115,7 +115,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 class SecurityHeadersMiddleware:
     """A CSP with no inline script: everything the engine returns stays inert text."""
 
-    def __init__(self, get_response):  # noqa: ANN001
+    def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -140,7 +140,7 @@ class AuditFallbackMiddleware:
     ends without one (refused before the view, bad input, a view that forgot) gets one here,
     so the trail has no holes."""
 
-    def __init__(self, get_response):  # noqa: ANN001
+    def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -163,6 +163,6 @@ class AuditFallbackMiddleware:
             match = getattr(request, "resolver_match", None)
             try:
                 record_request(request, match.kwargs if match else {}, outcome, message)
-            except Exception:  # noqa: BLE001 - the answer stands even if the trail can't be written
+            except Exception:
                 log.exception("could not write the audit entry for %s", request.path)
         return response

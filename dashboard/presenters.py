@@ -213,21 +213,36 @@ def stats_charts(history: list[dict[str, Any]]) -> dict[str, Any] | None:
     blk_top = max(max(rd), max(wr), 1024.0)
     return {
         "seconds": len(history),
-        "cpu": {"now": f"{last['cpu_percent']:.1f} %", "line": _points(cpu, cpu_top),
-                "top": f"{cpu_top:.1f} %"},
-        "mem": {"now": human_bytes(last["mem_used"]),
-                "limit": human_bytes(last["mem_limit"]) if last["mem_limit"] else "no limit",
-                "percent": f"{last['mem_percent']:.1f} %", "line": _points(mem, mem_top),
-                "top": human_bytes(mem_top)},
-        "net": {"rx": human_bytes(rx[-1]) + "/s", "tx": human_bytes(tx[-1]) + "/s",
-                "rx_line": _points(rx, net_top), "tx_line": _points(tx, net_top),
-                "rx_total": human_bytes(last["net_rx"]), "tx_total": human_bytes(last["net_tx"])},
-        "blk": {"read": human_bytes(rd[-1]) + "/s", "write": human_bytes(wr[-1]) + "/s",
-                "read_line": _points(rd, blk_top), "write_line": _points(wr, blk_top),
-                "read_total": human_bytes(last["blk_read"]),
-                "write_total": human_bytes(last["blk_write"])},
+        "cpu": {
+            "now": f"{last['cpu_percent']:.1f} %",
+            "line": _points(cpu, cpu_top),
+            "top": f"{cpu_top:.1f} %",
+        },
+        "mem": {
+            "now": human_bytes(last["mem_used"]),
+            "limit": human_bytes(last["mem_limit"]) if last["mem_limit"] else "no limit",
+            "percent": f"{last['mem_percent']:.1f} %",
+            "line": _points(mem, mem_top),
+            "top": human_bytes(mem_top),
+        },
+        "net": {
+            "rx": human_bytes(rx[-1]) + "/s",
+            "tx": human_bytes(tx[-1]) + "/s",
+            "rx_line": _points(rx, net_top),
+            "tx_line": _points(tx, net_top),
+            "rx_total": human_bytes(last["net_rx"]),
+            "tx_total": human_bytes(last["net_tx"]),
+        },
+        "blk": {
+            "read": human_bytes(rd[-1]) + "/s",
+            "write": human_bytes(wr[-1]) + "/s",
+            "read_line": _points(rd, blk_top),
+            "write_line": _points(wr, blk_top),
+            "read_total": human_bytes(last["blk_read"]),
+            "write_total": human_bytes(last["blk_write"]),
+        },
         "pids": last["pids"],
-    }  # fmt: skip
+    }
 
 
 def list_stats_cells(sample: dict[str, Any] | None) -> dict[str, str]:

@@ -31,7 +31,7 @@ def _send(group: str) -> None:
         return
     try:
         async_to_sync(layer.group_send)(group, {"type": REVOKE})
-    except Exception:  # noqa: BLE001 - a logout must not fail because a socket can't be told
+    except Exception:
         log.exception("could not close the websockets of %s", group)
 
 

@@ -89,8 +89,13 @@ class EngineClient:
         api_version: str | None = None,
         pool_size: int = POOL_SIZE,
     ) -> None:
-        self._config = {"url": url, "tls": tls, "timeout": timeout,
-                        "connect_timeout": connect_timeout, "api_version": api_version}  # fmt: skip
+        self._config = {
+            "url": url,
+            "tls": tls,
+            "timeout": timeout,
+            "connect_timeout": connect_timeout,
+            "api_version": api_version,
+        }
         self._transport = make_transport(url, tls, pool_size)
         self.url = self._transport.display_url
         self.timeout = timeout
@@ -341,9 +346,12 @@ class EngineClient:
         return self._transport.open_socket is not None
 
     def send_raw(
-        self, method: str, template: str, *args: str,
+        self,
+        method: str,
+        template: str,
+        *args: str,
         params: Mapping[str, QueryValue] | None = None,
-    ) -> socket.socket:  # fmt: skip
+    ) -> socket.socket:
         """Send one bodiless request on a connection of its own and return that connection
         without waiting for the answer (see streams.RawJSONStream, which reads it). For an
         engine that sends no answer head until it has something to say (Podman's events)."""

@@ -26,15 +26,50 @@ MOUNT_TYPES = ("bind", "volume")
 # Linux capabilities the engine knows (without the CAP_ prefix), and ALL.
 CAPABILITIES = frozenset(
     [
-        "AUDIT_CONTROL", "AUDIT_READ", "AUDIT_WRITE", "BLOCK_SUSPEND", "BPF", "CHECKPOINT_RESTORE",
-        "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER",
-        "KILL", "LEASE", "LINUX_IMMUTABLE", "MAC_ADMIN", "MAC_OVERRIDE", "MKNOD", "NET_ADMIN",
-        "NET_BIND_SERVICE", "NET_BROADCAST", "NET_RAW", "PERFMON", "SETFCAP", "SETGID", "SETPCAP",
-        "SETUID", "SYSLOG", "SYS_ADMIN", "SYS_BOOT", "SYS_CHROOT", "SYS_MODULE", "SYS_NICE",
-        "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG",
-        "WAKE_ALARM", "ALL",
+        "AUDIT_CONTROL",
+        "AUDIT_READ",
+        "AUDIT_WRITE",
+        "BLOCK_SUSPEND",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "KILL",
+        "LEASE",
+        "LINUX_IMMUTABLE",
+        "MAC_ADMIN",
+        "MAC_OVERRIDE",
+        "MKNOD",
+        "NET_ADMIN",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_RAW",
+        "PERFMON",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYSLOG",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_CHROOT",
+        "SYS_MODULE",
+        "SYS_NICE",
+        "SYS_PACCT",
+        "SYS_PTRACE",
+        "SYS_RAWIO",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "WAKE_ALARM",
+        "ALL",
     ]
-)  # fmt: skip
+)
 # Networks that take no aliases (aliases are for user-defined networks only).
 BUILTIN_NETWORKS = ("", "default", "bridge", "host", "none")
 
@@ -167,8 +202,11 @@ class ContainerSpec:
             body["Cmd"] = list(self.cmd)
         if self.entrypoint is not None:
             body["Entrypoint"] = list(self.entrypoint)
-        for key, value in (("WorkingDir", self.workdir), ("User", self.user),
-                           ("Hostname", self.hostname)):  # fmt: skip
+        for key, value in (
+            ("WorkingDir", self.workdir),
+            ("User", self.user),
+            ("Hostname", self.hostname),
+        ):
             if value:
                 body[key] = value
         bindings: dict[str, list[dict[str, str]]] = {}
@@ -229,12 +267,12 @@ class ContainerSpec:
                         proto or "tcp",
                         (b or {}).get("HostIp") or "",
                         int(hp) if hp.isdigit() else None,
-                    )  # fmt: skip
+                    )
                 )
         mounts = [
             MountSpec(
                 m.get("Type", ""), m.get("Source", ""), m.get("Target", ""), bool(m.get("ReadOnly"))
-            )  # fmt: skip
+            )
             for m in hc.get("Mounts") or []
             if m.get("Type") in MOUNT_TYPES
         ]
@@ -304,12 +342,19 @@ class ContainerSpec:
         lines: list[list[str]] = [["docker", "run", "-d"]]
         if self.name:
             lines.append(["--name", self.name])
-        flags = [("-t", self.tty), ("-i", self.interactive), ("--rm", self.auto_remove),
-                 ("--privileged", self.privileged)]  # fmt: skip
+        flags = [
+            ("-t", self.tty),
+            ("-i", self.interactive),
+            ("--rm", self.auto_remove),
+            ("--privileged", self.privileged),
+        ]
         if any(on for _, on in flags):
             lines.append([flag for flag, on in flags if on])
-        for opt, value in (("--hostname", self.hostname), ("--user", self.user),
-                           ("--workdir", self.workdir)):  # fmt: skip
+        for opt, value in (
+            ("--hostname", self.hostname),
+            ("--user", self.user),
+            ("--workdir", self.workdir),
+        ):
             if value:
                 lines.append([opt, value])
         for e in self.env:
@@ -355,13 +400,23 @@ class ContainerSpec:
 
 # Config keys the spec sets (or leaves to the image) itself; a base's values are not copied.
 _SPEC_CONFIG_KEYS = {
-    "Image", "Env", "Labels", "Tty", "OpenStdin", "Cmd", "Entrypoint", "WorkingDir", "User",
-    "Hostname", "ExposedPorts",
-}  # fmt: skip
+    "Image",
+    "Env",
+    "Labels",
+    "Tty",
+    "OpenStdin",
+    "Cmd",
+    "Entrypoint",
+    "WorkingDir",
+    "User",
+    "Hostname",
+    "ExposedPorts",
+}
 
 
-def _over(body: dict[str, Any], base: dict[str, Any], spec: ContainerSpec,
-          keep_identity: bool) -> dict[str, Any]:  # fmt: skip
+def _over(
+    body: dict[str, Any], base: dict[str, Any], spec: ContainerSpec, keep_identity: bool
+) -> dict[str, Any]:
     """The spec's own body laid over a container's inspect."""
     config = {k: v for k, v in (base.get("Config") or {}).items() if k not in _SPEC_CONFIG_KEYS}
     if not keep_identity:
@@ -381,9 +436,12 @@ def _over(body: dict[str, Any], base: dict[str, Any], spec: ContainerSpec,
     host.update(own_host)
     # What the form cleared must be cleared here too, not kept from the base.
     host.update(
-        Memory=spec.memory, NanoCpus=spec.nano_cpus, CapAdd=list(spec.cap_add) or None,
-        CapDrop=list(spec.cap_drop) or None, NetworkMode=spec.network or "default",
-    )  # fmt: skip
+        Memory=spec.memory,
+        NanoCpus=spec.nano_cpus,
+        CapAdd=list(spec.cap_add) or None,
+        CapDrop=list(spec.cap_drop) or None,
+        NetworkMode=spec.network or "default",
+    )
     merged = {**config, **body, "HostConfig": host}
     if keep_identity and spec.network == ((base.get("HostConfig") or {}).get("NetworkMode") or ""):
         net = spec.network

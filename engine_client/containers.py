@@ -77,7 +77,7 @@ class ContainersAPI:
 
     def list(
         self,
-        all: bool = False,  # noqa: A002 - the engine's own parameter name
+        all: bool = False,
         filters: Mapping[str, Iterable[str] | str] | None = None,
         limit: int | None = None,
         size: bool = False,
@@ -260,13 +260,19 @@ class ContainersAPI:
                 # new container stays whatever happens next.
                 undo.clear()
             else:
-                step(f"rename the old container to {temp_old}",
-                     lambda: self.rename(old_id, temp_old))  # fmt: skip
-                undo.append((f"rename the old container back to {old_name}",
-                             lambda: self.rename(old_id, old_name)))  # fmt: skip
+                step(
+                    f"rename the old container to {temp_old}", lambda: self.rename(old_id, temp_old)
+                )
+                undo.append(
+                    (
+                        f"rename the old container back to {old_name}",
+                        lambda: self.rename(old_id, old_name),
+                    )
+                )
             step(f"name the new container {name}", lambda: self.rename(new_id, name))
-            undo.append((f"rename the new container to {temp_new}",
-                         lambda: self.rename(new_id, temp_new)))  # fmt: skip
+            undo.append(
+                (f"rename the new container to {temp_new}", lambda: self.rename(new_id, temp_new))
+            )
             if was_running:
                 step("start the new container", lambda: self.start(new_id))
         except _Abort:
@@ -288,19 +294,24 @@ class ContainersAPI:
             except NotFound:
                 report.steps.append(Step("remove the old container", "done", "it was gone"))
             except EngineError as exc:
-                report.steps.append(Step(
-                    "remove the old container", "failed",
-                    f"{exc.message} (it is still there as {temp_old})",
-                ))  # fmt: skip
+                report.steps.append(
+                    Step(
+                        "remove the old container",
+                        "failed",
+                        f"{exc.message} (it is still there as {temp_old})",
+                    )
+                )
         return report
 
     def _connect(
         self, container_id: str, network: str, endpoint: Mapping[str, Any]
     ) -> Callable[[], None]:
         return lambda: self._c.networks.connect(
-            network, container_id, aliases=endpoint.get("aliases"),
+            network,
+            container_id,
+            aliases=endpoint.get("aliases"),
             ipv4_address=endpoint.get("ipv4", ""),
-        )  # fmt: skip
+        )
 
     def _pull(self, ref: str) -> None:
         from .images import read_progress

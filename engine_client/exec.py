@@ -103,9 +103,15 @@ class ExecAPI:
         so that `ExecSession.end()` can stop them when the person goes away."""
         mark = f"{SESSION_VAR}={secrets.token_hex(16)}"
         exec_id = self.create(
-            container_id, cmd, tty=tty, stdin=True, env=[mark], user=user, workdir=workdir,
+            container_id,
+            cmd,
+            tty=tty,
+            stdin=True,
+            env=[mark],
+            user=user,
+            workdir=workdir,
             size=size,
-        )  # fmt: skip
+        )
         session = self.start(exec_id, tty=tty, size=size)
         session.container_id = container_id
         session.mark = mark
@@ -238,8 +244,10 @@ class ExecSession:
                 helper = self.api.create(
                     self.container_id,
                     ["sh", "-c", _SIGNAL_SESSION, "sh", self.mark, signal],
-                    tty=False, stdin=False, user=self.user,
-                )  # fmt: skip
+                    tty=False,
+                    stdin=False,
+                    user=self.user,
+                )
                 self.api._c.request(
                     "POST", "/exec/{}/start", helper, json={"Detach": True, "Tty": False}
                 )

@@ -322,7 +322,7 @@ class ImagesAPI:
 
     def list(
         self,
-        all: bool = False,  # noqa: A002 - the engine's own parameter name
+        all: bool = False,
         filters: Mapping[str, Iterable[str] | str] | None = None,
         digests: bool = True,
     ) -> list[dict[str, Any]]:
@@ -440,20 +440,23 @@ class ImagesAPI:
         if force and running:
             raise Conflict(
                 f"conflict: unable to delete {short} (cannot be forced) - image is being "
-                f"used by running container {running[0]['Id'][:12]}", 409,
-            )  # fmt: skip
+                f"used by running container {running[0]['Id'][:12]}",
+                409,
+            )
         if force:
             raise Conflict(
                 f"conflict: unable to delete {short} - Podman would also remove the stopped "
                 f"container(s) using it ({', '.join(c['Id'][:12] for c in users)}): "
-                "remove them first", 409,
-            )  # fmt: skip
+                "remove them first",
+                409,
+            )
         is_tag = familiar(ref) in image.get("RepoTags", []) or ref in image.get("RepoTags", [])
         if not is_tag or len(image.get("RepoTags") or []) <= 1:
             raise Conflict(
                 f'conflict: unable to remove repository reference "{ref}" (must force) - '
-                f"container {users[0]['Id'][:12]} is using its referenced image {short}", 409,
-            )  # fmt: skip
+                f"container {users[0]['Id'][:12]} is using its referenced image {short}",
+                409,
+            )
 
     def export(self, ref: str) -> EngineStream:
         """`GET /images/{name}/get`: the image as a tar archive (docker save format), streamed."""
@@ -550,10 +553,13 @@ class PodmanPullStream(JSONStream):
             return
         repo = familiar(ref.name)
         digest = next(
-            (d.split("@", 1)[1] for d in image.get("RepoDigests") or []
-             if d.split("@", 1)[0] == repo),
+            (
+                d.split("@", 1)[1]
+                for d in image.get("RepoDigests") or []
+                if d.split("@", 1)[0] == repo
+            ),
             "",
-        )  # fmt: skip
+        )
         tail = [{"status": f"Digest: {digest}"}] if digest else []
         done = "Downloaded newer image for" if fetched else "Image is up to date for"
         tail.append({"status": f"Status: {done} {pulled}"})

@@ -90,9 +90,10 @@ class NetworksAPI:
         rows = self._c.get_json("/networks", params={"filters": encode_filters(filters)})
         if kinds:
             rows = [
-                n for n in rows
+                n
+                for n in rows
                 if ("builtin" if n.get("Name") in BUILTIN_NETWORKS else "custom") in kinds
-            ]  # fmt: skip
+            ]
         return rows
 
     def inspect(self, network: str) -> dict[str, Any]:

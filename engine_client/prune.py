@@ -222,9 +222,12 @@ class PruneAPI:
         version = self._c.flavor.version
         prefix = f"/v{version}" if re.fullmatch(r"\d+\.\d+\.\d+", version) else "/v4.0.0"
         resp = self._c.request(
-            "POST", f"{prefix}/libpod/images/prune",
-            params={"all": True, "filters": filters or None}, timeout=slow, versioned=False,
-        )  # fmt: skip
+            "POST",
+            f"{prefix}/libpod/images/prune",
+            params={"all": True, "filters": filters or None},
+            timeout=slow,
+            versioned=False,
+        )
         reports = resp.json() or []
         failed = [r["Err"] for r in reports if r.get("Err")]
         if failed:

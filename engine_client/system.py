@@ -200,9 +200,14 @@ class NetworkWatch:
         changes += [("destroy", i, known[i]) for i in known.keys() - current.keys()]
         return [
             {
-                "Type": "network", "Action": action, "status": action, "id": net_id,
+                "Type": "network",
+                "Action": action,
+                "status": action,
+                "id": net_id,
                 "Actor": {"ID": net_id, "Attributes": {"name": name}},
-                "scope": "local", "time": now // 10**9, "timeNano": now,
+                "scope": "local",
+                "time": now // 10**9,
+                "timeNano": now,
             }
             for action, net_id, name in changes
-        ]  # fmt: skip
+        ]

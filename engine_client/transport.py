@@ -77,13 +77,13 @@ class UnixSocketAdapter(HTTPAdapter):
         super().__init__(pool_connections=1, pool_maxsize=maxsize)
         self._pool = _UnixPool("http+unix://" + quote(socket_path, safe=""), maxsize)
 
-    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):  # noqa: ANN001, ANN201
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
         return self._pool
 
-    def get_connection(self, url, proxies=None):  # noqa: ANN001, ANN201
+    def get_connection(self, url, proxies=None):
         return self._pool
 
-    def request_url(self, request, proxies):  # noqa: ANN001, ANN201
+    def request_url(self, request, proxies):
         return request.path_url
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine_client import EngineClient, NotFound  # noqa: E402
+from engine_client import EngineClient, NotFound
 
 IMAGE = os.environ.get("LAB_IMAGE", "lab/busybox:latest")
 

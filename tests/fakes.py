@@ -55,7 +55,7 @@ class FakeEngine:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 engine.requests.append(self.path)
                 path = self.path.split("?")[0]
                 if path == "/_ping":

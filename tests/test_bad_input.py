@@ -122,8 +122,12 @@ BAD_FORMS = [
     (NEW, {"image": "lab/busybox", "memory": "lots"}, "memory", ""),
     (NEW, {"image": "lab/busybox", "cpus": "-1"}, "cpus", ""),
     (NEW, {"image": "lab/busybox", "restart": "sometimes"}, "restart", "valid choice"),
-    (NEW, {"image": "lab/busybox", "restart": "on-failure", "restart_max": "x"}, "restart_max",
-     "whole number"),
+    (
+        NEW,
+        {"image": "lab/busybox", "restart": "on-failure", "restart_max": "x"},
+        "restart_max",
+        "whole number",
+    ),
     (NEW, {"image": "lab/busybox", "labels": "no-equals-sign<b>"}, "labels", ""),
     (NEW, {"image": "lab/busybox", "env": "=novalue"}, "env", ""),
     (NEW, {"image": "lab/busybox", "cap_add": "ALL; rm -rf /"}, "cap_add", ""),
@@ -136,14 +140,31 @@ BAD_FORMS = [
     (f"{H}/volumes/", {"name": "<script>", "driver": "local"}, "name", ""),
     (f"{H}/volumes/", {"name": f"dt-{RUN_ID}-ok", "driver": "no-such-driver"}, "driver", ""),
     (f"{H}/networks/", {"name": "n<script>", "driver": "bridge"}, "name", ""),
-    (f"{H}/networks/", {"name": f"dt-{RUN_ID}-n", "driver": "bridge", "subnet": "300.1.1.1/24"},
-     "subnet", ""),
-    (f"{H}/networks/", {"name": f"dt-{RUN_ID}-n", "driver": "bridge", "subnet": "10.9.0.0/24",
-                        "gateway": "not-an-ip"}, "gateway", ""),
-    ("/settings/users/new/", {"username": "<script>", "password1": "x", "password2": "x",
-                              "role": "viewer"}, "username", ""),
+    (
+        f"{H}/networks/",
+        {"name": f"dt-{RUN_ID}-n", "driver": "bridge", "subnet": "300.1.1.1/24"},
+        "subnet",
+        "",
+    ),
+    (
+        f"{H}/networks/",
+        {
+            "name": f"dt-{RUN_ID}-n",
+            "driver": "bridge",
+            "subnet": "10.9.0.0/24",
+            "gateway": "not-an-ip",
+        },
+        "gateway",
+        "",
+    ),
+    (
+        "/settings/users/new/",
+        {"username": "<script>", "password1": "x", "password2": "x", "role": "viewer"},
+        "username",
+        "",
+    ),
     ("/settings/hosts/add/", {"name": "x", "url": "tcp://[::1"}, "url", ""),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("url, data, field, words", BAD_FORMS)

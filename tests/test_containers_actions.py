@@ -134,8 +134,12 @@ def test_bulk_acts_on_full_ids_only(lab_settings, operator, make_container):
 def test_bulk_start_pause_unpause_kill_and_remove(lab_settings, admin, engine, make_container):
     a, b = make_container(start=False), make_container(start=False)
     ids = [a["Id"], b["Id"]]
-    for action, expected in (("start", "running"), ("pause", "paused"), ("unpause", "running"),
-                             ("kill", "exited")):  # fmt: skip
+    for action, expected in (
+        ("start", "running"),
+        ("pause", "paused"),
+        ("unpause", "running"),
+        ("kill", "exited"),
+    ):
         html = admin.hx_post(f"{LIST}bulk/", {"action": action, "ids": ids}).content.decode()
         assert "2 of 2 done" in html, (action, html)
         assert {state(engine, i) for i in ids} == {expected}
@@ -207,8 +211,9 @@ def test_the_tabs_show_inspect_processes_env_and_the_docker_run_command(
     assert words[-4:] == [engine.lab_image_name, "sh", "-c", "echo 'it''s'; sleep 321"]
     assert "GREETING=hello world" in words and "API_TOKEN" in words and "hunter2" not in text
     assert "note=a 'quoted' value" in words
-    panel = viewer.get(base, {"tab": "mounts"}, headers={"HX-Request": "true",
-                                                        "HX-Target": "tab-panel"})  # fmt: skip
+    panel = viewer.get(
+        base, {"tab": "mounts"}, headers={"HX-Request": "true", "HX-Target": "tab-panel"}
+    )
     assert panel.content.decode().startswith('<div id="tab-panel">')
 
 
@@ -230,9 +235,16 @@ def test_an_admin_reveals_a_secret_and_it_is_audited(
 # -- who may do what ------------------------------------------------------------------------------
 
 OPERATOR_POSTS = ["pause", "unpause", "kill", "rename"]
-ADMIN_ONLY = [("POST", f"{LIST}new/"), ("GET", f"{LIST}new/"), ("GET", f"{LIST}prune/"),
-              ("POST", f"{LIST}prune/"), ("GET", url(CID, "edit")), ("POST", url(CID, "edit")),
-              ("GET", url(CID, "run")), ("POST", url(CID, "env/reveal"))]  # fmt: skip
+ADMIN_ONLY = [
+    ("POST", f"{LIST}new/"),
+    ("GET", f"{LIST}new/"),
+    ("GET", f"{LIST}prune/"),
+    ("POST", f"{LIST}prune/"),
+    ("GET", url(CID, "edit")),
+    ("POST", url(CID, "edit")),
+    ("GET", url(CID, "run")),
+    ("POST", url(CID, "env/reveal")),
+]
 
 
 @pytest.mark.parametrize("action", OPERATOR_POSTS)

@@ -139,6 +139,14 @@ def test_the_docker_run_command_quotes_every_word():
     assert words[-3:] == ["repo/app:1.0", "-c", "echo 'hi' $HOME; rm -rf /"]
     assert words[words.index("GREETING=hello world") - 1 :][:2] == ["-e", "GREETING=hello world"]
     assert "API_TOKEN" in words
-    for arg in ("[::1]:8080:80/tcp", "5353:53/udp", "9000/tcp", "note=it's", "on-failure:2",
-                "1g", "0.25", '"source=/srv/a,b"'):  # fmt: skip
+    for arg in (
+        "[::1]:8080:80/tcp",
+        "5353:53/udp",
+        "9000/tcp",
+        "note=it's",
+        "on-failure:2",
+        "1g",
+        "0.25",
+        '"source=/srv/a,b"',
+    ):
         assert any(arg in w for w in words), arg

@@ -116,7 +116,7 @@ def test_a_container_created_from_the_form_has_exactly_the_settings_entered(
                     "protocol": "tcp",
                 },
                 {"host_port": "15353", "container_port": "53", "protocol": "udp"},
-            ],  # fmt: skip
+            ],
             mounts=[
                 {"type": "bind", "source": "/tmp", "target": "/host-tmp", "read_only": "on"},
                 {"type": "volume", "source": volume, "target": "/data"},
@@ -199,7 +199,7 @@ INVALID = {
         {"restart": "always", "restart_max": "3"},
         "restart_max",
         "only with",
-    ),  # fmt: skip
+    ),
     "memory too small": ({"memory": "1k"}, "memory", "at least 6m"),
     "unknown capability": ({"cap_add": "NET_ADMIN FLY"}, "cap_add", "Unknown capability"),
 }
@@ -214,8 +214,9 @@ def test_each_invalid_field_gives_its_message_and_creates_nothing(
         fields = {"name": make_container(start=False)["Name"].lstrip("/")}
     before = len(engine.containers.list(all=True))
     fields = dict(fields)
-    data = form_data(ui_label, ports=fields.pop("ports", ()), mounts=fields.pop("mounts", ()),
-                     **fields)  # fmt: skip
+    data = form_data(
+        ui_label, ports=fields.pop("ports", ()), mounts=fields.pop("mounts", ()), **fields
+    )
     resp = admin.post(NEW, data)
     assert resp.status_code == 400
     html = resp.content.decode()
@@ -332,9 +333,11 @@ def test_edit_recreates_under_the_same_name_with_the_new_settings(
 ):
     extra = make_network()
     old = make_container(
-        ["sleep", "300"], Env=["LEVEL=1", "SECRET_KEY=k3y"], Healthcheck=HEALTH,
+        ["sleep", "300"],
+        Env=["LEVEL=1", "SECRET_KEY=k3y"],
+        Healthcheck=HEALTH,
         HostConfig={"Dns": ["192.0.2.53"], "Memory": 64 * 1024 * 1024},
-    )  # fmt: skip
+    )
     engine.networks.connect(extra["Name"], old["Id"], aliases=["kept-alias"])
     page = admin.get(f"{LIST}{old['Id']}/edit/")
     assert "k3y" not in page.content.decode()
@@ -371,8 +374,14 @@ def test_a_recreate_that_fails_part_way_says_what_it_did_and_puts_things_back(
     )
     old = make_container(["sleep", "300"])
     values = page_form(admin.get(f"{LIST}{old['Id']}/edit/").content.decode())
-    values.update({"ports-TOTAL_FORMS": "1", "ports-0-container_port": "80",
-                   "ports-0-host_port": "18091", "ports-0-protocol": "tcp"})  # fmt: skip
+    values.update(
+        {
+            "ports-TOTAL_FORMS": "1",
+            "ports-0-container_port": "80",
+            "ports-0-host_port": "18091",
+            "ports-0-protocol": "tcp",
+        }
+    )
     resp = admin.post(f"{LIST}{old['Id']}/edit/", values)
     assert resp.status_code == 200
     html = resp.content.decode()

@@ -44,10 +44,16 @@ def admin_client() -> CsrfClient:
 
 def run_form(labels: str, command: str, keep: bool = False) -> dict[str, str]:
     data = {
-        "image": LAB_IMAGE, "command": command, "restart": "no", "labels": labels,
-        "then": "run", "ports-TOTAL_FORMS": "0", "ports-INITIAL_FORMS": "0",
-        "mounts-TOTAL_FORMS": "0", "mounts-INITIAL_FORMS": "0",
-    }  # fmt: skip
+        "image": LAB_IMAGE,
+        "command": command,
+        "restart": "no",
+        "labels": labels,
+        "then": "run",
+        "ports-TOTAL_FORMS": "0",
+        "ports-INITIAL_FORMS": "0",
+        "mounts-TOTAL_FORMS": "0",
+        "mounts-INITIAL_FORMS": "0",
+    }
     if keep:
         data["keep"] = "on"
     return data
@@ -67,16 +73,19 @@ async def run_once(labels: str, command: str, keep: bool = False) -> tuple[str, 
         and f"/ws/hosts/local/containers/{cid}/run/" in page.content.decode()
     )
     cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-    comm = WebsocketCommunicator(application, f"/ws/hosts/local/containers/{cid}/run/",
-                                 headers=[ORIGIN, cookie])  # fmt: skip
+    comm = WebsocketCommunicator(
+        application, f"/ws/hosts/local/containers/{cid}/run/", headers=[ORIGIN, cookie]
+    )
     assert (await comm.connect())[0]
     lines: list[str] = []
     result: dict = {}
     deadline = time.monotonic() + 20
     while not result.get("removed") and not (keep and result):
         msg = json.loads(await comm.receive_from(timeout=max(deadline - time.monotonic(), 0.1)))
-        lines += [re.sub(r"<[^>]+>", "", m) for m in re.findall(r'<div class="l [^"]*">.*?</div>',
-                                                               msg.get("lines", ""))]  # fmt: skip
+        lines += [
+            re.sub(r"<[^>]+>", "", m)
+            for m in re.findall(r'<div class="l [^"]*">.*?</div>', msg.get("lines", ""))
+        ]
         result = msg.get("exit") or result
     await comm.disconnect()
     return cid, lines, result
@@ -110,8 +119,9 @@ async def test_the_run_page_refuses_containers_not_made_to_run_once(hub, engine,
         await sync_to_async(client.get)(f"/hosts/local/containers/{c['Id']}/run/")
     ).status_code == 404
     cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-    comm = WebsocketCommunicator(application, f"/ws/hosts/local/containers/{c['Id']}/run/",
-                                 headers=[ORIGIN, cookie])  # fmt: skip
+    comm = WebsocketCommunicator(
+        application, f"/ws/hosts/local/containers/{c['Id']}/run/", headers=[ORIGIN, cookie]
+    )
     assert (await comm.connect())[0]
     msg: dict = {}
     while "status" not in msg:

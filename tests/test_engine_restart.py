@@ -52,8 +52,7 @@ class FaultLab:
         self.pidfile = Path(run) / "n1.pid"
 
     def lab(self, *args: str, timeout: float = 180) -> None:
-        subprocess.run([LAB, *args], env=self.env, check=True, capture_output=True,
-                       timeout=timeout)  # fmt: skip
+        subprocess.run([LAB, *args], env=self.env, check=True, capture_output=True, timeout=timeout)
 
     def stop_engine(self) -> None:
         """SIGTERM to this lab's dockerd only (its namespace and registry stay)."""
@@ -83,7 +82,7 @@ def fault_lab() -> Iterator[FaultLab]:
         shutil.rmtree(lab.env["LAB_RUN"], ignore_errors=True)
 
 
-async def _collect(ws, into: list[str]) -> None:  # noqa: ANN001
+async def _collect(ws, into: list[str]) -> None:
     async for message in ws:
         into.append(message)
 
@@ -98,7 +97,7 @@ async def _wait_for(into: list[str], needle: str, timeout: float, start: int = 0
     raise AssertionError(f"no message with {needle!r} in {timeout}s; last: {into[-3:]!r}")
 
 
-def _ws(live, session: requests.Session, path: str):  # noqa: ANN001, ANN202
+def _ws(live, session: requests.Session, path: str):
     from websockets.asyncio.client import connect
 
     return connect(
@@ -124,8 +123,11 @@ def test_pages_and_streams_ride_out_an_engine_restart(fault_lab: FaultLab) -> No
     )
     cid = c["Id"]
     engine.containers.start(cid)
-    env = {"DASHBOARD_ENGINE_TIMEOUT": "2", "DASHBOARD_ENGINE_CONNECT_TIMEOUT": "1",
-           "DASHBOARD_STREAM_LINGER_SECONDS": "1"}  # fmt: skip
+    env = {
+        "DASHBOARD_ENGINE_TIMEOUT": "2",
+        "DASHBOARD_ENGINE_CONNECT_TIMEOUT": "1",
+        "DASHBOARD_STREAM_LINGER_SECONDS": "1",
+    }
     with live_dashboard(fault_lab.url, **env) as live:
         session = login(live)
         list_url = live.url + "/hosts/local/containers/"
@@ -136,14 +138,15 @@ def test_pages_and_streams_ride_out_an_engine_restart(fault_lab: FaultLab) -> No
     # Django itself logs every 5xx answer at ERROR ("Service Unavailable"): those 503s are
     # the pages saying the engine is gone. Anything else at ERROR, or a traceback, is not.
     bad = [
-        line for line in log.splitlines()
+        line
+        for line in log.splitlines()
         if ("Traceback" in line or "level=ERROR" in line or "level=CRITICAL" in line)
         and 'msg="Service Unavailable:' not in line
-    ]  # fmt: skip
+    ]
     assert not bad, "\n".join(bad[:10])
 
 
-async def _ride_out(lab: FaultLab, live, session, engine: EngineClient, cid: str) -> None:  # noqa: ANN001
+async def _ride_out(lab: FaultLab, live, session, engine: EngineClient, cid: str) -> None:
     events: list[str] = []
     rows: list[str] = []
     logs: list[str] = []
@@ -152,8 +155,10 @@ async def _ride_out(lab: FaultLab, live, session, engine: EngineClient, cid: str
         _ws(live, session, "/ws/hosts/local/containers/live/") as list_ws,
         _ws(live, session, f"/ws/hosts/local/containers/{cid}/logs/?tail=5") as log_ws,
     ):
-        tasks = [asyncio.create_task(_collect(w, into)) for w, into in
-                 ((ev_ws, events), (list_ws, rows), (log_ws, logs))]  # fmt: skip
+        tasks = [
+            asyncio.create_task(_collect(w, into))
+            for w, into in ((ev_ws, events), (list_ws, rows), (log_ws, logs))
+        ]
         await _wait_for(events, "● live", 15)
         await _wait_for(logs, "line ", 15)
 
@@ -202,9 +207,10 @@ async def _ride_out(lab: FaultLab, live, session, engine: EngineClient, cid: str
         # -- and new changes flow again --------------------------------------------------
         marks = (len(events), len(rows))
         made = await asyncio.to_thread(
-            engine.containers.create, {"Image": "lab/busybox:latest", "Cmd": ["true"]},
+            engine.containers.create,
+            {"Image": "lab/busybox:latest", "Cmd": ["true"]},
             name="after-restart",
-        )  # fmt: skip
+        )
         await _wait_for(events, "after-restart", 15, marks[0])
         await _wait_for(rows, f"container-{made['Id'][:12]}", 15, marks[1])
         resp = await asyncio.to_thread(session.get, live.url + "/hosts/local/containers/")

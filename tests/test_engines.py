@@ -69,9 +69,10 @@ def test_an_event_filter_in_dockers_names_matches_podmans_events(engine, make_co
     engine.containers.remove(c["Id"], force=True)
     time.sleep(0.3)
     stream = engine.system.events(
-        since=since, until=f"{time.time() + 1:.9f}",
+        since=since,
+        until=f"{time.time() + 1:.9f}",
         filters={"container": [c["Id"]], "event": ["destroy"]},
-    )  # fmt: skip
+    )
     with stream:
         assert [ev["Action"] for ev in stream.objects()] == ["destroy"]
 

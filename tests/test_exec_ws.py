@@ -126,7 +126,10 @@ async def test_echo_resize_ctrl_c_and_exit_through_the_websocket(
     await asyncio.sleep(0)
     start, end = [e for e in entries if e.action.startswith("container.exec")]
     assert (start.action, start.username, start.target_id) == (
-        "container.exec", "gina-granted", c["Id"])  # fmt: skip
+        "container.exec",
+        "gina-granted",
+        c["Id"],
+    )
     assert start.params["command"] == "sh" and start.target_name == c["Name"].lstrip("/")
     assert end.action == "container.exec.end" and end.params["exit_code"] == 3
     assert end.params["started"] and end.params["ended"] and end.outcome == "ok"

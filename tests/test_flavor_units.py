@@ -40,10 +40,17 @@ def ev(action: str, kind: str = "container") -> dict[str, Any]:
 def test_podman_events_are_named_as_docker_names_them():
     names = [
         (normalize_event(PODMAN_ENGINE, ev(a, k)) or {}).get("Action")
-        for a, k in [("create", "container"), ("init", "container"), ("start", "container"),
-                     ("die", "container"), ("cleanup", "container"), ("remove", "container"),
-                     ("remove", "image"), ("remove", "volume")]
-    ]  # fmt: skip
+        for a, k in [
+            ("create", "container"),
+            ("init", "container"),
+            ("start", "container"),
+            ("die", "container"),
+            ("cleanup", "container"),
+            ("remove", "container"),
+            ("remove", "image"),
+            ("remove", "volume"),
+        ]
+    ]
     assert names == ["create", None, "start", "die", "stop", "destroy", "delete", "destroy"]
     renamed = normalize_event(PODMAN_ENGINE, ev("cleanup"))
     assert renamed["status"] == "stop" and renamed["scope"] == "local"
@@ -64,8 +71,12 @@ def test_podman_refusals_get_dockers_status():
     improper = "cannot remove container x as it is running - ...: container state improper"
     assert error_status(500, improper) == 409
     assert error_status(500, "volume v is being used by the following container(s)") == 409
-    assert error_status(400, "invalid repository name (00ff), cannot specify 64-byte "
-                        "hexadecimal strings") == 404  # fmt: skip
+    assert (
+        error_status(
+            400, "invalid repository name (00ff), cannot specify 64-byte hexadecimal strings"
+        )
+        == 404
+    )
     assert error_status(500, "something else broke") == 500
 
 
@@ -89,12 +100,14 @@ def test_a_top_in_one_column_is_split_into_columns():
 def test_a_podman_inspect_loses_what_podman_added():
     body = {
         "Config": {
-            "Hostname": "hh", "Image": "docker.io/library/busybox:latest", "Entrypoint": [],
+            "Hostname": "hh",
+            "Image": "docker.io/library/busybox:latest",
+            "Entrypoint": [],
             "Env": ["PATH=/bin", "TERM=xterm", "container=podman", "A=1", "HOSTNAME=hh"],
         },
         "HostConfig": {"NetworkMode": "bridge", "Ulimits": [{"Name": "RLIMIT_NOFILE"}]},
         "NetworkSettings": {"Networks": {"podman": {"NetworkID": "podman"}}},
-    }  # fmt: skip
+    }
     out = podman_inspect(body)
     assert out["Config"]["Env"] == ["PATH=/bin", "A=1"]
     assert out["Config"]["Image"] == "busybox:latest" and out["Config"]["Entrypoint"] is None

@@ -35,9 +35,14 @@ def test_two_engines_side_by_side(engine, node2):
 
     name = f"dt-{RUN_ID}-n2-{secrets.token_hex(3)}"
     created = node2.containers.create(
-        {"Image": LAB_IMAGE, "Cmd": ["sleep", "300"], "Labels": {TEST_LABEL: RUN_ID},
-         "StopTimeout": 1}, name=name,
-    )  # fmt: skip
+        {
+            "Image": LAB_IMAGE,
+            "Cmd": ["sleep", "300"],
+            "Labels": {TEST_LABEL: RUN_ID},
+            "StopTimeout": 1,
+        },
+        name=name,
+    )
     node2.made.append(created["Id"])
     node2.containers.start(created["Id"])
     if not CHROMIUM:

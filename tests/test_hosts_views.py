@@ -117,16 +117,24 @@ def test_tls_material_is_stored_encrypted_and_never_shown(admin, settings):
     # A key without its certificate is refused beside the certificate field.
     resp = admin.post(
         "/settings/hosts/add/",
-        {"name": "half", "url": "tcp://127.0.0.1:1", "tls": "on",
-         "tls_key": SimpleUploadedFile("key.pem", KEY)},
-    )  # fmt: skip
+        {
+            "name": "half",
+            "url": "tcp://127.0.0.1:1",
+            "tls": "on",
+            "tls_key": SimpleUploadedFile("key.pem", KEY),
+        },
+    )
     assert resp.status_code == 400 and "needs its key" in resp.content.decode()
     # Something that is not PEM is refused.
     resp = admin.post(
         "/settings/hosts/add/",
-        {"name": "junk", "url": "tcp://127.0.0.1:1", "tls": "on",
-         "tls_ca": SimpleUploadedFile("ca.pem", b"\x00\x01binary")},
-    )  # fmt: skip
+        {
+            "name": "junk",
+            "url": "tcp://127.0.0.1:1",
+            "tls": "on",
+            "tls_ca": SimpleUploadedFile("ca.pem", b"\x00\x01binary"),
+        },
+    )
     assert resp.status_code == 400 and "not a PEM file" in resp.content.decode()
     admin.post("/settings/hosts/remote/remove/", {"confirm": "remote"})
     assert not os.path.exists(key_file)
@@ -215,9 +223,13 @@ def test_a_tls_engine_added_with_uploaded_certificates_is_used(admin, engine, tl
     # A CA that did not sign the engine's certificate: verification fails, said so.
     resp = admin.hx_post(
         "/settings/hosts/test/",
-        {**base, "tls_ca": _pem("cert.pem"), "tls_cert": _pem("cert.pem"),
-         "tls_key": _pem("key.pem")},
-    )  # fmt: skip
+        {
+            **base,
+            "tls_ca": _pem("cert.pem"),
+            "tls_cert": _pem("cert.pem"),
+            "tls_key": _pem("key.pem"),
+        },
+    )
     assert "✗" in resp.content.decode()
     files = {"tls_ca": _pem("ca.pem"), "tls_cert": _pem("cert.pem"), "tls_key": _pem("key.pem")}
     resp = admin.hx_post("/settings/hosts/test/", {**base, **files})

@@ -120,8 +120,14 @@ async def test_a_pull_shows_layer_progress_and_the_image_appears(
     assert "<progress" in final
     # Before the end, some message showed a layer on its way. (Podman sends a layer's
     # lines only when it is done with it: a small pull shows no layer in between.)
-    on_the_way = {"Waiting", "Pulling fs layer", "Downloading", "Verifying Checksum",
-                  "Download complete", "Extracting"}  # fmt: skip
+    on_the_way = {
+        "Waiting",
+        "Pulling fs layer",
+        "Downloading",
+        "Verifying Checksum",
+        "Download complete",
+        "Extracting",
+    }
     if engine.lab_kind == "docker":
         assert any(s in on_the_way for m in messages[:-1] for _, s in layers(m)), messages
     assert "Downloaded newer image" in final
@@ -294,16 +300,24 @@ async def test_pulls_from_a_registry_with_login_fail_clearly_without_the_right_o
     assert 'data-state="failed"' in nothing
     assert "basic auth credentials" in nothing or "authentication required" in nothing
 
-    resp = await post(logins, {"registry": auth_registry.addr, "username": "tester",
-                               "password": "wrong-password"})  # fmt: skip
+    resp = await post(
+        logins, {"registry": auth_registry.addr, "username": "tester", "password": "wrong-password"}
+    )
     assert resp.status_code == 302, resp.content[:500]  # saved unchecked (check left off)
     wrong = (await follow(await start(admin, secured_image), cookie_of(admin)))[-1]
     assert 'data-state="failed"' in wrong
     assert "unauthorized" in wrong or "authentication required" in wrong
     assert "With the saved login of tester" not in wrong  # (said beside, not in the panel)
 
-    resp = await post(logins, {"registry": auth_registry.addr, "username": auth_registry.username,
-                               "password": auth_registry.password, "check": "on"})  # fmt: skip
+    resp = await post(
+        logins,
+        {
+            "registry": auth_registry.addr,
+            "username": auth_registry.username,
+            "password": auth_registry.password,
+            "check": "on",
+        },
+    )
     assert resp.status_code == 302
     right = (await follow(await start(admin, secured_image), cookie_of(admin)))[-1]
     assert 'data-state="done"' in right, right

@@ -35,23 +35,39 @@ H = "a" * 64
     [
         ("busybox", None, "busybox", None, None, "docker.io"),
         ("lab/busybox:latest", None, "lab/busybox", "latest", None, "docker.io"),
-        ("127.0.0.1:5000/lab/busybox:v1", "127.0.0.1:5000", "lab/busybox", "v1", None,
-         "127.0.0.1:5000"),
+        (
+            "127.0.0.1:5000/lab/busybox:v1",
+            "127.0.0.1:5000",
+            "lab/busybox",
+            "v1",
+            None,
+            "127.0.0.1:5000",
+        ),
         ("localhost/app", "localhost", "app", None, None, "localhost"),
-        ("registry.example.com/a/b/c:1.0-rc_1", "registry.example.com", "a/b/c", "1.0-rc_1", None,
-         "registry.example.com"),
+        (
+            "registry.example.com/a/b/c:1.0-rc_1",
+            "registry.example.com",
+            "a/b/c",
+            "1.0-rc_1",
+            None,
+            "registry.example.com",
+        ),
         (f"app@sha256:{H}", None, "app", None, f"sha256:{H}", "docker.io"),
         (f"app:v1@sha256:{H}", None, "app", "v1", f"sha256:{H}", "docker.io"),
         ("[::1]:5000/x", "[::1]:5000", "x", None, None, "[::1]:5000"),
         ("a__b-c/d.e_f", None, "a__b-c/d.e_f", None, None, "docker.io"),
         ("docker.io/library/busybox", "docker.io", "library/busybox", None, None, "docker.io"),
     ],
-)  # fmt: skip
+)
 def test_valid_references_parse(text, domain, path, tag, digest, registry):
     ref = parse_reference(text)
     assert (ref.domain, ref.path, ref.tag, ref.digest, ref.registry) == (
-        domain, path, tag, digest, registry
-    )  # fmt: skip
+        domain,
+        path,
+        tag,
+        digest,
+        registry,
+    )
     assert str(ref) == text
 
 
@@ -130,13 +146,20 @@ PULL_LINES = [
     {"status": "Pulling from exp/blob", "id": "v1"},
     {"status": "Already exists", "progressDetail": {}, "id": "cf5940e6a9a4"},
     {"status": "Pulling fs layer", "progressDetail": {}, "id": "dcd76b14cafb"},
-    {"status": "Downloading", "progressDetail": {"current": 36445, "total": 3001123},
-     "progress": "[>   ]  36.45kB/3.001MB", "id": "dcd76b14cafb"},
+    {
+        "status": "Downloading",
+        "progressDetail": {"current": 36445, "total": 3001123},
+        "progress": "[>   ]  36.45kB/3.001MB",
+        "id": "dcd76b14cafb",
+    },
     {"status": "Verifying Checksum", "progressDetail": {}, "id": "dcd76b14cafb"},
     {"status": "Download complete", "progressDetail": {}, "id": "dcd76b14cafb"},
-    {"status": "Extracting", "progressDetail": {"current": 32768, "total": 3001123},
-     "id": "dcd76b14cafb"},
-]  # fmt: skip
+    {
+        "status": "Extracting",
+        "progressDetail": {"current": 32768, "total": 3001123},
+        "id": "dcd76b14cafb",
+    },
+]
 
 
 def test_pull_progress_is_folded_per_layer():
@@ -186,8 +209,13 @@ def test_push_progress_keeps_the_digest_from_aux():
 
 def test_disk_usage_of_both_api_shapes_reads_the_same():
     items = {"Id": "sha256:" + H, "Size": 10, "SharedSize": 0, "Containers": 0}
-    old = {"LayersSize": 10, "Images": [items], "Containers": [], "Volumes": None,
-           "BuildCache": None}  # fmt: skip
+    old = {
+        "LayersSize": 10,
+        "Images": [items],
+        "Containers": [],
+        "Volumes": None,
+        "BuildCache": None,
+    }
     new = {
         "ImagesUsage": {"TotalSize": 10, "Items": [items]},
         "ContainersUsage": {"Items": []},
@@ -205,11 +233,17 @@ def test_image_plans_follow_the_engines_rules():
         "images": [
             {"Id": "used", "RepoTags": ["a:1"], "Containers": 1, "Size": 5, "SharedSize": 0},
             {"Id": "tagged", "RepoTags": ["b:1"], "Containers": 0, "Size": 7, "SharedSize": 2},
-            {"Id": "dangling", "RepoTags": ["<none>:<none>"], "Containers": 0, "Size": 3,
-             "SharedSize": -1, "Labels": {"k": "v"}},
+            {
+                "Id": "dangling",
+                "RepoTags": ["<none>:<none>"],
+                "Containers": 0,
+                "Size": 3,
+                "SharedSize": -1,
+                "Labels": {"k": "v"},
+            },
             {"Id": "dangling2", "RepoTags": [], "Containers": 0, "Size": 4, "SharedSize": 0},
         ]
-    }  # fmt: skip
+    }
     assert plan_images(df).keys == ["dangling", "dangling2"]
     assert plan_images(df, dangling=False).keys == ["tagged", "dangling", "dangling2"]
     assert plan_images(df, dangling=False).space == 5 + 3 + 4

@@ -41,8 +41,9 @@ def test_the_list_shows_tags_sizes_and_users(lab_settings, viewer, engine, make_
 
 def test_the_dangling_filter_shows_only_untagged_images(lab_settings, viewer, engine, image_tags):
     dangling = image_tags(build_image(engine, "", size=1000))
-    resp = viewer.get(LIST, {"dangling": "on"}, headers={"HX-Request": "true",
-                                                          "HX-Target": "images-rows"})  # fmt: skip
+    resp = viewer.get(
+        LIST, {"dangling": "on"}, headers={"HX-Request": "true", "HX-Target": "images-rows"}
+    )
     html = resp.content.decode()
     assert html.lstrip().startswith("<tbody")
     assert hexid(dangling)[:12] in html

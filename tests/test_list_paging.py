@@ -67,9 +67,10 @@ def test_the_filter_counts_against_everything_and_new_rows_land_only_on_page_one
 
 def test_a_live_page_swap_keeps_sort_and_per_page_in_the_filter_form(lab_settings, viewer, many):
     html = viewer.get(
-        LIST, {"q": many, "sort": "state", "order": "desc", "per": 100},
+        LIST,
+        {"q": many, "sort": "state", "order": "desc", "per": 100},
         headers={"HX-Request": "true", "HX-Target": "containers-live"},
-    ).content.decode()  # fmt: skip
+    ).content.decode()
     assert '<input type="hidden" name="sort" value="state" form="container-filters">' in html
     assert '<input type="hidden" name="per" value="100" form="container-filters">' in html
     assert 'aria-sort="descending"' in html
@@ -78,7 +79,8 @@ def test_a_live_page_swap_keeps_sort_and_per_page_in_the_filter_form(lab_setting
 def test_unknown_sort_order_and_page_size_fall_back_to_the_defaults():
     items = [{"n": i} for i in range(7)]
     keys = {"n": lambda x: x["n"]}
-    page = paginate(items, {"sort": "evil", "order": "sideways", "per": "7", "page": "x"},
-                    keys, "n", "desc")  # fmt: skip
+    page = paginate(
+        items, {"sort": "evil", "order": "sideways", "per": "7", "page": "x"}, keys, "n", "desc"
+    )
     assert (page.sort, page.order, page.per, page.number) == ("n", "desc", 50, 1)
     assert [x["n"] for x in page.items] == [6, 5, 4, 3, 2, 1, 0]

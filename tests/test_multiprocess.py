@@ -62,10 +62,24 @@ def redis_url() -> Iterator[str]:
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="dash-redis-")
     proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", workdir, "--daemonize", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            exe,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+            "--daemonize",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_port(port, proc, "redis-server")
         yield f"redis://127.0.0.1:{port}/0"
@@ -90,18 +104,25 @@ def database_url() -> Iterator[str]:
     shutil.chown(workdir, "postgres", "postgres")
     data = os.path.join(workdir, "data")
     as_pg = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*as_pg, f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "dash",
-                    "-E", "UTF8"], check=True, capture_output=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [*as_pg, f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "dash", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     ctl = [*as_pg, f"{PG_BIN}/pg_ctl", "-D", data, "-l", os.path.join(workdir, "pg.log")]
     subprocess.run(
         [*ctl, "-w", "-o", f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1", "start"],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     try:
         import psycopg
 
-        with psycopg.connect(f"postgresql://dash@127.0.0.1:{port}/postgres",
-                             autocommit=True) as conn:  # fmt: skip
+        with psycopg.connect(
+            f"postgresql://dash@127.0.0.1:{port}/postgres", autocommit=True
+        ) as conn:
             conn.execute("CREATE DATABASE dashboard")
         yield f"postgres://dash@127.0.0.1:{port}/dashboard"
     finally:
@@ -110,15 +131,16 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def two_dashboards(redis_url, database_url, engine):  # noqa: ANN001, ANN201
+def two_dashboards(redis_url, database_url, engine):
     import psycopg
 
     # A database of its own each time: the first admin (and its password) is made once per
     # database, and the cluster serves the test once per lab engine.
     name = f"dashboard_{secrets.token_hex(4)}"
     server = database_url.rsplit("/", 1)[0]
-    with psycopg.connect(f"{server.replace('postgres://', 'postgresql://')}/postgres",
-                         autocommit=True) as conn:  # fmt: skip
+    with psycopg.connect(
+        f"{server.replace('postgres://', 'postgresql://')}/postgres", autocommit=True
+    ) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     database_url = f"{server}/{name}"
     password = secrets.token_urlsafe(12)
@@ -137,31 +159,48 @@ def two_dashboards(redis_url, database_url, engine):  # noqa: ANN001, ANN201
 def _login(url: str, password: str) -> requests.Session:
     s = requests.Session()
     s.get(url + "/login/", timeout=10)
-    resp = s.post(url + "/login/", data={"username": "admin", "password": password,
-                  "csrfmiddlewaretoken": s.cookies["csrftoken"]}, timeout=10,
-                  allow_redirects=False)  # fmt: skip
+    resp = s.post(
+        url + "/login/",
+        data={
+            "username": "admin",
+            "password": password,
+            "csrfmiddlewaretoken": s.cookies["csrftoken"],
+        },
+        timeout=10,
+        allow_redirects=False,
+    )
     assert resp.status_code == 302, resp.text[:300]
     return s
 
 
-def _ws(url: str, session: requests.Session, path: str):  # noqa: ANN202
+def _ws(url: str, session: requests.Session, path: str):
     from websockets.asyncio.client import connect
 
     cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
-    return connect("ws://" + url.split("://", 1)[1] + path, origin=url,
-                   additional_headers={"Cookie": cookie}, ping_interval=None,
-                   max_size=None)  # fmt: skip
+    return connect(
+        "ws://" + url.split("://", 1)[1] + path,
+        origin=url,
+        additional_headers={"Cookie": cookie},
+        ping_interval=None,
+        max_size=None,
+    )
 
 
 def _gate(engine: EngineClient, cid: str) -> None:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         tar.addfile(tarfile.TarInfo("go"), io.BytesIO(b""))
-    engine.request("PUT", "/containers/{}/archive", cid, params={"path": "/tmp"},
-                   data=buf.getvalue(), headers={"Content-Type": "application/x-tar"})  # fmt: skip
+    engine.request(
+        "PUT",
+        "/containers/{}/archive",
+        cid,
+        params={"path": "/tmp"},
+        data=buf.getvalue(),
+        headers={"Content-Type": "application/x-tar"},
+    )
 
 
-async def _read_lines(ws, want: int, timeout: float = 60) -> list[str]:  # noqa: ANN001
+async def _read_lines(ws, want: int, timeout: float = 60) -> list[str]:
     got: list[str] = []
     async with asyncio.timeout(timeout):
         while not got or got[-1] != "END":
@@ -174,8 +213,13 @@ def test_two_processes_share_logins_streams_and_live_pages(two_dashboards, make_
     a, b, password, database_url = two_dashboards
     engine = EngineClient(engine.lab_url, timeout=30)
     lines = 300
-    c = make_container(["sh", "-c", "while [ ! -e /tmp/go ]; do usleep 20000; done; "
-                        f"seq 1 {lines}; echo END; sleep 300"])  # fmt: skip
+    c = make_container(
+        [
+            "sh",
+            "-c",
+            f"while [ ! -e /tmp/go ]; do usleep 20000; done; seq 1 {lines}; echo END; sleep 300",
+        ]
+    )
     cid = c["Id"]
 
     session = _login(a.url, password)
@@ -208,10 +252,11 @@ def test_two_processes_share_logins_streams_and_live_pages(two_dashboards, make_
                 while "● live" not in await on_b.recv():
                     pass
             resp = await asyncio.to_thread(
-                session.post, f"{a.url}/hosts/local/containers/{cid}/stop/",
+                session.post,
+                f"{a.url}/hosts/local/containers/{cid}/stop/",
                 headers={"X-CSRFToken": session.cookies["csrftoken"], "HX-Request": "true"},
                 timeout=30,
-            )  # fmt: skip
+            )
             assert resp.status_code == 200, resp.text[:300]
             seen = ""
             try:

@@ -26,8 +26,14 @@ def test_only_admins_see_or_change_logins(request, who):
 
 def test_a_saved_password_is_encrypted_and_never_shown_again(admin):
     secret = "s3cret-pass-word-123"
-    resp = admin.post(URL, {"registry": "https://Registry.Example.com:5000/v2/",
-                            "username": "deploy", "password": secret})  # fmt: skip
+    resp = admin.post(
+        URL,
+        {
+            "registry": "https://Registry.Example.com:5000/v2/",
+            "username": "deploy",
+            "password": secret,
+        },
+    )
     assert resp.status_code == 302
     login = RegistryCredential.objects.get()
     assert login.registry == "registry.example.com:5000"
@@ -76,8 +82,12 @@ def test_the_key_can_come_from_the_environment_and_a_changed_key_is_said_plainly
 
 @pytest.mark.engine
 def test_a_login_the_registry_refuses_is_not_saved(lab_settings, admin, auth_registry):
-    data = {"registry": auth_registry.addr, "username": auth_registry.username,
-            "password": "not-the-password", "check": "on"}  # fmt: skip
+    data = {
+        "registry": auth_registry.addr,
+        "username": auth_registry.username,
+        "password": "not-the-password",
+        "check": "on",
+    }
     resp = admin.post(URL, data)
     assert resp.status_code == 400
     assert "The registry refused the login" in resp.content.decode()

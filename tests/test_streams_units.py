@@ -88,15 +88,19 @@ def test_lines_survive_any_split(lines, cuts):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=8,
-)  # fmt: skip
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(json_values, max_size=8), st.sampled_from(["\n", "", "\r\n", "\x1e"]),
-       st.lists(st.integers(min_value=0, max_value=2000), max_size=15))  # fmt: skip
+@given(
+    st.lists(json_values, max_size=8),
+    st.sampled_from(["\n", "", "\r\n", "\x1e"]),
+    st.lists(st.integers(min_value=0, max_value=2000), max_size=15),
+)
 def test_json_documents_survive_any_split(docs, sep, cuts):
     # Scalars need a separator to be told apart; objects and arrays do not.
     if sep == "":
@@ -145,12 +149,17 @@ def test_network_and_block_io_are_summed():
             "eth0": {"rx_bytes": 5, "tx_bytes": 7},
             "eth1": {"rx_bytes": 1, "tx_bytes": 2},
         },
-        "blkio_stats": {"io_service_bytes_recursive": [
-            {"op": "Read", "value": 10}, {"op": "Write", "value": 20},
-            {"op": "read", "value": 1}, {"op": "write", "value": 2}, {"op": "Total", "value": 33},
-        ]},
+        "blkio_stats": {
+            "io_service_bytes_recursive": [
+                {"op": "Read", "value": 10},
+                {"op": "Write", "value": 20},
+                {"op": "read", "value": 1},
+                {"op": "write", "value": 2},
+                {"op": "Total", "value": 33},
+            ]
+        },
         "pids_stats": {"current": 3},
-    }  # fmt: skip
+    }
     s = stats_summary(doc)
     assert (s["net_rx"], s["net_tx"], s["blk_read"], s["blk_write"]) == (6, 9, 11, 22)
     assert s["mem_percent"] == 10.0 and s["pids"] == 3
@@ -184,8 +193,10 @@ def chunked(payloads: list[bytes]) -> bytes:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.binary(min_size=1, max_size=300), max_size=10),
-       st.lists(st.integers(min_value=0, max_value=5000), max_size=20))  # fmt: skip
+@given(
+    st.lists(st.binary(min_size=1, max_size=300), max_size=10),
+    st.lists(st.integers(min_value=0, max_value=5000), max_size=20),
+)
 def test_chunked_encoding_survives_any_split(payloads, cuts):
     from engine_client.streams import ChunkedDecoder
 

@@ -98,8 +98,9 @@ def test_init_reveal_settings_and_leave_a_single_node_swarm(swarm_settings, admi
     assert spec["CAConfig"]["NodeCertExpiry"] == 720 * 3600 * 10**9
 
     # Autolock: the unlock key is shown only to an admin who asks, and each reveal audited.
-    resp = admin.hx_post(f"{SWARM}settings/", {**settings, "cert_expiry": "720h", "autolock": "on"},
-                         "swarm-settings")  # fmt: skip
+    resp = admin.hx_post(
+        f"{SWARM}settings/", {**settings, "cert_expiry": "720h", "autolock": "on"}, "swarm-settings"
+    )
     assert resp.status_code == 200
     key = engine.swarm.unlock_key()
     assert key.startswith("SWMKEY-1-") and key not in admin.get(SWARM).content.decode()
@@ -138,8 +139,12 @@ def test_a_second_host_joins_as_a_worker_and_is_listed_ready(swarm_settings, adm
     assert 'id="swarm-join"' in html and '<option value="local">local</option>' in html
 
     # The manager's token is fetched by the dashboard: it never passes through the page.
-    data = {"manager_host": "local", "role": "worker", "advertise_addr": ADDR2,
-            "listen_addr": f"{ADDR2}:2377"}  # fmt: skip
+    data = {
+        "manager_host": "local",
+        "role": "worker",
+        "advertise_addr": ADDR2,
+        "listen_addr": f"{ADDR2}:2377",
+    }
     resp = admin.post(f"{SWARM2}join/", data)
     assert resp.status_code == 302, resp.content[:800]
     state = worker.swarm.local_state()
@@ -163,8 +168,10 @@ def test_a_second_host_joins_as_a_worker_and_is_listed_ready(swarm_settings, adm
 
     # A bad token is refused beside the form, and nothing changes.
     force_out(worker)
-    resp = admin.post(f"{SWARM2}join/", {"role": "worker", "token": "SWMTKN-1-nope",
-                                          "remote_addr": f"{ADDR1}:2377"})  # fmt: skip
+    resp = admin.post(
+        f"{SWARM2}join/",
+        {"role": "worker", "token": "SWMTKN-1-nope", "remote_addr": f"{ADDR1}:2377"},
+    )
     assert resp.status_code == 400 and "a join token looks like" in resp.content.decode()
     assert worker.swarm.local_state()["state"] == "inactive"
 
@@ -184,13 +191,31 @@ def test_pages_of_a_host_not_in_a_swarm_say_so(swarm_settings, admin, viewer, ou
 
 ADMIN_ONLY_GET = ["", "nodes/", "nodes/somenode/", "leave/", "services/new/"]
 ADMIN_ONLY_POST = [
-    "init/", "join/", "leave/", "tokens/reveal/", "tokens/rotate/", "settings/", "unlock-key/",
-    "unlock/", "nodes/somenode/availability/", "nodes/somenode/role/", "nodes/somenode/labels/",
-    "nodes/somenode/remove/", "services/new/", "services/svc/remove/", "secrets/", "configs/",
-    "secrets/s/remove/", "configs/c/remove/",
-]  # fmt: skip
-OPERATOR_POST = ["services/svc/scale/", "services/svc/image/", "services/svc/force/",
-                 "services/svc/rollback/"]  # fmt: skip
+    "init/",
+    "join/",
+    "leave/",
+    "tokens/reveal/",
+    "tokens/rotate/",
+    "settings/",
+    "unlock-key/",
+    "unlock/",
+    "nodes/somenode/availability/",
+    "nodes/somenode/role/",
+    "nodes/somenode/labels/",
+    "nodes/somenode/remove/",
+    "services/new/",
+    "services/svc/remove/",
+    "secrets/",
+    "configs/",
+    "secrets/s/remove/",
+    "configs/c/remove/",
+]
+OPERATOR_POST = [
+    "services/svc/scale/",
+    "services/svc/image/",
+    "services/svc/force/",
+    "services/svc/rollback/",
+]
 
 
 def test_operators_cannot_touch_the_swarm_or_nodes(lab_settings, operator, viewer):

@@ -111,13 +111,25 @@ def test_a_node_label_places_a_service_on_that_node(swarm_settings, admin, swarm
 
     name = f"dt-{RUN_ID}-placed"
     form = {
-        "name": name, "image": "lab/busybox:latest", "mode": "replicated", "replicas": "3",
-        "command": "sleep 300", "constraints": f"node.labels.{key}=={value}",
-        "labels": f"{TEST_LABEL}={RUN_ID}", "restart_condition": "any", "restart_delay": "1s",
-        "update_parallelism": "1", "update_delay": "0s", "update_failure": "pause",
-        "update_order": "stop-first", "rollback_parallelism": "1", "rollback_delay": "0s",
-        "rollback_failure": "pause", "rollback_order": "stop-first", "stop_grace": "1s",
-    }  # fmt: skip
+        "name": name,
+        "image": "lab/busybox:latest",
+        "mode": "replicated",
+        "replicas": "3",
+        "command": "sleep 300",
+        "constraints": f"node.labels.{key}=={value}",
+        "labels": f"{TEST_LABEL}={RUN_ID}",
+        "restart_condition": "any",
+        "restart_delay": "1s",
+        "update_parallelism": "1",
+        "update_delay": "0s",
+        "update_failure": "pause",
+        "update_order": "stop-first",
+        "rollback_parallelism": "1",
+        "rollback_delay": "0s",
+        "rollback_failure": "pause",
+        "rollback_order": "stop-first",
+        "stop_grace": "1s",
+    }
     resp = admin.post("/hosts/local/swarm/services/new/", form)
     assert resp.status_code == 302, resp.content.decode()[-1500:]
     sid = resp["Location"].rstrip("/").rsplit("/", 1)[1]

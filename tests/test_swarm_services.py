@@ -31,12 +31,21 @@ __all__ = ["swarm", "swarm_settings"]
 SERVICES = "/hosts/local/swarm/services/"
 ORIGIN = (b"origin", b"http://localhost")
 FORM = {
-    "image": LAB_IMAGE, "mode": "replicated", "labels": f"{TEST_LABEL}={RUN_ID}",
-    "restart_condition": "any", "restart_delay": "1s", "update_parallelism": "0",
-    "update_delay": "0s", "update_failure": "pause", "update_order": "stop-first",
-    "rollback_parallelism": "0", "rollback_delay": "0s", "rollback_failure": "pause",
-    "rollback_order": "stop-first", "stop_grace": "1s",
-}  # fmt: skip
+    "image": LAB_IMAGE,
+    "mode": "replicated",
+    "labels": f"{TEST_LABEL}={RUN_ID}",
+    "restart_condition": "any",
+    "restart_delay": "1s",
+    "update_parallelism": "0",
+    "update_delay": "0s",
+    "update_failure": "pause",
+    "update_order": "stop-first",
+    "rollback_parallelism": "0",
+    "rollback_delay": "0s",
+    "rollback_failure": "pause",
+    "rollback_order": "stop-first",
+    "stop_grace": "1s",
+}
 
 
 def images_of(swarm, sid: str) -> set[str]:
@@ -61,9 +70,15 @@ def test_create_scale_update_roll_back_and_remove(
     swarm_settings, admin, operator, swarm, second_tag
 ):
     name = f"dt-{RUN_ID}-web"
-    form = {**FORM, "name": name, "replicas": "3", "env": "GREETING=hi\nAPI_TOKEN=s3cr3t",
-            "command": "sh -c 'while true; do echo $GREETING from $(hostname); sleep 1; done'",
-            "ports": "28080:8080", "mounts": "type=tmpfs,target=/scratch"}  # fmt: skip
+    form = {
+        **FORM,
+        "name": name,
+        "replicas": "3",
+        "env": "GREETING=hi\nAPI_TOKEN=s3cr3t",
+        "command": "sh -c 'while true; do echo $GREETING from $(hostname); sleep 1; done'",
+        "ports": "28080:8080",
+        "mounts": "type=tmpfs,target=/scratch",
+    }
     assert operator.post(f"{SERVICES}new/", form).status_code == 403
     resp = admin.post(f"{SERVICES}new/", {**form, "ports": "28080:8080/tcp sideways"})
     assert resp.status_code == 400 and "write e.g. 8080:80/tcp host" in resp.content.decode()
@@ -134,9 +149,14 @@ def test_create_scale_update_roll_back_and_remove(
     done = AuditEntry.objects.filter(action__contains=".").exclude(outcome=AuditEntry.DENIED)
     actions = [e.action for e in done.order_by("id")]
     assert actions == [
-        "service.create", "service.scale", "service.scale", "service.update_image",
-        "service.rollback", "service.force_update", "service.remove",
-    ]  # fmt: skip
+        "service.create",
+        "service.scale",
+        "service.scale",
+        "service.update_image",
+        "service.rollback",
+        "service.force_update",
+        "service.remove",
+    ]
     lifecycle = done.exclude(action__in=["service.create", "service.remove"])
     assert {e.username for e in lifecycle} == {"oscar-operator"}
 
@@ -167,8 +187,14 @@ def test_a_secret_and_a_config_mounted_into_a_service(swarm_settings, admin, vie
 
     name = f"dt-{RUN_ID}-reader"
     command = f"sh -c 'cat /run/secrets/{secret_name} /{config_name}; sleep 300'"
-    form = {**FORM, "name": name, "replicas": "1", "secrets": [secret_name],
-            "configs": [config_name], "command": command}  # fmt: skip
+    form = {
+        **FORM,
+        "name": name,
+        "replicas": "1",
+        "secrets": [secret_name],
+        "configs": [config_name],
+        "command": command,
+    }
     resp = admin.post(f"{SERVICES}new/", form)
     assert resp.status_code == 302, resp.content.decode()[-1500:]
     sid = resp["Location"].rstrip("/").rsplit("/", 1)[1]
@@ -195,10 +221,17 @@ def test_a_secret_and_a_config_mounted_into_a_service(swarm_settings, admin, vie
 
     swarm.manager.services.remove(sid)
     resp = wait_for(
-        lambda: (r := admin.hx_post(f"/hosts/local/swarm/secrets/{secret_id}/remove/",
-                                    target=f"remove-{secret_id}")).status_code == 200 and r,
+        lambda: (
+            (
+                r := admin.hx_post(
+                    f"/hosts/local/swarm/secrets/{secret_id}/remove/", target=f"remove-{secret_id}"
+                )
+            ).status_code
+            == 200
+            and r
+        ),
         "the secret free to remove",
-    )  # fmt: skip
+    )
     with pytest.raises(NotFound):
         swarm.manager.secrets.inspect(secret_id)
 
@@ -272,9 +305,10 @@ async def test_the_services_page_rereads_its_rows_when_the_swarm_changes(hub, sw
     assert not connected and code == 4403, "nodes are for admins"
 
     comm = WebsocketCommunicator(
-        application, f"/ws/hosts/local/swarm/live/?kind=services&since={time.time():.3f}",
+        application,
+        f"/ws/hosts/local/swarm/live/?kind=services&since={time.time():.3f}",
         [ORIGIN, viewer],
-    )  # fmt: skip
+    )
     assert (await comm.connect())[0]
     sid = (await sync_to_async(swarm.manager.services.create)(service_spec(f"dt-{RUN_ID}-ev", 1)))[
         "ID"

@@ -66,14 +66,23 @@ def test_bad_durations(text):
 
 def test_the_service_spec_the_form_builds():
     spec = ServiceSpec(
-        name="web", image="lab/busybox:latest", replicas=3, args=["sleep", "300"],
-        env=["A=1"], ports=[ServicePort(80, 8080, "tcp", "host")],
+        name="web",
+        image="lab/busybox:latest",
+        replicas=3,
+        args=["sleep", "300"],
+        env=["A=1"],
+        ports=[ServicePort(80, 8080, "tcp", "host")],
         mounts=[ServiceMount("volume", "/data", "web-data", read_only=True)],
-        networks=["backend"], constraints=["node.labels.zone==a", "node.role!=manager"],
-        spread=["node.labels.rack"], limit_cpus=5 * 10**8, limit_memory=64 * 2**20,
-        secrets=[FileRef("sid", "db.pw")], configs=[FileRef("cid", "app.conf", "/etc/app.conf")],
-        labels={"team": "x"}, stop_grace=10**9,
-    ).body()  # fmt: skip
+        networks=["backend"],
+        constraints=["node.labels.zone==a", "node.role!=manager"],
+        spread=["node.labels.rack"],
+        limit_cpus=5 * 10**8,
+        limit_memory=64 * 2**20,
+        secrets=[FileRef("sid", "db.pw")],
+        configs=[FileRef("cid", "app.conf", "/etc/app.conf")],
+        labels={"team": "x"},
+        stop_grace=10**9,
+    ).body()
     task = spec["TaskTemplate"]
     assert spec["Mode"] == {"Replicated": {"Replicas": 3}}
     assert task["ContainerSpec"]["Args"] == ["sleep", "300"]
@@ -82,9 +91,10 @@ def test_the_service_spec_the_form_builds():
     ]
     assert task["ContainerSpec"]["Secrets"][0]["File"]["Name"] == "db.pw"
     assert task["ContainerSpec"]["Configs"][0] == {
-        "ConfigID": "cid", "ConfigName": "app.conf",
+        "ConfigID": "cid",
+        "ConfigName": "app.conf",
         "File": {"Name": "/etc/app.conf", "UID": "0", "GID": "0", "Mode": 0o444},
-    }  # fmt: skip
+    }
     assert task["Networks"] == [{"Target": "backend"}] and "Networks" not in spec
     assert task["Placement"]["Preferences"] == [
         {"Spread": {"SpreadDescriptor": "node.labels.rack"}}
@@ -129,15 +139,32 @@ def _task(tid, slot, state, desired, ts, err="", exit_code=None):
     status = {"State": state, "Timestamp": ts, "Err": err, "Message": state}
     if exit_code is not None:
         status["ContainerStatus"] = {"ExitCode": exit_code}
-    return {"ID": tid, "ServiceID": "s1", "Slot": slot, "NodeID": "n1", "Status": status,
-            "DesiredState": desired}  # fmt: skip
+    return {
+        "ID": tid,
+        "ServiceID": "s1",
+        "Slot": slot,
+        "NodeID": "n1",
+        "Status": status,
+        "DesiredState": desired,
+    }
 
 
 def test_the_overview_finds_crash_loops_and_unschedulable_tasks():
-    nodes = [{"ID": "n1", "Spec": {"Role": "manager", "Availability": "active"},
-              "Description": {"Hostname": "h1"}, "Status": {"State": "ready"}}]  # fmt: skip
-    services = [{"ID": "s1", "Spec": {"Name": "web", "Mode": {"Replicated": {"Replicas": 3}}},
-                 "ServiceStatus": {"RunningTasks": 1, "DesiredTasks": 3}}]  # fmt: skip
+    nodes = [
+        {
+            "ID": "n1",
+            "Spec": {"Role": "manager", "Availability": "active"},
+            "Description": {"Hostname": "h1"},
+            "Status": {"State": "ready"},
+        }
+    ]
+    services = [
+        {
+            "ID": "s1",
+            "Spec": {"Name": "web", "Mode": {"Replicated": {"Replicas": 3}}},
+            "ServiceStatus": {"RunningTasks": 1, "DesiredTasks": 3},
+        }
+    ]
     tasks = [
         _task("a", 1, "running", "running", "2024-01-01T00:00:05Z"),
         # slot 2: failed, restarting: a crash loop

@@ -111,9 +111,12 @@ def test_password_reset_by_admin_and_own_change(admin):
     assert resp.status_code == 400 and "incorrectly" in resp.content.decode()
     resp = client.post(
         "/account/password/",
-        {"old_password": "new-horse-battery-10", "new_password1": "mine-own-pass-42",
-         "new_password2": "mine-own-pass-42"},
-    )  # fmt: skip
+        {
+            "old_password": "new-horse-battery-10",
+            "new_password1": "mine-own-pass-42",
+            "new_password2": "mine-own-pass-42",
+        },
+    )
     assert resp.status_code == 302
     assert client.get("/hosts/").status_code == 200  # this session stays
     assert User.objects.get(pk=uma.pk).check_password("mine-own-pass-42")
@@ -143,10 +146,22 @@ def test_logins_are_throttled_after_repeated_failures(settings):
 
 def test_audit_page_filters_and_exports_csv_safely(admin, viewer):
     formula = '=HYPERLINK("x")'
-    AuditEntry.objects.create(username="mallory", host="local", action="container-start",
-                              target_id="c1", target_name=formula, outcome="ok")  # fmt: skip
-    AuditEntry.objects.create(username="bob", host="other", action="volume-remove",
-                              target_name="data", outcome="failed", message="in use")  # fmt: skip
+    AuditEntry.objects.create(
+        username="mallory",
+        host="local",
+        action="container-start",
+        target_id="c1",
+        target_name=formula,
+        outcome="ok",
+    )
+    AuditEntry.objects.create(
+        username="bob",
+        host="other",
+        action="volume-remove",
+        target_name="data",
+        outcome="failed",
+        message="in use",
+    )
     page = admin.get("/audit/?user=mall").content.decode()
     assert "mallory" in page and "volume-remove" not in page
     page = admin.get("/audit/?outcome=failed&host=other").content.decode()

@@ -92,10 +92,15 @@ def test_a_newcomer_walks_through_the_dashboard(
     base = f"{dashboard.url}/hosts/local"
     name = f"dt-{RUN_ID}-walk"
     c = make_container(
-        ["sh", "-c", "i=0; while :; do i=$((i+1)); echo hello $i; head -c 200000 /dev/urandom"
-         " | md5sum >/dev/null; sleep 0.3; done"],
-        start=False, name=name,
-    )  # fmt: skip
+        [
+            "sh",
+            "-c",
+            "i=0; while :; do i=$((i+1)); echo hello $i; head -c 200000 /dev/urandom"
+            " | md5sum >/dev/null; sleep 0.3; done",
+        ],
+        start=False,
+        name=name,
+    )
     short = c["Id"][:12]
     try:
         # -- log in ------------------------------------------------------------------------
@@ -109,10 +114,14 @@ def test_a_newcomer_walks_through_the_dashboard(
 
         # -- every section ---------------------------------------------------------------
         for path, heading in [
-            ("containers/", "Containers"), ("images/", "Images"), ("volumes/", "Volumes"),
-            ("networks/", "Networks"), ("events/", "Events"), ("system/", "Disk"),
+            ("containers/", "Containers"),
+            ("images/", "Images"),
+            ("volumes/", "Volumes"),
+            ("networks/", "Networks"),
+            ("events/", "Events"),
+            ("system/", "Disk"),
             ("", "Engine"),
-        ]:  # fmt: skip
+        ]:
             page.goto(f"{base}/{path}")
             assert heading.lower() in page.locator("h1").first.inner_text().lower(), path
             if page.locator("#live-status").count():

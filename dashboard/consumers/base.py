@@ -115,8 +115,9 @@ class StreamConsumer(RevocableMixin, AsyncWebsocketConsumer):
             await hub.leave(key, self.channel_name)
         self.joined = {}
 
-    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None,
-                   close: bool = False) -> None:  # fmt: skip
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
         """A viewer may leave while a batch is on its way: that batch is dropped, quietly
         (daphne raises Disconnected and would log the consumer as crashed)."""
         try:

@@ -67,8 +67,13 @@ def parse_exec_query(query: dict[str, str]) -> dict[str, Any]:
         if not value.isdigit() or not 1 <= int(value) <= MAX_SIDE:
             raise ValueError(f"{key} must be a number from 1 to {MAX_SIDE}")
         sizes.append(int(value))
-    return {"cmd": cmd, "user": user or None, "tty": query.get("tty", "1") != "0",
-            "rows": sizes[0], "cols": sizes[1]}  # fmt: skip
+    return {
+        "cmd": cmd,
+        "user": user or None,
+        "tty": query.get("tty", "1") != "0",
+        "rows": sizes[0],
+        "cols": sizes[1],
+    }
 
 
 class ExecConsumer(RevocableMixin, AsyncWebsocketConsumer):
@@ -207,9 +212,12 @@ class ExecConsumer(RevocableMixin, AsyncWebsocketConsumer):
             if summary:
                 self.target_name = (summary.get("Names") or [""])[0].lstrip("/")
             session = client.exec.open(
-                self.container_id, opts["cmd"], tty=opts["tty"], user=opts["user"],
+                self.container_id,
+                opts["cmd"],
+                tty=opts["tty"],
+                user=opts["user"],
                 size=(opts["rows"], opts["cols"]),
-            )  # fmt: skip
+            )
         except EngineError as exc:
             self._audit("container.exec", params, AuditEntry.FAILED, exc.message)
             self._tell(error=exc.message)
@@ -219,9 +227,11 @@ class ExecConsumer(RevocableMixin, AsyncWebsocketConsumer):
         self._audit("container.exec", params, AuditEntry.OK)
         self._tell(status="running")
         reader = threading.Thread(
-            target=self._read_main, args=(session,), name=f"exec-out {session.id[:12]}",
+            target=self._read_main,
+            args=(session,),
+            name=f"exec-out {session.id[:12]}",
             daemon=True,
-        )  # fmt: skip
+        )
         reader.start()
         problem = ""
         try:
@@ -258,11 +268,15 @@ class ExecConsumer(RevocableMixin, AsyncWebsocketConsumer):
             finished = timezone.now()
             self._audit(
                 "container.exec.end",
-                {**params, "ended": finished.isoformat(), "exit_code": code,
-                 "seconds": round((finished - started).total_seconds(), 1)},
+                {
+                    **params,
+                    "ended": finished.isoformat(),
+                    "exit_code": code,
+                    "seconds": round((finished - started).total_seconds(), 1),
+                },
                 AuditEntry.OK if ended else AuditEntry.FAILED,
                 problem or ("" if ended else "the command could not be stopped; it may still run"),
-            )  # fmt: skip
+            )
             self._close_socket(1000)
 
     def _read_main(self, session: Any) -> None:

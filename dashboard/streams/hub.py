@@ -55,7 +55,7 @@ class Source:
         for close in closers:
             try:
                 close()
-            except Exception:  # noqa: BLE001 - closing a broken stream can fail any way
+            except Exception:
                 log.debug("closing stream failed", exc_info=True)
 
     # -- for subclasses -------------------------------------------------------------------

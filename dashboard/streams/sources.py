@@ -30,9 +30,20 @@ from .render import render_lines
 
 # Container actions that change what its list row shows.
 ROW_ACTIONS = {
-    "create", "start", "restart", "stop", "die", "kill", "pause", "unpause", "rename",
-    "destroy", "update", "oom", "health_status",
-}  # fmt: skip
+    "create",
+    "start",
+    "restart",
+    "stop",
+    "die",
+    "kill",
+    "pause",
+    "unpause",
+    "rename",
+    "destroy",
+    "update",
+    "oom",
+    "health_status",
+}
 RECONNECT_MAX_SECONDS = 10.0
 # How long the events source keeps a changed container's fresh row for pages that join.
 ROWS_KEEP_SECONDS = 120.0
@@ -77,9 +88,13 @@ class LogSource(Source):
     """Follows one container's log; resumes after a stop when the container starts again."""
 
     def __init__(
-        self, client: EngineClient, container_id: str, tail: int | str, since: float | None,
+        self,
+        client: EngineClient,
+        container_id: str,
+        tail: int | str,
+        since: float | None,
         replay_lines: int = 2000,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__()
         self.client = client
         self.container_id = container_id
@@ -458,7 +473,7 @@ class ProgressSource(Source):
         except EngineError as exc:
             with self._state_lock:
                 self.state.fail(exc.message)
-        except Exception as exc:  # noqa: BLE001 - shown to the person, and the job ends
+        except Exception as exc:
             log.exception("progress job %s failed", self.job)
             with self._state_lock:
                 self.state.fail(f"{type(exc).__name__}: {exc}")
@@ -470,7 +485,7 @@ class ProgressSource(Source):
             if self.on_done is not None:
                 try:
                     self.on_done(self.state)
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("recording the end of %s failed", self.job)
 
     def _message(self) -> dict[str, Any]:

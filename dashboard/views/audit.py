@@ -22,9 +22,17 @@ from ..models import AuditEntry
 
 PAGE_SIZE = 100
 CSV_FIELDS = [
-    "when", "username", "remote_addr", "host", "action", "target_id", "target_name",
-    "params", "outcome", "message",
-]  # fmt: skip
+    "when",
+    "username",
+    "remote_addr",
+    "host",
+    "action",
+    "target_id",
+    "target_name",
+    "params",
+    "outcome",
+    "message",
+]
 
 
 class AuditFilter(forms.Form):
@@ -34,9 +42,13 @@ class AuditFilter(forms.Form):
     target = forms.CharField(required=False, max_length=128, help_text="id or name, any part")
     outcome = forms.ChoiceField(
         required=False,
-        choices=[("", "any"), (AuditEntry.OK, "ok"), (AuditEntry.FAILED, "failed"),
-                 (AuditEntry.DENIED, "denied")],
-    )  # fmt: skip
+        choices=[
+            ("", "any"),
+            (AuditEntry.OK, "ok"),
+            (AuditEntry.FAILED, "failed"),
+            (AuditEntry.DENIED, "denied"),
+        ],
+    )
     start = forms.DateTimeField(
         required=False, label="From", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )

@@ -55,14 +55,14 @@ class LoginView(auth_views.LoginView):
             return render(request, self.template_name, self.get_context_data(form=form), status=429)
         return super().post(request, *args, **kwargs)
 
-    def form_valid(self, form):  # noqa: ANN001, ANN201
+    def form_valid(self, form):
         response = super().form_valid(form)
         LoginFailure.objects.filter(username__iexact=form.get_user().get_username()).delete()
         name = form.get_user().get_username()
         record_request(self.request, {}, AuditEntry.OK, "logged in", target_name=name)
         return response
 
-    def form_invalid(self, form):  # noqa: ANN001, ANN201
+    def form_invalid(self, form):
         username = self.request.POST.get("username", "")[:150]
         LoginFailure.objects.create(username=username, remote_addr=_client_addr(self.request))
         record_request(self.request, {}, AuditEntry.DENIED, "login failed", target_name=username)

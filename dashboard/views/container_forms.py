@@ -136,8 +136,9 @@ class PortForm(forms.Form):
         d = self.cleaned_data
         if not d.get("container_port"):
             return None
-        return PortSpec(d["container_port"], d.get("protocol") or "tcp", d["host_ip"],
-                        d.get("host_port"))  # fmt: skip
+        return PortSpec(
+            d["container_port"], d.get("protocol") or "tcp", d["host_ip"], d.get("host_port")
+        )
 
 
 class MountForm(forms.Form):
@@ -553,7 +554,7 @@ def form_initial(spec: ContainerSpec) -> tuple[dict[str, Any], list[dict[str, An
             "host_port": p.host_port,
             "container_port": p.container_port,
             "protocol": p.protocol,
-        }  # fmt: skip
+        }
         for p in spec.ports
     ]
     mounts = [
@@ -565,8 +566,17 @@ def form_initial(spec: ContainerSpec) -> tuple[dict[str, Any], list[dict[str, An
 
 # -- the smaller actions ----------------------------------------------------------------------
 
-SIGNALS = ["SIGKILL", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGSTOP",
-           "SIGCONT"]  # fmt: skip
+SIGNALS = [
+    "SIGKILL",
+    "SIGTERM",
+    "SIGINT",
+    "SIGHUP",
+    "SIGQUIT",
+    "SIGUSR1",
+    "SIGUSR2",
+    "SIGSTOP",
+    "SIGCONT",
+]
 
 
 class KillForm(forms.Form):
@@ -586,8 +596,9 @@ class RenameForm(forms.Form):
 
 
 class TimeoutForm(forms.Form):
-    t = forms.IntegerField(label="Seconds to wait before killing", required=False, min_value=0,
-                           max_value=3600)  # fmt: skip
+    t = forms.IntegerField(
+        label="Seconds to wait before killing", required=False, min_value=0, max_value=3600
+    )
 
 
 BULK_ACTIONS = ["start", "stop", "restart", "pause", "unpause", "kill", "remove"]

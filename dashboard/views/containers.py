@@ -102,9 +102,10 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
         # Matched here, not by the engine: its name filter is an unanchored regex.
         needle = q.lower()
         summaries = [
-            s for s in summaries
+            s
+            for s in summaries
             if needle in _raw_name(s).lower() or needle in (s.get("Image") or "").lower()
-        ]  # fmt: skip
+        ]
     # Sorted and cut on the engine's raw entries; only the page shown becomes rows.
     page = paginate(summaries, request.GET, SORT_KEYS, "created", "desc")
     rows = [presenters.container_row(s) for s in page.items]
@@ -191,8 +192,9 @@ def container_detail(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     elif tab == "run":
         spec = ContainerSpec.from_inspect(raw, _image_config(client, raw.get("Image", "")))
         context["docker_run"] = spec.docker_run_text(secret_keys=_secret_keys(raw))
-        context["secret_keys"] = sorted(k for k in _secret_keys(raw) if any(
-            e.startswith(f"{k}=") for e in spec.env))  # fmt: skip
+        context["secret_keys"] = sorted(
+            k for k in _secret_keys(raw) if any(e.startswith(f"{k}=") for e in spec.env)
+        )
     if request.htmx and request.htmx.target == "tab-panel":
         return render(request, "containers/_tab.html", context)
     return render(request, "containers/detail.html", context)
@@ -222,14 +224,16 @@ def container_env_reveal(request: HttpRequest, host: str, container_id: str) -> 
     key = request.POST.get("key", "")
     if not re.fullmatch(r"[^=\s\x00]{1,256}", key):
         raise InvalidArgument("which variable?")
-    with audited(request, h.name, "container.env.reveal", container_id,
-                 params={"variable": key}) as entry:  # fmt: skip
+    with audited(
+        request, h.name, "container.env.reveal", container_id, params={"variable": key}
+    ) as entry:
         raw = client.containers.inspect(container_id)
         entry.target_name = (raw.get("Name") or "").lstrip("/")
         values = [
-            e.partition("=")[2] for e in (raw.get("Config") or {}).get("Env") or []
+            e.partition("=")[2]
+            for e in (raw.get("Config") or {}).get("Env") or []
             if e.partition("=")[0] == key
-        ]  # fmt: skip
+        ]
         if not values:
             raise Http404(f"no variable {key}")
     return render(request, "containers/_env_value.html", {"key": key, "value": values[-1]})
@@ -313,7 +317,7 @@ def _acted(request: HttpRequest, host: str, container_id: str, text: str) -> Htt
     return redirect(safe_next(request, _list_url(host)))
 
 
-def _lifecycle(action: str, past: str):  # noqa: ANN202
+def _lifecycle(action: str, past: str):
     @require_POST
     @require_role(OPERATOR)
     def view(request: HttpRequest, host: str, container_id: str) -> HttpResponse:
@@ -349,8 +353,9 @@ def container_kill(request: HttpRequest, host: str, container_id: str) -> HttpRe
     if not form.is_valid():
         raise InvalidArgument("pick a signal from the list")
     signal = form.cleaned_data["signal"]
-    with audited(request, h.name, "container.kill", container_id,
-                 params={"signal": signal}) as entry:  # fmt: skip
+    with audited(
+        request, h.name, "container.kill", container_id, params={"signal": signal}
+    ) as entry:
         entry.target_name = _name_of(client, container_id)
         client.containers.kill(container_id, signal)
     return _acted(request, host, container_id, f"Sent {signal} to {entry.target_name}")
@@ -365,8 +370,14 @@ def container_rename(request: HttpRequest, host: str, container_id: str) -> Http
     if request.method == "POST" and form.is_valid():
         new = form.cleaned_data["name"]
         try:
-            with audited(request, h.name, "container.rename", container_id, c["name"],
-                         params={"new_name": new}):  # fmt: skip
+            with audited(
+                request,
+                h.name,
+                "container.rename",
+                container_id,
+                c["name"],
+                params={"new_name": new},
+            ):
                 client.containers.rename(container_id, new)
         except EngineError as exc:
             # Taken names and the like: beside the field, not on an error page.
@@ -445,10 +456,14 @@ def _each(ids: list[str], call: Callable[[str], Any]) -> dict[str, tuple[Any, En
 
 
 def _outcomes(
-    request: HttpRequest, host: str, action: str, audit_action: str,
-    results: dict[str, tuple[Any, EngineError | None]], names: dict[str, str],
+    request: HttpRequest,
+    host: str,
+    action: str,
+    audit_action: str,
+    results: dict[str, tuple[Any, EngineError | None]],
+    names: dict[str, str],
     params: dict[str, Any],
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """Audit each container's outcome and say it in words."""
     done, unchanged = _PAST.get(action, (action, ""))
     out = []
@@ -466,8 +481,9 @@ def _outcomes(
             text, ok = error.message, False
         else:
             text, ok = (unchanged if result is False and unchanged else done), True
-        out.append({"id": cid, "short_id": cid[:12], "name": name or cid[:12], "ok": ok,
-                    "text": text})  # fmt: skip
+        out.append(
+            {"id": cid, "short_id": cid[:12], "name": name or cid[:12], "ok": ok, "text": text}
+        )
     return out
 
 
@@ -493,8 +509,7 @@ def container_bulk(request: HttpRequest, host: str) -> HttpResponse:
         results = _each(ids, _bulk_call(client, action, force))
         params = {"bulk": len(ids), **({"force": True} if force else {})}
         outcomes = _outcomes(request, h.name, action, f"container.{action}", results, names, params)
-        context.update(action=action, outcomes=outcomes,
-                       ok=sum(o["ok"] for o in outcomes))  # fmt: skip
+        context.update(action=action, outcomes=outcomes, ok=sum(o["ok"] for o in outcomes))
     template = "containers/_bulk_result.html" if request.htmx else "containers/bulk_result.html"
     return render(request, template, context, status=200 if form.is_valid() else 400)
 
@@ -531,8 +546,9 @@ def container_prune(request: HttpRequest, host: str) -> HttpResponse:
 # -- create, run once, duplicate, edit/recreate ---------------------------------------------
 
 
-def _container_form(request: HttpRequest, client: EngineClient, data: Any = None,
-                    **kwargs: Any) -> ContainerForm:  # fmt: skip
+def _container_form(
+    request: HttpRequest, client: EngineClient, data: Any = None, **kwargs: Any
+) -> ContainerForm:
     return ContainerForm(
         data,
         client=client,
@@ -594,15 +610,17 @@ def _copy_name(client: EngineClient, name: str) -> str:
     return ""
 
 
-def _form_page(request: HttpRequest, h: Any, form: ContainerForm, mode: str,
-               c: dict[str, Any] | None = None) -> HttpResponse:  # fmt: skip
+def _form_page(
+    request: HttpRequest, h: Any, form: ContainerForm, mode: str, c: dict[str, Any] | None = None
+) -> HttpResponse:
     # A POST that comes back to the form did not validate (or a step failed): not a 200.
     status = 400 if request.method == "POST" else 200
     return render(
-        request, "containers/form.html",
-        {"host": h, "form": form, "mode": mode, "c": c,
-         "images": _local_tags(form.client)}, status=status,
-    )  # fmt: skip
+        request,
+        "containers/form.html",
+        {"host": h, "form": form, "mode": mode, "c": c, "images": _local_tags(form.client)},
+        status=status,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -622,8 +640,9 @@ def container_new(request: HttpRequest, host: str) -> HttpResponse:
         spec.name = _copy_name(client, spec.name)
         initial, ports, mounts = form_initial(spec)
         initial["source"] = raw["Id"]
-        form = _container_form(request, client, initial=initial, ports_initial=ports,
-                               mounts_initial=mounts)  # fmt: skip
+        form = _container_form(
+            request, client, initial=initial, ports_initial=ports, mounts_initial=mounts
+        )
         return _form_page(request, h, form, "duplicate", presenters.container_detail(raw))
     source = request.POST.get("source", "")
     base = _source(client, source)
@@ -642,8 +661,9 @@ def container_new(request: HttpRequest, host: str) -> HttpResponse:
         spec.auto_remove = False
     params = _audit_params(spec, then, pull)
     try:
-        with audited(request, h.name, "container.run" if then == "run" else "container.create",
-                     params=params) as entry:  # fmt: skip
+        with audited(
+            request, h.name, "container.run" if then == "run" else "container.create", params=params
+        ) as entry:
             entry.target_name = spec.name
             if pull:
                 try:
@@ -664,9 +684,9 @@ def container_new(request: HttpRequest, host: str) -> HttpResponse:
                     with contextlib.suppress(EngineError):
                         client.containers.remove(cid, force=True)
                     raise EngineError(
-                        f"It was created but did not start, so it was removed again: "
-                        f"{exc.message}", exc.status,
-                    ) from exc  # fmt: skip
+                        f"It was created but did not start, so it was removed again: {exc.message}",
+                        exc.status,
+                    ) from exc
     except EngineError as exc:
         if not form.errors.get("image"):
             form.engine_refused(exc.message)
@@ -691,11 +711,22 @@ def container_edit(request: HttpRequest, host: str, container_id: str) -> HttpRe
     if request.method == "GET":
         spec = ContainerSpec.from_inspect(raw, _image_config(client, raw.get("Image", "")))
         initial, ports, mounts = form_initial(spec)
-        form = _container_form(request, client, initial=initial, ports_initial=ports,
-                               mounts_initial=mounts, own_name=c["name"])  # fmt: skip
+        form = _container_form(
+            request,
+            client,
+            initial=initial,
+            ports_initial=ports,
+            mounts_initial=mounts,
+            own_name=c["name"],
+        )
         return _form_page(request, h, form, "edit", c)
-    form = _container_form(request, client, request.POST, own_name=c["name"],
-                           hidden_env=secret_values(raw["Config"].get("Env") or []))  # fmt: skip
+    form = _container_form(
+        request,
+        client,
+        request.POST,
+        own_name=c["name"],
+        hidden_env=secret_values(raw["Config"].get("Env") or []),
+    )
     if not form.is_valid():
         return _form_page(request, h, form, "edit", c)
     spec = form.spec()
@@ -710,9 +741,12 @@ def container_edit(request: HttpRequest, host: str, container_id: str) -> HttpRe
         ) as entry,
     ):
         report = client.containers.recreate(
-            container_id, spec.create_body(raw, keep_identity=True), spec.name, pull,
+            container_id,
+            spec.create_body(raw, keep_identity=True),
+            spec.name,
+            pull,
             networks=other_networks(raw, spec.network),
-        )  # fmt: skip
+        )
         entry.params["steps"] = [f"{s.what}: {s.outcome}" for s in report.steps]
         entry.params["new_id"] = report.new_id
         if not report.ok:
@@ -723,8 +757,11 @@ def container_edit(request: HttpRequest, host: str, container_id: str) -> HttpRe
     if report.ok and not any(s.outcome == "failed" for s in report.steps):
         messages.success(request, f"Recreated {spec.name}")
         return redirect(reverse("container-detail", args=[host, report.new_id]))
-    return render(request, "containers/recreate_result.html",
-                  {"host": h, "c": c, "report": report, "spec": spec})  # fmt: skip
+    return render(
+        request,
+        "containers/recreate_result.html",
+        {"host": h, "c": c, "report": report, "spec": spec},
+    )
 
 
 @require_GET
@@ -737,11 +774,17 @@ def container_run(request: HttpRequest, host: str, container_id: str) -> HttpRes
         raise Http404("this container was not made to be run once")
     c = presenters.container_detail(raw)
     spec = ContainerSpec.from_inspect(raw)
-    return render(request, "containers/run.html", {
-        "host": h, "c": c, "command": " ".join(spec.cmd or []) or "(the image's command)",
-        "keep": raw["Config"]["Labels"][RUN_ONCE_LABEL] == "keep",
-        "ws_url": f"/ws/hosts/{h.name}/containers/{c['id']}/run/",
-    })  # fmt: skip
+    return render(
+        request,
+        "containers/run.html",
+        {
+            "host": h,
+            "c": c,
+            "command": " ".join(spec.cmd or []) or "(the image's command)",
+            "keep": raw["Config"]["Labels"][RUN_ONCE_LABEL] == "keep",
+            "ws_url": f"/ws/hosts/{h.name}/containers/{c['id']}/run/",
+        },
+    )
 
 
 # xterm.js writes <style> elements and style attributes: this page allows inline styles
@@ -758,9 +801,16 @@ def container_exec(request: HttpRequest, host: str, container_id: str) -> HttpRe
     h, client = host_client(request, host)
     c = presenters.container_detail(client.containers.inspect(container_id))
     command = request.GET.get("cmd", "sh")[:4096] or "sh"
-    response = render(request, "containers/exec.html", {
-        "host": h, "c": c, "command": command, "user_name": request.GET.get("user", "")[:65],
-        "ws_url": f"/ws/hosts/{h.name}/containers/{c['id']}/exec/",
-    })  # fmt: skip
+    response = render(
+        request,
+        "containers/exec.html",
+        {
+            "host": h,
+            "c": c,
+            "command": command,
+            "user_name": request.GET.get("user", "")[:65],
+            "ws_url": f"/ws/hosts/{h.name}/containers/{c['id']}/exec/",
+        },
+    )
     response["Content-Security-Policy"] = TERMINAL_CSP
     return response

@@ -12,9 +12,18 @@ from ..access import VIEWER, require_role
 from .common import host_client
 
 EVENT_TYPES = [
-    "container", "image", "volume", "network", "daemon", "plugin",
-    "node", "service", "secret", "config", "builder",
-]  # fmt: skip
+    "container",
+    "image",
+    "volume",
+    "network",
+    "daemon",
+    "plugin",
+    "node",
+    "service",
+    "secret",
+    "config",
+    "builder",
+]
 
 
 @require_GET

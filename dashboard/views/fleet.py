@@ -57,7 +57,7 @@ def _save(form: HostForm, row: EngineHost, by: str) -> EngineHost:
     return row
 
 
-def _form_page(request: HttpRequest, form: HostForm, row: EngineHost | None, status: int = 200):  # noqa: ANN202
+def _form_page(request: HttpRequest, form: HostForm, row: EngineHost | None, status: int = 200):
     return render(request, "settings/host_form.html", {"form": form, "row": row}, status=status)
 
 

@@ -37,10 +37,18 @@ def _ping(host: Host) -> dict[str, Any]:
         client.system.ping(timeout=PING_TIMEOUT)
         version = client.api_version
     except EngineError as exc:
-        return {"name": host.name, "reachable": False, "error": exc.message,
-                "ms": round((time.perf_counter() - started) * 1000, 1)}  # fmt: skip
-    return {"name": host.name, "reachable": True, "api_version": version,
-            "ms": round((time.perf_counter() - started) * 1000, 1)}  # fmt: skip
+        return {
+            "name": host.name,
+            "reachable": False,
+            "error": exc.message,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        }
+    return {
+        "name": host.name,
+        "reachable": True,
+        "api_version": version,
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+    }
 
 
 def _database() -> tuple[bool, str]:

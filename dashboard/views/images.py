@@ -157,10 +157,11 @@ def image_list(request: HttpRequest, host: str) -> HttpResponse:
     if q:
         needle = q.lower()
         images = [
-            i for i in images
+            i
+            for i in images
             if needle in " ".join(_tags_of(i)).lower()
             or rp.image_hex(i.get("Id", "")).startswith(q)
-        ]  # fmt: skip
+        ]
     # Sorted and cut on the engine's entries; only the page shown becomes rows.
     page = paginate(images, request.GET, IMAGE_SORT_KEYS, "name")
     rows = [rp.image_row(i) for i in page.items]

@@ -49,8 +49,14 @@ class Page:
 
     def query(self, base: dict[str, str], **changes: Any) -> str:
         """The query string of this list with `changes` (page, sort, order, per) applied."""
-        params = {**base, "sort": self.sort, "order": self.order, "per": str(self.per),
-                  "page": str(self.number), **{k: str(v) for k, v in changes.items()}}  # fmt: skip
+        params = {
+            **base,
+            "sort": self.sort,
+            "order": self.order,
+            "per": str(self.per),
+            "page": str(self.number),
+            **{k: str(v) for k, v in changes.items()},
+        }
         return urlencode({k: v for k, v in params.items() if v not in ("", None)})
 
     def sort_query(self, base: dict[str, str], column: str) -> str:

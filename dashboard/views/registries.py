@@ -42,7 +42,7 @@ class RemoveForm(forms.Form):
     id = forms.IntegerField(min_value=1)
 
 
-def _page(request: HttpRequest, h, form: RegistryForm, status: int = 200) -> HttpResponse:  # noqa: ANN001
+def _page(request: HttpRequest, h, form: RegistryForm, status: int = 200) -> HttpResponse:
     logins = RegistryCredential.objects.filter(host=h.name)
     return render(
         request, "registries/list.html", {"host": h, "form": form, "logins": logins}, status=status

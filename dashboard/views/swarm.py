@@ -56,13 +56,18 @@ class InitForm(_AddrForm):
     listen_addr = _addr_field("Listen address", "default 0.0.0.0:2377")
     data_path_addr = _addr_field("Data path address", "empty: the advertise address")
     data_path_port = forms.IntegerField(
-        label="Data path port", required=False, min_value=1024, max_value=49151,
+        label="Data path port",
+        required=False,
+        min_value=1024,
+        max_value=49151,
         help_text="VXLAN port, default 4789",
-    )  # fmt: skip
+    )
     default_addr_pool = forms.CharField(
-        label="Default address pool", required=False, max_length=500,
+        label="Default address pool",
+        required=False,
+        max_length=500,
         help_text="CIDRs for overlay networks, e.g. 10.20.0.0/16 (space-separated)",
-    )  # fmt: skip
+    )
     subnet_size = forms.IntegerField(
         label="Subnet size", required=False, min_value=8, max_value=29, help_text="default 24"
     )
@@ -90,17 +95,21 @@ class InitForm(_AddrForm):
 
 class JoinForm(_AddrForm):
     manager_host = forms.ChoiceField(
-        label="Swarm of", required=False,
+        label="Swarm of",
+        required=False,
         help_text="another dashboard host that manages the swarm: its token is used, never shown",
-    )  # fmt: skip
+    )
     role = forms.ChoiceField(
         label="Join as", choices=[("worker", "worker"), ("manager", "manager")], initial="worker"
     )
     remote_addr = _addr_field("Manager address", "e.g. 10.0.0.1:2377 (with a token below)")
     token = forms.CharField(
-        label="Join token", required=False, max_length=200,
-        widget=forms.PasswordInput(render_value=False), help_text="SWMTKN-1-…",
-    )  # fmt: skip
+        label="Join token",
+        required=False,
+        max_length=200,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="SWMTKN-1-…",
+    )
     advertise_addr = _addr_field("Advertise address", "this node's address, e.g. 10.0.0.2")
     listen_addr = _addr_field("Listen address", "default 0.0.0.0:2377")
 
@@ -145,9 +154,11 @@ class TokenForm(forms.Form):
 
 class SettingsForm(forms.Form):
     task_history = forms.IntegerField(
-        label="Task history limit", min_value=-1, max_value=10000,
+        label="Task history limit",
+        min_value=-1,
+        max_value=10000,
         help_text="finished tasks kept per slot (-1: all)",
-    )  # fmt: skip
+    )
     heartbeat = forms.CharField(label="Dispatcher heartbeat", max_length=20, help_text="e.g. 5s")
     cert_expiry = forms.CharField(
         label="Node certificate expiry",
@@ -155,9 +166,10 @@ class SettingsForm(forms.Form):
         help_text="e.g. 2160h (90 days), at least 1h",
     )
     autolock = forms.BooleanField(
-        label="Autolock managers", required=False,
+        label="Autolock managers",
+        required=False,
         help_text="a restarted manager stays locked until its unlock key is given",
-    )  # fmt: skip
+    )
 
     def _duration(self, name: str, minimum: int) -> int:
         try:
@@ -326,8 +338,13 @@ def swarm_join(request: HttpRequest, host: str) -> HttpResponse:
         return _form_error(request, h, client, "join_form", form)
     d = form.cleaned_data
     token, remote = d["token"], d["remote_addr"]
-    params = {"role": d["role"], "remote_addr": remote, "manager_host": d["manager_host"],
-              "advertise_addr": d["advertise_addr"], "listen_addr": d["listen_addr"]}  # fmt: skip
+    params = {
+        "role": d["role"],
+        "remote_addr": remote,
+        "manager_host": d["manager_host"],
+        "advertise_addr": d["advertise_addr"],
+        "listen_addr": d["listen_addr"],
+    }
     try:
         with audited(request, h.name, "swarm.join", params=params):
             if d["manager_host"]:
@@ -415,8 +432,9 @@ def swarm_settings(request: HttpRequest, host: str) -> HttpResponse:
     h, client = host_client(request, host)
     form = SettingsForm(request.POST)
     if not form.is_valid():
-        return render(request, "swarm/_settings_form.html", {"host": h, "settings_form": form},
-                      status=400)  # fmt: skip
+        return render(
+            request, "swarm/_settings_form.html", {"host": h, "settings_form": form}, status=400
+        )
     d = form.cleaned_data
 
     def change(spec: dict[str, Any]) -> None:

@@ -28,9 +28,10 @@ from .volumes import KeyValueField
 class DataForm(forms.Form):
     name = forms.CharField(max_length=64)
     value = forms.CharField(
-        strip=False, max_length=MAX_CONFIG_BYTES,
+        strip=False,
+        max_length=MAX_CONFIG_BYTES,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "autocomplete": "off"}),
-    )  # fmt: skip
+    )
     labels = KeyValueField(label="Labels", help_text="key=value, one a line")
 
     def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
@@ -65,8 +66,14 @@ def _rows(client: EngineClient, kind: str) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r["name"])
 
 
-def _page(request: HttpRequest, h: Host, client: EngineClient, kind: str,
-          form: DataForm | None = None, status: int = 200) -> HttpResponse:  # fmt: skip
+def _page(
+    request: HttpRequest,
+    h: Host,
+    client: EngineClient,
+    kind: str,
+    form: DataForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     context = {
         "host": h,
         "kind": kind,
@@ -80,7 +87,7 @@ def _page(request: HttpRequest, h: Host, client: EngineClient, kind: str,
     return render(request, "swarm/data.html", context, status=status)
 
 
-def _list(kind: str):  # noqa: ANN202
+def _list(kind: str):
     @require_http_methods(["GET", "POST"])
     @require_role(VIEWER, post=ADMIN)
     @swarm_view
@@ -113,7 +120,7 @@ def _list(kind: str):  # noqa: ANN202
     return view
 
 
-def _remove(kind: str):  # noqa: ANN202
+def _remove(kind: str):
     @require_POST
     @require_role(ADMIN)
     @swarm_view

@@ -127,8 +127,9 @@ def node_availability(request: HttpRequest, host: str, ref: str) -> HttpResponse
         raise InvalidArgument(f"availability is one of {', '.join(AVAILABILITIES)}")
     value = form.cleaned_data["availability"]
     node = sp.node_row(client.nodes.inspect(ref))
-    with audited(request, h.name, "node.availability", node["id"], node["hostname"],
-                 {"availability": value}):  # fmt: skip
+    with audited(
+        request, h.name, "node.availability", node["id"], node["hostname"], {"availability": value}
+    ):
         client.nodes.set_availability(node["id"], value)
     return _done(request, h, node["id"], f"{node['hostname']} is now {value}.")
 
@@ -164,8 +165,9 @@ def node_labels(request: HttpRequest, host: str, ref: str) -> HttpResponse:
         return render(request, template, context, status=400)
     add, remove = form.cleaned_data["add"], form.cleaned_data["remove"]
     node = sp.node_row(client.nodes.inspect(ref))
-    with audited(request, h.name, "node.labels", node["id"], node["hostname"],
-                 {"add": add, "remove": remove}):  # fmt: skip
+    with audited(
+        request, h.name, "node.labels", node["id"], node["hostname"], {"add": add, "remove": remove}
+    ):
         client.nodes.set_labels(node["id"], add, remove)
     return _done(request, h, node["id"], f"Labels of {node['hostname']} updated.")
 

@@ -52,9 +52,13 @@ def _choices(values: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
 
 def _text(label: str, help_text: str = "", rows: int = 2, **kw: Any) -> forms.CharField:
     return forms.CharField(
-        label=label, required=False, max_length=8000, help_text=help_text,
-        widget=forms.Textarea(attrs={"rows": rows, "cols": 40}), **kw,
-    )  # fmt: skip
+        label=label,
+        required=False,
+        max_length=8000,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": rows, "cols": 40}),
+        **kw,
+    )
 
 
 def _duration_field(label: str, initial: str) -> forms.CharField:
@@ -71,9 +75,11 @@ class ServiceForm(forms.Form):
     )
     env = _text("Environment", "KEY=value, one a line")
     stop_grace = forms.CharField(
-        label="Stop grace period", initial="10s", max_length=20,
+        label="Stop grace period",
+        initial="10s",
+        max_length=20,
         help_text="how long a stopping task gets before it is killed",
-    )  # fmt: skip
+    )
     ports = _text("Ports", "published:target[/proto] [ingress|host], one a line, e.g. 8080:80")
     mounts = _text("Mounts", "type=volume|bind|tmpfs,source=…,target=/path[,readonly], one a line")
     networks = forms.MultipleChoiceField(required=False, help_text="swarm networks (overlay)")
@@ -89,9 +95,13 @@ class ServiceForm(forms.Form):
     restart_condition = forms.ChoiceField(choices=_choices(RESTART_CONDITIONS), initial="any")
     restart_delay = _duration_field("Restart delay", "5s")
     restart_max = forms.IntegerField(
-        label="Restart attempts", min_value=0, max_value=1000, initial=0, required=False,
+        label="Restart attempts",
+        min_value=0,
+        max_value=1000,
+        initial=0,
+        required=False,
         help_text="0: no limit",
-    )  # fmt: skip
+    )
     update_parallelism = forms.IntegerField(min_value=0, max_value=1000, initial=1)
     update_delay = _duration_field("Update delay", "0s")
     update_failure = forms.ChoiceField(choices=_choices(FAILURE_ACTIONS), initial="pause")
@@ -107,9 +117,13 @@ class ServiceForm(forms.Form):
     labels = _text("Labels", "key=value, one a line")
 
     def __init__(
-        self, *args: Any, networks: list[str], secrets: dict[str, str], configs: dict[str, str],
+        self,
+        *args: Any,
+        networks: list[str],
+        secrets: dict[str, str],
+        configs: dict[str, str],
         **kwargs: Any,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["networks"].choices = _choices(networks)
         self.secret_ids, self.config_ids = secrets, configs
@@ -250,22 +264,42 @@ class ServiceForm(forms.Form):
     def spec(self) -> ServiceSpec:
         d = self.cleaned_data
         return ServiceSpec(
-            name=d["name"], image=d["image"], mode=d["mode"], replicas=d["replicas"] or 0,
-            args=d["command"], env=d["env"], ports=d["ports"], mounts=d["mounts"],
-            networks=d["networks"], constraints=d["constraints"], spread=d["preferences"],
+            name=d["name"],
+            image=d["image"],
+            mode=d["mode"],
+            replicas=d["replicas"] or 0,
+            args=d["command"],
+            env=d["env"],
+            ports=d["ports"],
+            mounts=d["mounts"],
+            networks=d["networks"],
+            constraints=d["constraints"],
+            spread=d["preferences"],
             max_replicas_per_node=d["max_per_node"] or 0,
-            limit_cpus=d["limit_cpus"], limit_memory=d["limit_memory"],
-            reserve_cpus=d["reserve_cpus"], reserve_memory=d["reserve_memory"],
-            restart_condition=d["restart_condition"], restart_delay=d["restart_delay"],
+            limit_cpus=d["limit_cpus"],
+            limit_memory=d["limit_memory"],
+            reserve_cpus=d["reserve_cpus"],
+            reserve_memory=d["reserve_memory"],
+            restart_condition=d["restart_condition"],
+            restart_delay=d["restart_delay"],
             restart_max_attempts=d["restart_max"] or 0,
-            update=Policy(d["update_parallelism"], d["update_delay"], d["update_failure"],
-                          order=d["update_order"]),
-            rollback=Policy(d["rollback_parallelism"], d["rollback_delay"],
-                            d["rollback_failure"], order=d["rollback_order"]),
+            update=Policy(
+                d["update_parallelism"],
+                d["update_delay"],
+                d["update_failure"],
+                order=d["update_order"],
+            ),
+            rollback=Policy(
+                d["rollback_parallelism"],
+                d["rollback_delay"],
+                d["rollback_failure"],
+                order=d["rollback_order"],
+            ),
             secrets=[FileRef(self.secret_ids[n], n) for n in d["secrets"]],
             configs=[FileRef(self.config_ids[n], n, f"/{n}") for n in d["configs"]],
-            labels=d["labels"], stop_grace=d["stop_grace"],
-        )  # fmt: skip
+            labels=d["labels"],
+            stop_grace=d["stop_grace"],
+        )
 
 
 class ScaleForm(forms.Form):
@@ -284,9 +318,10 @@ class ImageForm(forms.Form):
 
 def _form_for(client: EngineClient, data: Any = None) -> ServiceForm:
     networks = sorted(
-        n["Name"] for n in client.networks.list()
+        n["Name"]
+        for n in client.networks.list()
         if n.get("Scope") == "swarm" and not (n.get("Ingress") or n["Name"] == "ingress")
-    )  # fmt: skip
+    )
     secrets = {s["Spec"]["Name"]: s["ID"] for s in client.secrets.list()}
     configs = {c["Spec"]["Name"]: c["ID"] for c in client.configs.list()}
     return ServiceForm(data, networks=networks, secrets=secrets, configs=configs)
@@ -329,11 +364,13 @@ def service_new(request: HttpRequest, host: str) -> HttpResponse:
         else:
             params = {k: v for k, v in form.cleaned_data.items() if k not in ("env",)}
             params["env_keys"] = [e.partition("=")[0] for e in spec.env]
-            params = {k: [str(x) for x in v] if isinstance(v, list) else v
-                      for k, v in params.items()}  # fmt: skip
+            params = {
+                k: [str(x) for x in v] if isinstance(v, list) else v for k, v in params.items()
+            }
             try:
-                with audited(request, h.name, "service.create", target_name=spec.name,
-                             params=params) as entry:  # fmt: skip
+                with audited(
+                    request, h.name, "service.create", target_name=spec.name, params=params
+                ) as entry:
                     created = client.services.create(body)
                     entry.params["id"] = created.get("ID", "")
             except EngineError as exc:

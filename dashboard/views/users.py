@@ -187,7 +187,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("user-list")
 
 
-def _edit_page(request: HttpRequest, user: Any, form: Any, pw_form: Any, status: int = 200):  # noqa: ANN202
+def _edit_page(request: HttpRequest, user: Any, form: Any, pw_form: Any, status: int = 200):
     context = {"subject": user, "form": form, "pw_form": pw_form}
     return render(request, "settings/user_edit.html", context, status=status)
 
