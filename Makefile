@@ -6,7 +6,7 @@ DASHBOARD_BIND ?= 127.0.0.1
 DASHBOARD_PORT ?= 8000
 LAB_DOCKER_HOST := unix:///run/dl/n1.sock
 
-.PHONY: run test demo lab-up lab-down lint venv dev-venv clean
+.PHONY: run test check lint types demo lab-up lab-down venv dev-venv clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,9 +47,16 @@ lab-up:
 lab-down:
 	./lab/engine-lab down
 
+## check: lint, formatting, types and the tests that need no engine (under a minute)
+check: lint types
+	$(BIN)/pytest -q -m "not engine" $(PYTEST_ARGS)
+
 lint: dev-venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+types: dev-venv
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var
