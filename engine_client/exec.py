@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import EngineUnreachable, InvalidArgument
-from .streams import STREAM_NAMES, SYSTEMERR, FrameDemuxer
+from .framing import STREAM_NAMES, SYSTEMERR, FrameDemuxer
 
 if TYPE_CHECKING:
     from .client import EngineClient

@@ -18,7 +18,8 @@ from typing import IO, TYPE_CHECKING, Any
 from .client import encode_filters
 from .errors import Conflict, EngineError, InvalidArgument, NotFound
 from .flavor import familiar
-from .streams import EngineStream, JSONStream, JSONStreamDecoder
+from .framing import JSONStreamDecoder
+from .streams import EngineStream, JSONStream
 
 if TYPE_CHECKING:
     from .client import EngineClient
