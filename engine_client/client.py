@@ -6,7 +6,7 @@ import json as jsonlib
 import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import quote, urlencode
 
 import requests
@@ -26,11 +26,10 @@ from .transport import POOL_SIZE, TLSConfig, make_transport
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 3.0
 
-QueryValue = str | int | float | bool | None | Mapping[str, Any] | list[Any]
 
-
-def encode_query(params: Mapping[str, QueryValue] | None) -> dict[str, str]:
-    """Engine query conventions: booleans as 1/0, filters as JSON, None left out."""
+def encode_query(params: Mapping[str, object] | None) -> dict[str, str]:
+    """Engine query conventions: booleans as 1/0, mappings and lists (filters) as JSON,
+    None left out, anything else as its text."""
     out: dict[str, str] = {}
     for key, value in (params or {}).items():
         if value is None:
@@ -56,6 +55,16 @@ def encode_filters(
         if vals:
             out[key] = [str(v) for v in vals]
     return out or None
+
+
+class _Settings(TypedDict):
+    """What a client was made with (less its pool size), to make a sibling of it."""
+
+    url: str
+    tls: TLSConfig | None
+    timeout: float
+    connect_timeout: float
+    api_version: str | None
 
 
 def _reason(exc: BaseException) -> str:
@@ -90,13 +99,13 @@ class EngineClient:
         api_version: str | None = None,
         pool_size: int = POOL_SIZE,
     ) -> None:
-        self._config = {
-            "url": url,
-            "tls": tls,
-            "timeout": timeout,
-            "connect_timeout": connect_timeout,
-            "api_version": api_version,
-        }
+        self._config = _Settings(
+            url=url,
+            tls=tls,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            api_version=api_version,
+        )
         self._transport = make_transport(url, tls, pool_size)
         self.url = self._transport.display_url
         self.timeout = timeout
@@ -209,7 +218,7 @@ class EngineClient:
         method: str,
         template: str,
         *args: str,
-        params: Mapping[str, QueryValue] | None = None,
+        params: Mapping[str, object] | None = None,
         json: Any = None,
         data: Any = None,
         headers: Mapping[str, str] | None = None,
@@ -275,7 +284,7 @@ class EngineClient:
         method: str,
         template: str,
         *args: str,
-        params: Mapping[str, QueryValue] | None = None,
+        params: Mapping[str, object] | None = None,
         json: Any = None,
         timeout: float | None = None,
     ) -> tuple[socket.socket, bytes]:
@@ -352,7 +361,7 @@ class EngineClient:
         method: str,
         template: str,
         *args: str,
-        params: Mapping[str, QueryValue] | None = None,
+        params: Mapping[str, object] | None = None,
     ) -> socket.socket:
         """Send one bodiless request on a connection of its own and return that connection
         without waiting for the answer (see rawhttp.RawAnswer, which reads it). For an

@@ -3,6 +3,7 @@ top, remove, and recreate (a sequence of them, reported step by step)."""
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import re
 import secrets
@@ -121,7 +122,7 @@ class ContainersAPI:
         self._podman_network_ids([body])
         return body
 
-    def _podman_network_ids(self, containers: list[dict[str, Any]]) -> None:
+    def _podman_network_ids(self, containers: builtins.list[dict[str, Any]]) -> None:
         """Podman puts a network's name where Docker puts its id (`NetworkID`)."""
         endpoints = [
             ep

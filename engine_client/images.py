@@ -9,6 +9,7 @@ folded by `ProgressState`, which looks at every line.
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -357,7 +358,7 @@ class ImagesAPI:
             body["RepoDigests"] = [familiar(d) for d in body.get("RepoDigests") or []]
         return body
 
-    def history(self, ref: str) -> list[dict[str, Any]]:
+    def history(self, ref: str) -> builtins.list[dict[str, Any]]:
         return self._c.get_json("/images/{}/history", check_image(ref))
 
     def pull(self, reference: str | ImageRef, auth: str | None = None) -> JSONStream:
@@ -408,7 +409,9 @@ class ImagesAPI:
         )
         return ImageRef(ref.domain, ref.path, ref.tag_or_latest)
 
-    def remove(self, ref: str, force: bool = False, noprune: bool = False) -> list[dict[str, str]]:
+    def remove(
+        self, ref: str, force: bool = False, noprune: bool = False
+    ) -> builtins.list[dict[str, str]]:
         """`DELETE /images/{name}`: untags a reference, deletes the image when no tag is left.
         Returns the engine's list of `Untagged` / `Deleted` entries."""
         check_image(ref)
@@ -466,7 +469,7 @@ class ImagesAPI:
         )
         return EngineStream(resp, url=self._c.url)
 
-    def load(self, data: IO[bytes] | bytes) -> list[str]:
+    def load(self, data: IO[bytes] | bytes) -> builtins.list[str]:
         """`POST /images/load` with a docker-save archive. Returns the engine's messages
         ("Loaded image: ..."); raises EngineError when the stream reports a failure."""
         resp = self._c.request(

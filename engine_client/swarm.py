@@ -19,6 +19,7 @@ client always uses `TaskTemplate.Networks`, which 1.41 takes too.
 from __future__ import annotations
 
 import base64
+import builtins
 import copy
 import ipaddress
 import re
@@ -360,7 +361,7 @@ class ServicesAPI:
         change: Callable[[dict[str, Any]], dict[str, Any] | None],
         *,
         registry_auth: str | None = None,
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         """The service's spec as `change` leaves it; returns the engine's warnings."""
         service = check_ref(service, "service")
         headers = {"X-Registry-Auth": registry_auth} if registry_auth else None
@@ -377,7 +378,7 @@ class ServicesAPI:
 
         return versioned_update(lambda: self.inspect(service), write, change)
 
-    def rollback(self, service: str) -> list[str]:
+    def rollback(self, service: str) -> builtins.list[str]:
         """Back to the previous spec (`rollback=previous`; the spec sent is ignored)."""
         service = check_ref(service, "service")
 
@@ -392,7 +393,7 @@ class ServicesAPI:
 
         return versioned_update(lambda: self.inspect(service), write, lambda spec: None)
 
-    def scale(self, service: str, replicas: int) -> list[str]:
+    def scale(self, service: str, replicas: int) -> builtins.list[str]:
         if type(replicas) is not int or not 0 <= replicas <= 10000:
             raise InvalidArgument("replicas is a whole number from 0 to 10000")
 
@@ -404,7 +405,7 @@ class ServicesAPI:
 
         return self.update(service, change)
 
-    def set_image(self, service: str, image: str) -> list[str]:
+    def set_image(self, service: str, image: str) -> builtins.list[str]:
         from .images import check_image
 
         image = check_image(image)
@@ -415,7 +416,7 @@ class ServicesAPI:
 
         return self.update(service, change)
 
-    def force_update(self, service: str) -> list[str]:
+    def force_update(self, service: str) -> builtins.list[str]:
         """Redeploy every task, nothing else changed (`docker service update --force`)."""
 
         def change(spec: dict[str, Any]) -> None:
