@@ -67,6 +67,17 @@ class _Settings(TypedDict):
     api_version: str | None
 
 
+def _segment(arg: object) -> str:
+    """A path parameter quoted as one path segment (callers may pass anything: it is checked)."""
+    if not isinstance(arg, str) or not arg:
+        raise InvalidArgument(f"path parameter must be a non-empty string: {arg!r}")
+    # The engine decodes %2F and then cleans the path (answering with a redirect to the
+    # cleaned one), so a quoted "../" still climbs: refuse dot segments outright.
+    if any(seg in (".", "..") for seg in arg.split("/")) or "\x00" in arg:
+        raise InvalidArgument(f"path parameter may not contain dot segments: {arg!r}")
+    return quote(arg, safe="")
+
+
 def _reason(exc: BaseException) -> str:
     """The innermost OS-level reason of a requests failure, in plain words."""
     queue: list[BaseException] = [exc]
@@ -201,14 +212,7 @@ class EngineClient:
         """Fill `{}` placeholders with path parameters, each quoted as one path segment."""
         if template.count("{}") != len(args):
             raise InvalidArgument(f"{template!r} takes {template.count('{}')} parameters")
-        for arg in args:
-            if not isinstance(arg, str) or not arg:
-                raise InvalidArgument(f"path parameter must be a non-empty string: {arg!r}")
-            # The engine decodes %2F and then cleans the path (answering with a redirect to
-            # the cleaned one), so a quoted "../" still climbs: refuse dot segments outright.
-            if any(seg in (".", "..") for seg in arg.split("/")) or "\x00" in arg:
-                raise InvalidArgument(f"path parameter may not contain dot segments: {arg!r}")
-        filled = template.format(*(quote(a, safe="") for a in args))
+        filled = template.format(*(_segment(a) for a in args))
         if versioned:
             filled = f"/v{self.api_version}{filled}"
         return filled

@@ -64,12 +64,18 @@ class _Abort(Exception):
     pass
 
 
-def _grace(timeout: int | None) -> int | None:
+def _grace(timeout: object) -> int | None:
     if timeout is None:
         return None
     if not isinstance(timeout, int) or isinstance(timeout, bool) or not -1 <= timeout <= 3600:
         raise InvalidArgument("stop timeout must be whole seconds between -1 and 3600")
     return timeout
+
+
+def _new_name(name: object) -> str:
+    if not isinstance(name, str) or not re.fullmatch(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]+", name):
+        raise InvalidArgument("a container name is letters, digits, _ . - (2 or more)")
+    return name
 
 
 class ContainersAPI:
@@ -186,9 +192,8 @@ class ContainersAPI:
 
     def rename(self, container_id: str, name: str) -> None:
         """409 when the name is taken."""
-        if not isinstance(name, str) or not re.fullmatch(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]+", name):
-            raise InvalidArgument("a container name is letters, digits, _ . - (2 or more)")
-        self._c.request("POST", "/containers/{}/rename", container_id, params={"name": name})
+        params = {"name": _new_name(name)}
+        self._c.request("POST", "/containers/{}/rename", container_id, params=params)
 
     def wait(
         self, container_id: str, condition: str = "not-running", timeout: float = 0
@@ -405,7 +410,7 @@ class ContainersAPI:
         return podman_stats(doc) if self._c.flavor.is_podman else doc
 
 
-def _unix(value: float | str | None) -> str | None:
+def _unix(value: object) -> str | None:
     if value is None or value == 0:
         return None
     if isinstance(value, str):

@@ -129,7 +129,7 @@ def parse_reference(text: str, *, allow_digest: bool = True) -> ImageRef:
     return ImageRef(domain, path, tag, digest or None)
 
 
-def is_image_id(text: str) -> bool:
+def is_image_id(text: object) -> bool:
     """An image ID or a 12+ digit prefix of one, with or without `sha256:`."""
     return isinstance(text, str) and bool(_SHORT_ID.fullmatch(text))
 

@@ -151,6 +151,18 @@ def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:
     return check_labels(labels)
 
 
+def _join_token(token: object) -> str:
+    if not isinstance(token, str) or not JOIN_TOKEN.fullmatch(token):
+        raise InvalidArgument("a join token looks like SWMTKN-1-… (docker swarm join-token)")
+    return token
+
+
+def _unlock_key(key: object) -> str:
+    if not isinstance(key, str) or not UNLOCK_KEY.fullmatch(key.strip()):
+        raise InvalidArgument("an unlock key looks like SWMKEY-1-…")
+    return key.strip()
+
+
 class SwarmAPI:
     def __init__(self, client: EngineClient) -> None:
         self._c = client
@@ -228,12 +240,11 @@ class SwarmAPI:
         remotes = [check_addr(a, "manager address") for a in remote_addrs]
         if not remotes:
             raise InvalidArgument("give the address of a manager")
-        if not isinstance(join_token, str) or not JOIN_TOKEN.fullmatch(join_token):
-            raise InvalidArgument("a join token looks like SWMTKN-1-… (docker swarm join-token)")
+        token = _join_token(join_token)
         body: dict[str, Any] = {
             "ListenAddr": check_addr(listen_addr, "listen address"),
             "RemoteAddrs": remotes,
-            "JoinToken": join_token,
+            "JoinToken": token,
         }
         if advertise_addr:
             body["AdvertiseAddr"] = check_addr(advertise_addr, "advertise address")
@@ -277,9 +288,7 @@ class SwarmAPI:
         return (self._c.get_json("/swarm/unlockkey") or {}).get("UnlockKey") or ""
 
     def unlock(self, key: str) -> None:
-        if not isinstance(key, str) or not UNLOCK_KEY.fullmatch(key.strip()):
-            raise InvalidArgument("an unlock key looks like SWMKEY-1-…")
-        self._c.request("POST", "/swarm/unlock", json={"UnlockKey": key.strip()})
+        self._c.request("POST", "/swarm/unlock", json={"UnlockKey": _unlock_key(key)})
 
 
 class NodesAPI:
@@ -510,20 +519,24 @@ class _DataObjects:
         self, name: str, data: bytes, labels: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
         """`POST /{kind}s/create`: returns {ID}. The value is sent base64-encoded."""
-        if not isinstance(data, bytes) or not data:
-            raise InvalidArgument(f"the {self.kind}'s value is empty")
-        if len(data) > self.max_bytes:
-            raise InvalidArgument(f"a {self.kind} holds at most {self.max_bytes // 1024} KiB")
+        value = self._value(data)
         body = {
             "Name": check_secret_name(name, self.kind),
             "Labels": _labels(labels),
-            "Data": base64.b64encode(data).decode(),
+            "Data": base64.b64encode(value).decode(),
         }
         return self._c.post_json(f"/{self.kind}s/create", json=body)
 
     def remove(self, ref: str) -> None:
         """Refused by the engine while a service uses it."""
         self._c.request("DELETE", f"/{self.kind}s/{{}}", check_ref(ref, self.kind))
+
+    def _value(self, data: object) -> bytes:
+        if not isinstance(data, bytes) or not data:
+            raise InvalidArgument(f"the {self.kind}'s value is empty")
+        if len(data) > self.max_bytes:
+            raise InvalidArgument(f"a {self.kind} holds at most {self.max_bytes // 1024} KiB")
+        return data
 
 
 class SecretsAPI(_DataObjects):
