@@ -32,7 +32,7 @@ _NETWORK_ID = re.compile(r"[0-9a-f]{64}")
 PS_ARGS_RE = re.compile(r"[A-Za-z0-9 ,=-]{0,64}")
 
 
-def check_signal(signal: str) -> str:
+def check_signal(signal: object) -> str:
     if not isinstance(signal, str) or not _SIGNAL_RE.fullmatch(signal):
         raise InvalidArgument("a signal is a name such as SIGTERM or HUP, or a number")
     return signal

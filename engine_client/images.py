@@ -78,7 +78,7 @@ class ImageRef:
         return text
 
 
-def parse_reference(text: str, *, allow_digest: bool = True) -> ImageRef:
+def parse_reference(text: object, *, allow_digest: bool = True) -> ImageRef:
     """Check `text` against the reference grammar; raise InvalidArgument saying what is wrong."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidArgument("an image reference is required")

@@ -58,13 +58,13 @@ LOG_NODE, LOG_SERVICE, LOG_TASK = (
 )
 
 
-def check_ref(ref: str, what: str = "object") -> str:
+def check_ref(ref: object, what: str = "object") -> str:
     if not isinstance(ref, str) or not OBJECT_REF.fullmatch(ref):
         raise InvalidArgument(f"not a {what} ID or name")
     return ref
 
 
-def check_service_name(name: str) -> str:
+def check_service_name(name: object) -> str:
     if (
         not isinstance(name, str)
         or len(name) > SERVICE_NAME_MAX
@@ -77,7 +77,7 @@ def check_service_name(name: str) -> str:
     return name
 
 
-def check_secret_name(name: str, what: str = "secret") -> str:
+def check_secret_name(name: object, what: str = "secret") -> str:
     if not isinstance(name, str) or len(name) > SECRET_NAME_MAX or not SECRET_NAME.fullmatch(name):
         raise InvalidArgument(
             f"a {what} name is up to 64 letters, digits, '-', '_' or '.', "
@@ -86,7 +86,7 @@ def check_secret_name(name: str, what: str = "secret") -> str:
     return name
 
 
-def check_addr(addr: str, what: str = "address", *, port: bool = True) -> str:
+def check_addr(addr: object, what: str = "address", *, port: bool = True) -> str:
     """`ip`, `ip:port`, `[v6]:port`, or an interface name (`eth0`, `eth0:2377`), as the
     engine takes listen/advertise addresses."""
     if not isinstance(addr, str) or not addr or len(addr) > 100:
