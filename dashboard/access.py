@@ -45,14 +45,13 @@ def granted_hosts(user: Any) -> set[str] | None:
     """The hosts `user` is limited to, or None for every host."""
     if not getattr(user, "is_authenticated", False) or user.is_superuser:
         return None
-    cached = getattr(user, "_dashboard_hosts", False)
-    if cached is False:
+    if not hasattr(user, "_dashboard_hosts"):
         from .models import HostGrant
 
         names = set(HostGrant.objects.filter(user=user).values_list("host", flat=True))
-        cached = names or None
-        user._dashboard_hosts = cached
-    return cached
+        user._dashboard_hosts = names or None
+    hosts: set[str] | None = user._dashboard_hosts
+    return hosts
 
 
 def may_use_host(user: Any, host: str) -> bool:

@@ -59,7 +59,7 @@ def record_request(
         outcome=outcome,
         message=message,
     )
-    request._audit_written = True  # type: ignore[attr-defined]
+    request._audit_written = True
 
 
 def record_refusal(request: HttpRequest, kwargs: Mapping[str, Any], reason: str) -> None:
@@ -97,7 +97,7 @@ def audited(
         outcome, message = AuditEntry.FAILED, f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        request._audit_written = True  # type: ignore[attr-defined]
+        request._audit_written = True
         AuditEntry.objects.create(
             **_who(request),
             host=host,

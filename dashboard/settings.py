@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -102,7 +103,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
+DATABASES: dict[str, dict[str, Any]] = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("DASHBOARD_DB") or DATA_DIR / "dashboard.sqlite3",
@@ -114,7 +115,7 @@ DATABASES = {
 if DATABASE_URL := os.environ.get("DATABASE_URL", ""):
     import dj_database_url
 
-    DATABASES["default"] = dj_database_url.parse(DATABASE_URL, conn_max_age=60)
+    DATABASES["default"] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A viewer that falls behind by this many batches loses the oldest (its browser would drop

@@ -6,7 +6,7 @@ import json as jsonlib
 import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import quote, urlencode
 
 import requests
@@ -20,16 +20,16 @@ from .errors import (
     error_for_status,
 )
 from .flavor import Flavor, detect_from_ping, error_status
+from .rawhttp import read_error_message, read_head, request_head, socket_of
 from .transport import POOL_SIZE, TLSConfig, make_transport
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 3.0
 
-QueryValue = str | int | float | bool | None | Mapping[str, Any] | list[Any]
 
-
-def encode_query(params: Mapping[str, QueryValue] | None) -> dict[str, str]:
-    """Engine query conventions: booleans as 1/0, filters as JSON, None left out."""
+def encode_query(params: Mapping[str, object] | None) -> dict[str, str]:
+    """Engine query conventions: booleans as 1/0, mappings and lists (filters) as JSON,
+    None left out, anything else as its text."""
     out: dict[str, str] = {}
     for key, value in (params or {}).items():
         if value is None:
@@ -55,6 +55,27 @@ def encode_filters(
         if vals:
             out[key] = [str(v) for v in vals]
     return out or None
+
+
+class _Settings(TypedDict):
+    """What a client was made with (less its pool size), to make a sibling of it."""
+
+    url: str
+    tls: TLSConfig | None
+    timeout: float
+    connect_timeout: float
+    api_version: str | None
+
+
+def _segment(arg: object) -> str:
+    """A path parameter quoted as one path segment (callers may pass anything: it is checked)."""
+    if not isinstance(arg, str) or not arg:
+        raise InvalidArgument(f"path parameter must be a non-empty string: {arg!r}")
+    # The engine decodes %2F and then cleans the path (answering with a redirect to the
+    # cleaned one), so a quoted "../" still climbs: refuse dot segments outright.
+    if any(seg in (".", "..") for seg in arg.split("/")) or "\x00" in arg:
+        raise InvalidArgument(f"path parameter may not contain dot segments: {arg!r}")
+    return quote(arg, safe="")
 
 
 def _reason(exc: BaseException) -> str:
@@ -89,13 +110,13 @@ class EngineClient:
         api_version: str | None = None,
         pool_size: int = POOL_SIZE,
     ) -> None:
-        self._config = {
-            "url": url,
-            "tls": tls,
-            "timeout": timeout,
-            "connect_timeout": connect_timeout,
-            "api_version": api_version,
-        }
+        self._config = _Settings(
+            url=url,
+            tls=tls,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            api_version=api_version,
+        )
         self._transport = make_transport(url, tls, pool_size)
         self.url = self._transport.display_url
         self.timeout = timeout
@@ -191,14 +212,7 @@ class EngineClient:
         """Fill `{}` placeholders with path parameters, each quoted as one path segment."""
         if template.count("{}") != len(args):
             raise InvalidArgument(f"{template!r} takes {template.count('{}')} parameters")
-        for arg in args:
-            if not isinstance(arg, str) or not arg:
-                raise InvalidArgument(f"path parameter must be a non-empty string: {arg!r}")
-            # The engine decodes %2F and then cleans the path (answering with a redirect to
-            # the cleaned one), so a quoted "../" still climbs: refuse dot segments outright.
-            if any(seg in (".", "..") for seg in arg.split("/")) or "\x00" in arg:
-                raise InvalidArgument(f"path parameter may not contain dot segments: {arg!r}")
-        filled = template.format(*(quote(a, safe="") for a in args))
+        filled = template.format(*(_segment(a) for a in args))
         if versioned:
             filled = f"/v{self.api_version}{filled}"
         return filled
@@ -208,7 +222,7 @@ class EngineClient:
         method: str,
         template: str,
         *args: str,
-        params: Mapping[str, QueryValue] | None = None,
+        params: Mapping[str, object] | None = None,
         json: Any = None,
         data: Any = None,
         headers: Mapping[str, str] | None = None,
@@ -256,9 +270,7 @@ class EngineClient:
             ) from exc
         self._observe(started, resp.status_code)
         if forever and resp.status_code < 400:
-            from .streams import _socket_of
-
-            sock = _socket_of(resp)
+            sock = socket_of(resp)
             if sock is not None:
                 sock.settimeout(None)
         if resp.status_code >= 400 or 300 <= resp.status_code < 400 and resp.status_code != 304:
@@ -276,7 +288,7 @@ class EngineClient:
         method: str,
         template: str,
         *args: str,
-        params: Mapping[str, QueryValue] | None = None,
+        params: Mapping[str, object] | None = None,
         json: Any = None,
         timeout: float | None = None,
     ) -> tuple[socket.socket, bytes]:
@@ -293,23 +305,26 @@ class EngineClient:
         target = self.path(template, *args)
         query = urlencode(encode_query(params))
         body = b"" if json is None else jsonlib.dumps(json).encode()
-        head = (
-            f"{method} {target}{'?' + query if query else ''} HTTP/1.1\r\n"
-            f"Host: {self._transport.host_header}\r\n"
-            "User-Agent: docker-dashboard\r\n"
-            "Connection: Upgrade\r\nUpgrade: tcp\r\n"
-            # Exec start refuses a body without this content type.
-            "Content-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        ).encode()
+        head = request_head(
+            method,
+            f"{target}{'?' + query if query else ''}",
+            self._transport.host_header,
+            {
+                "Connection": "Upgrade",
+                "Upgrade": "tcp",
+                # Exec start refuses a body without this content type.
+                "Content-Type": "application/json",
+                "Content-Length": str(len(body)),
+            },
+        )
         read = self.timeout if timeout is None else timeout
         sock = self._connect_raw(open_socket)
         try:
             sock.settimeout(read)
             sock.sendall(head + body)
-            status, headers, rest = _read_head(sock)
+            status, headers, rest = read_head(sock)
             if status >= 400 or status not in (101, 200):
-                message = _raw_error_message(sock, status, headers, rest)
+                message = read_error_message(sock, status, headers, rest)
                 raise error_for_status(error_status(status, message), message)
             sock.settimeout(None)
             return sock, rest
@@ -350,20 +365,19 @@ class EngineClient:
         method: str,
         template: str,
         *args: str,
-        params: Mapping[str, QueryValue] | None = None,
+        params: Mapping[str, object] | None = None,
     ) -> socket.socket:
         """Send one bodiless request on a connection of its own and return that connection
-        without waiting for the answer (see streams.RawJSONStream, which reads it). For an
+        without waiting for the answer (see rawhttp.RawAnswer, which reads it). For an
         engine that sends no answer head until it has something to say (Podman's events)."""
         open_socket = self._transport.open_socket
         if open_socket is None:
             raise InvalidArgument(f"cannot open a raw connection to {self.url}")
         query = urlencode(encode_query(params))
-        head = (
-            f"{method} {self.path(template, *args)}{'?' + query if query else ''} HTTP/1.1\r\n"
-            f"Host: {self._transport.host_header}\r\n"
-            "User-Agent: docker-dashboard\r\n\r\n"
-        ).encode()
+        target = self.path(template, *args)
+        head = request_head(
+            method, f"{target}{'?' + query if query else ''}", self._transport.host_header
+        )
         sock = self._connect_raw(open_socket)
         try:
             sock.sendall(head)
@@ -391,77 +405,6 @@ def _json(resp: requests.Response) -> Any:
         raise EngineError(
             f"engine sent something that is not JSON: {resp.text[:200]!r}", resp.status_code
         ) from exc
-
-
-_MAX_HEAD = 64 * 1024
-
-
-def _read_head(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
-    """Read an HTTP response head from a raw socket: (status, headers, bytes after it)."""
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise EngineError("the engine closed the connection before answering")
-        buf += chunk
-        if len(buf) > _MAX_HEAD:
-            raise EngineError("the engine's answer has an oversized head")
-    head, rest = buf.split(b"\r\n\r\n", 1)
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        raise EngineError(f"the engine answered something that is not HTTP: {lines[0][:100]!r}")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return int(parts[1]), headers, rest
-
-
-def _raw_error_message(
-    sock: socket.socket, status: int, headers: dict[str, str], rest: bytes
-) -> str:
-    """The body of an error answered on a raw socket (length-delimited, chunked or to EOF)."""
-    body = rest
-    length = headers.get("content-length", "")
-    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-    try:
-        while len(body) < _MAX_HEAD:
-            if length.isdigit() and len(body) >= int(length):
-                break
-            if chunked and body.endswith(b"0\r\n\r\n"):
-                break
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-    except OSError:
-        pass
-    if chunked:
-        decoded, pos = b"", 0
-        while True:
-            end = body.find(b"\r\n", pos)
-            if end < 0:
-                break
-            try:
-                size = int(body[pos:end].split(b";")[0] or b"0", 16)
-            except ValueError:
-                break
-            if size == 0:
-                break
-            decoded += body[end + 2 : end + 2 + size]
-            pos = end + 2 + size + 2
-        body = decoded
-    elif length.isdigit():
-        body = body[: int(length)]
-    text = body.decode("utf-8", "replace").strip()
-    try:
-        parsed = jsonlib.loads(text)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
-        return parsed["message"]
-    return text or f"engine answered HTTP {status}"
 
 
 def _error_message(resp: requests.Response) -> str:

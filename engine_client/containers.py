@@ -3,6 +3,7 @@ top, remove, and recreate (a sequence of them, reported step by step)."""
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import re
 import secrets
@@ -31,7 +32,7 @@ _NETWORK_ID = re.compile(r"[0-9a-f]{64}")
 PS_ARGS_RE = re.compile(r"[A-Za-z0-9 ,=-]{0,64}")
 
 
-def check_signal(signal: str) -> str:
+def check_signal(signal: object) -> str:
     if not isinstance(signal, str) or not _SIGNAL_RE.fullmatch(signal):
         raise InvalidArgument("a signal is a name such as SIGTERM or HUP, or a number")
     return signal
@@ -63,12 +64,18 @@ class _Abort(Exception):
     pass
 
 
-def _grace(timeout: int | None) -> int | None:
+def _grace(timeout: object) -> int | None:
     if timeout is None:
         return None
     if not isinstance(timeout, int) or isinstance(timeout, bool) or not -1 <= timeout <= 3600:
         raise InvalidArgument("stop timeout must be whole seconds between -1 and 3600")
     return timeout
+
+
+def _new_name(name: object) -> str:
+    if not isinstance(name, str) or not re.fullmatch(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]+", name):
+        raise InvalidArgument("a container name is letters, digits, _ . - (2 or more)")
+    return name
 
 
 class ContainersAPI:
@@ -121,7 +128,7 @@ class ContainersAPI:
         self._podman_network_ids([body])
         return body
 
-    def _podman_network_ids(self, containers: list[dict[str, Any]]) -> None:
+    def _podman_network_ids(self, containers: builtins.list[dict[str, Any]]) -> None:
         """Podman puts a network's name where Docker puts its id (`NetworkID`)."""
         endpoints = [
             ep
@@ -185,9 +192,8 @@ class ContainersAPI:
 
     def rename(self, container_id: str, name: str) -> None:
         """409 when the name is taken."""
-        if not isinstance(name, str) or not re.fullmatch(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]+", name):
-            raise InvalidArgument("a container name is letters, digits, _ . - (2 or more)")
-        self._c.request("POST", "/containers/{}/rename", container_id, params={"name": name})
+        params = {"name": _new_name(name)}
+        self._c.request("POST", "/containers/{}/rename", container_id, params=params)
 
     def wait(
         self, container_id: str, condition: str = "not-running", timeout: float = 0
@@ -404,7 +410,7 @@ class ContainersAPI:
         return podman_stats(doc) if self._c.flavor.is_podman else doc
 
 
-def _unix(value: float | str | None) -> str | None:
+def _unix(value: object) -> str | None:
     if value is None or value == 0:
         return None
     if isinstance(value, str):

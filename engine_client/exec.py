@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import EngineUnreachable, InvalidArgument
-from .streams import STREAM_NAMES, SYSTEMERR, FrameDemuxer
+from .framing import STREAM_NAMES, SYSTEMERR, FrameDemuxer
 
 if TYPE_CHECKING:
     from .client import EngineClient
@@ -34,11 +34,14 @@ _SIGNAL_SESSION = (
 )
 
 
-def _tty_size(rows: int, cols: int) -> tuple[int, int]:
-    for v in (rows, cols):
-        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= MAX_TTY_SIDE:
-            raise InvalidArgument(f"a terminal side is a whole number from 1 to {MAX_TTY_SIDE}")
-    return rows, cols
+def _tty_size(rows: object, cols: object) -> tuple[int, int]:
+    return _tty_side(rows), _tty_side(cols)
+
+
+def _tty_side(v: object) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= MAX_TTY_SIDE:
+        raise InvalidArgument(f"a terminal side is a whole number from 1 to {MAX_TTY_SIDE}")
+    return v
 
 
 class ExecAPI:

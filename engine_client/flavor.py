@@ -62,7 +62,7 @@ def detect_from_ping(headers: Mapping[str, str]) -> Flavor:
 # `remove` (Docker: `destroy`), images with `remove` (Docker: `delete`), and sends no
 # `stop` when a container stops: its `cleanup`, once the container's state is final, is
 # where Docker would say `stop`. `init` (before `start`) has no Docker counterpart.
-_PODMAN_ACTIONS = {
+_PODMAN_ACTIONS: dict[str, dict[str, str | None]] = {
     "container": {"remove": "destroy", "cleanup": "stop", "init": None},
     "image": {"remove": "delete"},
     "volume": {"remove": "destroy"},

@@ -9,6 +9,7 @@ folded by `ProgressState`, which looks at every line.
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -18,7 +19,8 @@ from typing import IO, TYPE_CHECKING, Any
 from .client import encode_filters
 from .errors import Conflict, EngineError, InvalidArgument, NotFound
 from .flavor import familiar
-from .streams import EngineStream, JSONStream, JSONStreamDecoder
+from .framing import JSONStreamDecoder
+from .streams import EngineStream, JSONStream
 
 if TYPE_CHECKING:
     from .client import EngineClient
@@ -76,7 +78,7 @@ class ImageRef:
         return text
 
 
-def parse_reference(text: str, *, allow_digest: bool = True) -> ImageRef:
+def parse_reference(text: object, *, allow_digest: bool = True) -> ImageRef:
     """Check `text` against the reference grammar; raise InvalidArgument saying what is wrong."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidArgument("an image reference is required")
@@ -127,7 +129,7 @@ def parse_reference(text: str, *, allow_digest: bool = True) -> ImageRef:
     return ImageRef(domain, path, tag, digest or None)
 
 
-def is_image_id(text: str) -> bool:
+def is_image_id(text: object) -> bool:
     """An image ID or a 12+ digit prefix of one, with or without `sha256:`."""
     return isinstance(text, str) and bool(_SHORT_ID.fullmatch(text))
 
@@ -356,7 +358,7 @@ class ImagesAPI:
             body["RepoDigests"] = [familiar(d) for d in body.get("RepoDigests") or []]
         return body
 
-    def history(self, ref: str) -> list[dict[str, Any]]:
+    def history(self, ref: str) -> builtins.list[dict[str, Any]]:
         return self._c.get_json("/images/{}/history", check_image(ref))
 
     def pull(self, reference: str | ImageRef, auth: str | None = None) -> JSONStream:
@@ -407,7 +409,9 @@ class ImagesAPI:
         )
         return ImageRef(ref.domain, ref.path, ref.tag_or_latest)
 
-    def remove(self, ref: str, force: bool = False, noprune: bool = False) -> list[dict[str, str]]:
+    def remove(
+        self, ref: str, force: bool = False, noprune: bool = False
+    ) -> builtins.list[dict[str, str]]:
         """`DELETE /images/{name}`: untags a reference, deletes the image when no tag is left.
         Returns the engine's list of `Untagged` / `Deleted` entries."""
         check_image(ref)
@@ -465,7 +469,7 @@ class ImagesAPI:
         )
         return EngineStream(resp, url=self._c.url)
 
-    def load(self, data: IO[bytes] | bytes) -> list[str]:
+    def load(self, data: IO[bytes] | bytes) -> builtins.list[str]:
         """`POST /images/load` with a docker-save archive. Returns the engine's messages
         ("Loaded image: ..."); raises EngineError when the stream reports a failure."""
         resp = self._c.request(

@@ -25,7 +25,7 @@ _ALIAS = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,62}[a-zA-Z0-9])?", re.ASCII)
 _CONTAINER = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}", re.ASCII)
 
 
-def check_network_name(name: str) -> str:
+def check_network_name(name: object) -> str:
     if not isinstance(name, str) or not NETWORK_NAME.fullmatch(name):
         raise InvalidArgument(
             "a network name is 1 to 128 letters, digits, '_', '.' or '-', "

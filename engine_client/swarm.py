@@ -19,6 +19,7 @@ client always uses `TaskTemplate.Networks`, which 1.41 takes too.
 from __future__ import annotations
 
 import base64
+import builtins
 import copy
 import ipaddress
 import re
@@ -57,13 +58,13 @@ LOG_NODE, LOG_SERVICE, LOG_TASK = (
 )
 
 
-def check_ref(ref: str, what: str = "object") -> str:
+def check_ref(ref: object, what: str = "object") -> str:
     if not isinstance(ref, str) or not OBJECT_REF.fullmatch(ref):
         raise InvalidArgument(f"not a {what} ID or name")
     return ref
 
 
-def check_service_name(name: str) -> str:
+def check_service_name(name: object) -> str:
     if (
         not isinstance(name, str)
         or len(name) > SERVICE_NAME_MAX
@@ -76,7 +77,7 @@ def check_service_name(name: str) -> str:
     return name
 
 
-def check_secret_name(name: str, what: str = "secret") -> str:
+def check_secret_name(name: object, what: str = "secret") -> str:
     if not isinstance(name, str) or len(name) > SECRET_NAME_MAX or not SECRET_NAME.fullmatch(name):
         raise InvalidArgument(
             f"a {what} name is up to 64 letters, digits, '-', '_' or '.', "
@@ -85,7 +86,7 @@ def check_secret_name(name: str, what: str = "secret") -> str:
     return name
 
 
-def check_addr(addr: str, what: str = "address", *, port: bool = True) -> str:
+def check_addr(addr: object, what: str = "address", *, port: bool = True) -> str:
     """`ip`, `ip:port`, `[v6]:port`, or an interface name (`eth0`, `eth0:2377`), as the
     engine takes listen/advertise addresses."""
     if not isinstance(addr, str) or not addr or len(addr) > 100:
@@ -148,6 +149,18 @@ def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:
     from .volumes import check_labels
 
     return check_labels(labels)
+
+
+def _join_token(token: object) -> str:
+    if not isinstance(token, str) or not JOIN_TOKEN.fullmatch(token):
+        raise InvalidArgument("a join token looks like SWMTKN-1-… (docker swarm join-token)")
+    return token
+
+
+def _unlock_key(key: object) -> str:
+    if not isinstance(key, str) or not UNLOCK_KEY.fullmatch(key.strip()):
+        raise InvalidArgument("an unlock key looks like SWMKEY-1-…")
+    return key.strip()
 
 
 class SwarmAPI:
@@ -227,12 +240,11 @@ class SwarmAPI:
         remotes = [check_addr(a, "manager address") for a in remote_addrs]
         if not remotes:
             raise InvalidArgument("give the address of a manager")
-        if not isinstance(join_token, str) or not JOIN_TOKEN.fullmatch(join_token):
-            raise InvalidArgument("a join token looks like SWMTKN-1-… (docker swarm join-token)")
+        token = _join_token(join_token)
         body: dict[str, Any] = {
             "ListenAddr": check_addr(listen_addr, "listen address"),
             "RemoteAddrs": remotes,
-            "JoinToken": join_token,
+            "JoinToken": token,
         }
         if advertise_addr:
             body["AdvertiseAddr"] = check_addr(advertise_addr, "advertise address")
@@ -276,9 +288,7 @@ class SwarmAPI:
         return (self._c.get_json("/swarm/unlockkey") or {}).get("UnlockKey") or ""
 
     def unlock(self, key: str) -> None:
-        if not isinstance(key, str) or not UNLOCK_KEY.fullmatch(key.strip()):
-            raise InvalidArgument("an unlock key looks like SWMKEY-1-…")
-        self._c.request("POST", "/swarm/unlock", json={"UnlockKey": key.strip()})
+        self._c.request("POST", "/swarm/unlock", json={"UnlockKey": _unlock_key(key)})
 
 
 class NodesAPI:
@@ -360,7 +370,7 @@ class ServicesAPI:
         change: Callable[[dict[str, Any]], dict[str, Any] | None],
         *,
         registry_auth: str | None = None,
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         """The service's spec as `change` leaves it; returns the engine's warnings."""
         service = check_ref(service, "service")
         headers = {"X-Registry-Auth": registry_auth} if registry_auth else None
@@ -377,7 +387,7 @@ class ServicesAPI:
 
         return versioned_update(lambda: self.inspect(service), write, change)
 
-    def rollback(self, service: str) -> list[str]:
+    def rollback(self, service: str) -> builtins.list[str]:
         """Back to the previous spec (`rollback=previous`; the spec sent is ignored)."""
         service = check_ref(service, "service")
 
@@ -392,7 +402,7 @@ class ServicesAPI:
 
         return versioned_update(lambda: self.inspect(service), write, lambda spec: None)
 
-    def scale(self, service: str, replicas: int) -> list[str]:
+    def scale(self, service: str, replicas: int) -> builtins.list[str]:
         if type(replicas) is not int or not 0 <= replicas <= 10000:
             raise InvalidArgument("replicas is a whole number from 0 to 10000")
 
@@ -404,7 +414,7 @@ class ServicesAPI:
 
         return self.update(service, change)
 
-    def set_image(self, service: str, image: str) -> list[str]:
+    def set_image(self, service: str, image: str) -> builtins.list[str]:
         from .images import check_image
 
         image = check_image(image)
@@ -415,7 +425,7 @@ class ServicesAPI:
 
         return self.update(service, change)
 
-    def force_update(self, service: str) -> list[str]:
+    def force_update(self, service: str) -> builtins.list[str]:
         """Redeploy every task, nothing else changed (`docker service update --force`)."""
 
         def change(spec: dict[str, Any]) -> None:
@@ -509,20 +519,24 @@ class _DataObjects:
         self, name: str, data: bytes, labels: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
         """`POST /{kind}s/create`: returns {ID}. The value is sent base64-encoded."""
-        if not isinstance(data, bytes) or not data:
-            raise InvalidArgument(f"the {self.kind}'s value is empty")
-        if len(data) > self.max_bytes:
-            raise InvalidArgument(f"a {self.kind} holds at most {self.max_bytes // 1024} KiB")
+        value = self._value(data)
         body = {
             "Name": check_secret_name(name, self.kind),
             "Labels": _labels(labels),
-            "Data": base64.b64encode(data).decode(),
+            "Data": base64.b64encode(value).decode(),
         }
         return self._c.post_json(f"/{self.kind}s/create", json=body)
 
     def remove(self, ref: str) -> None:
         """Refused by the engine while a service uses it."""
         self._c.request("DELETE", f"/{self.kind}s/{{}}", check_ref(ref, self.kind))
+
+    def _value(self, data: object) -> bytes:
+        if not isinstance(data, bytes) or not data:
+            raise InvalidArgument(f"the {self.kind}'s value is empty")
+        if len(data) > self.max_bytes:
+            raise InvalidArgument(f"a {self.kind} holds at most {self.max_bytes // 1024} KiB")
+        return data
 
 
 class SecretsAPI(_DataObjects):

@@ -18,7 +18,7 @@ _DRIVER = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_./:-]{0,127}", re.ASCII)
 _LABEL_KEY = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_./-]{0,254}", re.ASCII)
 
 
-def check_volume_name(name: str) -> str:
+def check_volume_name(name: object) -> str:
     if not isinstance(name, str) or not VOLUME_NAME.fullmatch(name):
         raise InvalidArgument(
             "a volume name is 2 to 128 letters, digits, '_', '.' or '-', "
@@ -27,7 +27,7 @@ def check_volume_name(name: str) -> str:
     return name
 
 
-def check_driver(driver: str) -> str:
+def check_driver(driver: object) -> str:
     if not isinstance(driver, str) or not _DRIVER.fullmatch(driver):
         raise InvalidArgument("not a driver name")
     return driver

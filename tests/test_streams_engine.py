@@ -74,7 +74,7 @@ def test_events_show_a_container_starting(engine, make_container):
 
 
 def test_stats_stream_gives_numbers_the_cli_would(engine, make_container):
-    from engine_client.streams import stats_summary
+    from engine_client.stats import stats_summary
 
     c = make_container(["sh", "-c", "while true; do :; done"])
     with engine.containers.stats(c["Id"]) as stream:

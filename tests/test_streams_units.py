@@ -7,17 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dashboard.streams.render import ansi_to_html, render_line
-from engine_client.streams import (
-    FrameDemuxer,
-    JSONStreamDecoder,
-    LineSplitter,
-    LogLine,
-    after,
-    cpu_percent,
-    memory_used,
-    stats_summary,
-    timestamp_to_unix,
-)
+from engine_client.framing import FrameDemuxer, JSONStreamDecoder, LineSplitter
+from engine_client.stats import cpu_percent, memory_used, stats_summary
+from engine_client.streams import LogLine, after, timestamp_to_unix
 
 
 def frame(kind: int, payload: bytes) -> bytes:
@@ -198,7 +190,7 @@ def chunked(payloads: list[bytes]) -> bytes:
     st.lists(st.integers(min_value=0, max_value=5000), max_size=20),
 )
 def test_chunked_encoding_survives_any_split(payloads, cuts):
-    from engine_client.streams import ChunkedDecoder
+    from engine_client.framing import ChunkedDecoder
 
     decoder = ChunkedDecoder()
     got = b"".join(decoder.feed(piece) for piece in split_at(chunked(payloads), cuts))
@@ -210,7 +202,7 @@ def test_chunk_extensions_are_ignored_and_garbage_refused():
     import pytest
 
     from engine_client import EngineError
-    from engine_client.streams import ChunkedDecoder
+    from engine_client.framing import ChunkedDecoder
 
     assert ChunkedDecoder().feed(b"3;name=v\r\nabc\r\n0\r\n\r\n") == b"abc"
     with pytest.raises(EngineError):

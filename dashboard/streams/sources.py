@@ -15,14 +15,10 @@ from typing import Any
 from django.template.loader import render_to_string
 
 from engine_client import EngineClient, EngineError, NotFound
+from engine_client.framing import JSONStreamDecoder
 from engine_client.images import ProgressState
-from engine_client.streams import (
-    EngineStream,
-    JSONStreamDecoder,
-    LogResume,
-    after,
-    stats_summary,
-)
+from engine_client.stats import stats_summary
+from engine_client.streams import EngineStream, LogResume, after
 
 from .. import presenters
 from .hub import Source
