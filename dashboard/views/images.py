@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from engine_client import EngineClient, InvalidArgument
-from engine_client.images import ImageRef, check_image, is_image_id, parse_reference
+from engine_client.validators import ImageRef, check_image, is_image_id, parse_reference
 
 from .. import credentials, progress
 from .. import resource_presenters as rp

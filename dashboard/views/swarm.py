@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from engine_client import EngineClient, EngineError, InvalidArgument, NotAvailable
 from engine_client.service_spec import parse_duration
-from engine_client.swarm import JOIN_TOKEN, UNLOCK_KEY, check_addr
+from engine_client.validators import JOIN_TOKEN, UNLOCK_KEY, check_addr
 
 from .. import presenters
 from .. import swarm_presenters as sp

@@ -14,7 +14,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from engine_client import EngineClient, EngineError, InvalidArgument
-from engine_client.swarm import MAX_CONFIG_BYTES, MAX_SECRET_BYTES, check_secret_name
+from engine_client.swarm import MAX_CONFIG_BYTES, MAX_SECRET_BYTES
+from engine_client.validators import check_secret_name
 
 from .. import swarm_presenters as sp
 from ..access import ADMIN, VIEWER, require_role

@@ -17,15 +17,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from engine_client import EngineClient, EngineError, InvalidArgument
 from engine_client.container_spec import parse_cpus, parse_memory
-from engine_client.images import check_image
 from engine_client.service_spec import (
-    CONSTRAINT_RE,
     FAILURE_ACTIONS,
     MOUNT_TYPES,
     ORDERS,
     RESTART_CONDITIONS,
     ROLLBACK_FAILURE_ACTIONS,
-    SPREAD_RE,
     FileRef,
     Policy,
     ServiceMount,
@@ -33,7 +30,7 @@ from engine_client.service_spec import (
     ServiceSpec,
     parse_duration,
 )
-from engine_client.swarm import check_service_name
+from engine_client.validators import CONSTRAINT_RE, SPREAD_RE, check_image, check_service_name
 
 from .. import swarm_presenters as sp
 from ..access import ADMIN, OPERATOR, VIEWER, has_role, require_role
