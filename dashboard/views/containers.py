@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from engine_client import EngineClient, EngineError, InvalidArgument, NotFound
 from engine_client.container_spec import ContainerSpec, other_networks
-from engine_client.images import read_progress
+from engine_client.containers import MakeReport
 
 from .. import presenters
 from ..access import ADMIN, OPERATOR, VIEWER, can_exec, has_role, require_exec, require_role
@@ -587,18 +587,23 @@ def _source(client: EngineClient, source: str) -> dict[str, Any] | None:
         return None
 
 
-def _connect_like(
-    client: EngineClient, cid: str, source: dict[str, Any], spec: ContainerSpec
-) -> None:
-    """Attach a duplicate to the other networks its source is on (a create attaches one);
-    if that fails, remove it: a half-made duplicate is not an equal one."""
-    try:
-        for net, endpoint in other_networks(source, spec.network).items():
-            client.networks.connect(net, cid, aliases=endpoint["aliases"])
-    except EngineError:
-        with contextlib.suppress(EngineError):
-            client.containers.remove(cid, force=True)
-        raise
+def _refused(form: ContainerForm, report: MakeReport) -> None:
+    """Put what stopped `make` beside the field it concerns."""
+    failed = report.failed
+    if failed is None:
+        return
+    if failed.what.startswith("pull "):
+        form.add_error("image", f"The pull failed: {failed.message}")
+    elif failed.what == "start the container" and report.undone:
+        form.engine_refused(
+            f"It was created but did not start, so it was removed again: {failed.message}"
+        )
+    elif report.undone or failed.what == "create the container":
+        form.engine_refused(failed.message)
+    else:  # the undo failed too: say that something is left
+        form.engine_refused(
+            f"{failed.message} (and it could not be removed again: it is still there)"
+        )
 
 
 def _copy_name(client: EngineClient, name: str) -> str:
@@ -660,42 +665,37 @@ def container_new(request: HttpRequest, host: str) -> HttpResponse:
         spec.labels[RUN_ONCE_LABEL] = "keep" if form.cleaned_data["keep"] else "remove"
         spec.auto_remove = False
     params = _audit_params(spec, then, pull)
-    try:
-        with audited(
+    report = None
+    with (
+        contextlib.suppress(EngineError),
+        audited(
             request, h.name, "container.run" if then == "run" else "container.create", params=params
-        ) as entry:
-            entry.target_name = spec.name
-            if pull:
-                try:
-                    read_progress(client.images.pull(spec.image))
-                except (EngineError, InvalidArgument) as exc:
-                    form.add_error("image", f"The pull failed: {exc.message}")
-                    raise
-            created = client.containers.create(spec.create_body(base), name=spec.name or None)
-            cid = created["Id"]
-            entry.params["container_id"] = cid
-            if base is not None:
-                _connect_like(client, cid, base, spec)
-            if then == "start":
-                try:
-                    client.containers.start(cid)
-                except EngineError as exc:
-                    # Create and start is one thing: leave nothing behind that did not start.
-                    with contextlib.suppress(EngineError):
-                        client.containers.remove(cid, force=True)
-                    raise EngineError(
-                        f"It was created but did not start, so it was removed again: {exc.message}",
-                        exc.status,
-                    ) from exc
-    except EngineError as exc:
-        if not form.errors.get("image"):
-            form.engine_refused(exc.message)
+        ) as entry,
+    ):
+        entry.target_name = spec.name
+        report = client.containers.make(
+            spec.create_body(base),
+            spec.name,
+            pull=pull,
+            networks=other_networks(base, spec.network) if base is not None else None,
+            start=then == "start",
+        )
+        if report.id:
+            entry.params["container_id"] = report.id
+        entry.params["steps"] = [f"{s.what}: {s.outcome}" for s in report.steps]
+        if not report.ok:
+            failed = report.failed
+            raise EngineError(f"{failed.what}: {failed.message}" if failed else "failed")
+    if report is None or not report.ok:
+        if report is not None:
+            _refused(form, report)
         return _form_page(request, h, form, mode)
+    cid = report.id
     if then == "run":
         return redirect(reverse("container-run", args=[host, cid]))
     verb = "Created and started" if then == "start" else "Created"
     messages.success(request, f"{verb} {spec.name or cid[:12]}")
-    for warning in created.get("Warnings") or []:
+    for warning in report.warnings:
         messages.warning(request, f"The engine warns: {warning}")
     return redirect(reverse("container-detail", args=[host, cid]))
 
