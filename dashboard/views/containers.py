@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,15 +22,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from engine_client import EngineClient, EngineError, InvalidArgument, NotFound
 from engine_client.container_spec import ContainerSpec, other_networks
 from engine_client.containers import MakeReport
+from engine_client.validators import check_env_key, is_container_id
 
 from .. import presenters
 from ..access import ADMIN, OPERATOR, VIEWER, can_exec, has_role, require_exec, require_role
 from ..audit import audited
-from ..middleware import CONTENT_SECURITY_POLICY
-from ..streams.run_once import RUN_ONCE_LABEL
-from ..streams.threads import iterate_in_thread
-from .common import host_client, safe_next
-from .container_forms import (
+from ..forms.containers import (
     BULK_ACTIONS,
     BulkForm,
     ContainerForm,
@@ -42,6 +38,10 @@ from .container_forms import (
     form_initial,
     secret_values,
 )
+from ..middleware import CONTENT_SECURITY_POLICY
+from ..streams.run_once import RUN_ONCE_LABEL
+from ..streams.threads import iterate_in_thread
+from .common import host_client, safe_next
 from .paging import PER_PAGE_CHOICES, Page, paginate
 
 
@@ -222,8 +222,10 @@ def container_env_reveal(request: HttpRequest, host: str, container_id: str) -> 
     """One secret-looking variable's value, for an admin who asks; every reveal is audited."""
     h, client = host_client(request, host)
     key = request.POST.get("key", "")
-    if not re.fullmatch(r"[^=\s\x00]{1,256}", key):
-        raise InvalidArgument("which variable?")
+    try:
+        check_env_key(key)
+    except InvalidArgument:
+        raise InvalidArgument("which variable?") from None
     with audited(
         request, h.name, "container.env.reveal", container_id, params={"variable": key}
     ) as entry:
@@ -527,7 +529,7 @@ def container_prune(request: HttpRequest, host: str) -> HttpResponse:
     label = form.cleaned_data["label"] if form.is_valid() else ""
     context: dict[str, Any] = {"host": h, "form": form, "label": label}
     if request.method == "POST" and form.is_valid():
-        ids = [i for i in request.POST.getlist("ids") if re.fullmatch(r"[0-9a-f]{64}", i)]
+        ids = [i for i in request.POST.getlist("ids") if is_container_id(i)]
         names = dict(zip(ids, request.POST.getlist("names"), strict=False)) if ids else {}
         results = _each(ids, client.containers.remove) if ids else {}
         context["outcomes"] = _outcomes(
@@ -579,7 +581,7 @@ def _audit_params(spec: ContainerSpec, then: str, pull: bool) -> dict[str, Any]:
 def _source(client: EngineClient, source: str) -> dict[str, Any] | None:
     """The container a duplicate was filled from (for its hidden values and the settings
     the form does not show), if it is still there."""
-    if not re.fullmatch(r"[0-9a-f]{64}", source):
+    if not is_container_id(source):
         return None
     try:
         return client.containers.inspect(source)
@@ -638,7 +640,7 @@ def container_new(request: HttpRequest, host: str) -> HttpResponse:
         source = request.GET.get("from", "")
         if not source:
             return _form_page(request, h, _container_form(request, client), "new")
-        if not re.fullmatch(r"[0-9a-f]{64}", source):
+        if not is_container_id(source):
             raise Http404("duplicate takes a full container id")
         raw = client.containers.inspect(source)
         spec = ContainerSpec.from_inspect(raw, _image_config(client, raw.get("Image", "")))

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
@@ -21,78 +20,25 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from engine_client import EngineClient, InvalidArgument
-from engine_client.validators import ImageRef, check_image, is_image_id, parse_reference
+from engine_client.validators import ImageRef, is_image_id, parse_reference
 
 from .. import credentials, progress
 from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
 from ..engines import Host
+from ..forms.images import (
+    ImageFilterForm,
+    ImageRemoveForm,
+    PullForm,
+    PushForm,
+    TagForm,
+    UploadForm,
+)
 from ..presenters import human_bytes
 from ..streams.threads import iterate_in_thread
 from .common import host_client
 from .paging import PER_PAGE_CHOICES, paginate
-
-
-class ReferenceField(forms.CharField):
-    """An image reference, checked against the docker reference grammar."""
-
-    def __init__(self, *, allow_digest: bool = True, **kwargs: Any) -> None:
-        self.allow_digest = allow_digest
-        kwargs.setdefault("strip", True)
-        super().__init__(**kwargs)
-
-    def clean(self, value: Any) -> Any:
-        text = super().clean(value)
-        if not text:
-            return text
-        try:
-            return parse_reference(text, allow_digest=self.allow_digest)
-        except InvalidArgument as exc:
-            raise forms.ValidationError(str(exc)) from None
-
-
-class ImageFilterForm(forms.Form):
-    q = forms.CharField(label="Filter", max_length=128, required=False, strip=True)
-    dangling = forms.BooleanField(label="Only dangling", required=False)
-
-
-class PullForm(forms.Form):
-    reference = ReferenceField(
-        label="Image",
-        help_text="e.g. 127.0.0.1:5000/lab/busybox:latest (no tag means latest)",
-    )
-
-
-class TagForm(forms.Form):
-    target = ReferenceField(label="New tag", allow_digest=False, help_text="repository[:tag]")
-
-
-class PushForm(forms.Form):
-    tag = forms.ChoiceField(label="Tag to push")
-
-
-class RemoveForm(forms.Form):
-    ref = forms.CharField(label="What to remove", max_length=600)
-    force = forms.BooleanField(required=False)
-
-
-class UploadForm(forms.Form):
-    MODES = [
-        ("load", "Load: an archive made by docker save / Export (keeps names and layers)"),
-        ("import", "Import: a root filesystem tar, as one new layer"),
-    ]
-    mode = forms.ChoiceField(choices=MODES, initial="load", widget=forms.RadioSelect)
-    archive = forms.FileField(label="Tar archive")
-    reference = ReferenceField(
-        label="Name (import only)", allow_digest=False, required=False, help_text="repository[:tag]"
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("mode") == "import" and not data.get("reference"):
-            self.add_error("reference", "an import needs a name for the new image")
-        return data
 
 
 def _list_url(host: str) -> str:
@@ -245,7 +191,7 @@ def _detail_context(h: Host, detail: dict[str, Any], **forms_: Any) -> dict[str,
         "i": detail,
         "tag_form": forms_.get("tag_form") or TagForm(),
         "push_form": push,
-        "remove_form": forms_.get("remove_form") or RemoveForm(initial={"ref": detail["id"]}),
+        "remove_form": forms_.get("remove_form") or ImageRemoveForm(initial={"ref": detail["id"]}),
         "started": forms_.get("started"),
     }
 
@@ -314,15 +260,10 @@ def image_remove(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     """Remove a tag, or the image by its ID. The engine refuses (409) while a container uses
     it, even with force for a running one; its message is shown beside the form."""
     h, client = host_client(request, host)
-    form = RemoveForm(request.POST)
-    target = form.data.get("ref", "")
-    if form.is_valid():
-        try:
-            target = check_image(form.cleaned_data["ref"])
-        except InvalidArgument as exc:
-            form.add_error("ref", str(exc))
+    form = ImageRemoveForm(request.POST)
     if not form.is_valid():
         return _form_or_page(request, h, client, ref, "images/_remove_form.html", remove_form=form)
+    target = form.cleaned_data["ref"]
     force = form.cleaned_data["force"]
     with audited(request, h.name, "image.remove", target, params={"force": force}) as entry:
         image = _image(client, ref)
