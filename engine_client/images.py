@@ -238,6 +238,14 @@ class ImagesAPI:
             body["RepoDigests"] = [familiar(d) for d in body.get("RepoDigests") or []]
         return body
 
+    def config(self, ref: str) -> dict[str, Any] | None:
+        """The image's own settings (`Config`), or None when it is gone or `ref` is not an
+        image reference (a container's image may have been removed since)."""
+        try:
+            return self.inspect(ref).get("Config") or {}
+        except (EngineError, InvalidArgument):
+            return None
+
     def history(self, ref: str) -> list[dict[str, Any]]:
         return self._c.get_json("/images/{}/history", check_image(ref))
 

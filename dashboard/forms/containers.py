@@ -556,3 +556,19 @@ class PruneForm(forms.Form):
     label = RuleField(
         check_label_filter, label="Only with label", required=False, max_length=LABEL_FILTER_MAX
     )
+
+
+class ContainerFilterForm(forms.Form):
+    q = forms.CharField(label="Filter", max_length=128, required=False, strip=True)
+    show = forms.ChoiceField(
+        label="Show",
+        choices=[("all", "All"), ("running", "Running")],
+        required=False,
+        initial="all",
+    )
+
+
+class ContainerRemoveForm(forms.Form):
+    force = forms.BooleanField(required=False)
+    volumes = forms.BooleanField(required=False)
+    confirm = forms.CharField(required=False)
