@@ -13,7 +13,8 @@ import hashlib
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
-from engine_client.images import normalize_registry, registry_auth
+from engine_client.images import registry_auth
+from engine_client.validators import normalize_registry
 
 from .models import RegistryCredential
 

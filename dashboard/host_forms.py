@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
 
+from engine_client import InvalidArgument
+from engine_client.validators import check_hostname, valid_ip
+
 from .engines import HOST_NAME_RE, env_hosts
 from .models import EngineHost
 
 # The kernel's limit for a unix socket path is 107 bytes; our client also needs it short.
 SOCKET_PATH_RE = re.compile(r"/[A-Za-z0-9._/-]{1,100}")
-DNS_NAME_RE = re.compile(
-    r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
-)
 PEM_MAX_BYTES = 64 * 1024
 PEM_KINDS = {
     "tls_ca": ("CERTIFICATE",),
@@ -55,10 +54,10 @@ def check_engine_url(url: str) -> str:
         except ValueError:
             raise forms.ValidationError("The port must be a number from 1 to 65535.") from None
         host = parts.hostname or ""
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            if not DNS_NAME_RE.fullmatch(host):
+        if not valid_ip(host):
+            try:
+                check_hostname(host)
+            except InvalidArgument:
                 raise forms.ValidationError(f"{host!r} is not a host name or IP address.") from None
         if port is not None and not 1 <= port <= 65535:
             raise forms.ValidationError("The port must be a number from 1 to 65535.")

@@ -19,8 +19,9 @@ from django.db import connections
 from django.http import HttpRequest
 
 from engine_client import EngineClient, EngineError
-from engine_client.images import ImageRef, ProgressState, parse_reference
+from engine_client.images import ProgressState
 from engine_client.streams import EngineStream
+from engine_client.validators import ImageRef, parse_reference
 
 from . import credentials
 from .audit import mask

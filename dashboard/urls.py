@@ -6,10 +6,15 @@ from .metrics import metrics_view
 from .views import (
     audit,
     auth,
+    container_actions,
+    container_create,
+    container_exec,
+    container_logs,
     containers,
     events,
     fleet,
     hosts,
+    image_transfer,
     images,
     networks,
     registries,
@@ -26,31 +31,35 @@ register_converter(ContainerIdConverter, "cid")
 container_urls = [
     path("", containers.container_list, name="container-list"),
     # Fixed paths before <ref>: a container named "new" is still reachable by its id.
-    path("new/", containers.container_new, name="container-new"),
-    path("bulk/", containers.container_bulk, name="container-bulk"),
-    path("prune/", containers.container_prune, name="container-prune"),
+    path("new/", container_create.container_new, name="container-new"),
+    path("bulk/", container_actions.container_bulk, name="container-bulk"),
+    path("prune/", container_actions.container_prune, name="container-prune"),
     path("<ref:ref>/", containers.container_detail, name="container-detail"),
-    path("<cid:container_id>/start/", containers.container_start, name="container-start"),
-    path("<cid:container_id>/stop/", containers.container_stop, name="container-stop"),
-    path("<cid:container_id>/restart/", containers.container_restart, name="container-restart"),
-    path("<cid:container_id>/remove/", containers.container_remove, name="container-remove"),
-    path("<cid:container_id>/pause/", containers.container_pause, name="container-pause"),
-    path("<cid:container_id>/unpause/", containers.container_unpause, name="container-unpause"),
-    path("<cid:container_id>/kill/", containers.container_kill, name="container-kill"),
-    path("<cid:container_id>/rename/", containers.container_rename, name="container-rename"),
-    path("<cid:container_id>/edit/", containers.container_edit, name="container-edit"),
-    path("<cid:container_id>/run/", containers.container_run, name="container-run"),
+    path("<cid:container_id>/start/", container_actions.container_start, name="container-start"),
+    path("<cid:container_id>/stop/", container_actions.container_stop, name="container-stop"),
+    path(
+        "<cid:container_id>/restart/", container_actions.container_restart, name="container-restart"
+    ),
+    path("<cid:container_id>/remove/", container_actions.container_remove, name="container-remove"),
+    path("<cid:container_id>/pause/", container_actions.container_pause, name="container-pause"),
+    path(
+        "<cid:container_id>/unpause/", container_actions.container_unpause, name="container-unpause"
+    ),
+    path("<cid:container_id>/kill/", container_actions.container_kill, name="container-kill"),
+    path("<cid:container_id>/rename/", container_actions.container_rename, name="container-rename"),
+    path("<cid:container_id>/edit/", container_create.container_edit, name="container-edit"),
+    path("<cid:container_id>/run/", container_create.container_run, name="container-run"),
     path("<cid:container_id>/top/", containers.container_top, name="container-top"),
-    path("<cid:container_id>/exec/", containers.container_exec, name="container-exec"),
+    path("<cid:container_id>/exec/", container_exec.container_exec, name="container-exec"),
     path(
         "<cid:container_id>/env/reveal/",
         containers.container_env_reveal,
         name="container-env-reveal",
     ),
-    path("<cid:container_id>/logs/", containers.container_logs, name="container-logs"),
+    path("<cid:container_id>/logs/", container_logs.container_logs, name="container-logs"),
     path(
         "<cid:container_id>/logs/download/",
-        containers.container_logs_download,
+        container_logs.container_logs_download,
         name="container-logs-download",
     ),
 ]
@@ -58,13 +67,13 @@ container_urls = [
 image_urls = [
     path("", images.image_list, name="image-list"),
     path("pull/", images.image_pull, name="image-pull"),
-    path("upload/", images.image_upload, name="image-upload"),
+    path("upload/", image_transfer.image_upload, name="image-upload"),
     path("usage/", images.image_usage, name="image-usage"),
     path("<ref:ref>/", images.image_detail, name="image-detail"),
     path("<ref:ref>/tag/", images.image_tag, name="image-tag"),
     path("<ref:ref>/push/", images.image_push, name="image-push"),
     path("<ref:ref>/remove/", images.image_remove, name="image-remove"),
-    path("<ref:ref>/export/", images.image_export, name="image-export"),
+    path("<ref:ref>/export/", image_transfer.image_export, name="image-export"),
 ]
 
 volume_urls = [

@@ -7,7 +7,6 @@ over by `from_inspect` (say so where it matters).
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -16,10 +15,6 @@ from typing import Any
 
 from .errors import InvalidArgument
 
-# The engine's own rule for container names (`POST /containers/create?name=`).
-NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
-# A named volume's name (the engine's rule for volume names).
-VOLUME_NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 PROTOCOLS = ("tcp", "udp", "sctp")
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 MOUNT_TYPES = ("bind", "volume")
@@ -481,11 +476,3 @@ def _parse_bind(bind: str) -> MountSpec:
     options = parts[2].split(",") if len(parts) > 2 else []
     kind = "bind" if source.startswith("/") else "volume"
     return MountSpec(kind, source, target, "ro" in options)
-
-
-def valid_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True

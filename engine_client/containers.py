@@ -60,6 +60,26 @@ class RecreateReport:
         return next((s for s in self.steps if s.outcome == "failed"), None)
 
 
+@dataclass
+class MakeReport:
+    """What `make` did, step by step, including what it undid after a failure."""
+
+    name: str
+    steps: list[Step] = field(default_factory=list)
+    id: str = ""  # the container's, once created (empty again when a failure removed it)
+    warnings: list[str] = field(default_factory=list)
+    ok: bool = False
+
+    @property
+    def failed(self) -> Step | None:
+        return next((s for s in self.steps if s.outcome == "failed"), None)
+
+    @property
+    def undone(self) -> bool:
+        """Everything made before the failure was removed again."""
+        return not self.id
+
+
 class _Abort(Exception):
     pass
 
@@ -218,6 +238,56 @@ class ContainersAPI:
             # Podman answers 200 with nothing for a container that is not running.
             raise Conflict(f"Container {container_id} is not running", 409)
         return split_top(resp.json())
+
+    def make(
+        self,
+        body: Mapping[str, Any],
+        name: str = "",
+        *,
+        pull: bool = False,
+        networks: Mapping[str, Mapping[str, Any]] | None = None,
+        start: bool = False,
+    ) -> MakeReport:
+        """Make a container as one thing: pull its image (if asked), create it, connect it to
+        `networks` ({name: {aliases, ipv4}}: a create attaches only one) and start it (if
+        asked). A failure after the create removes it again, so that nothing half-made (not
+        connected, not started) is left behind. Never raises for an engine refusal: the
+        report says what happened, step by step."""
+        report = MakeReport(name=name)
+
+        def step(what: str, action: Callable[[], Any]) -> Any:
+            try:
+                result = action()
+            except (EngineError, InvalidArgument) as exc:
+                # A pull may refuse a reference that names an image by ID (nothing to pull).
+                message = exc.message if isinstance(exc, EngineError) else str(exc)
+                report.steps.append(Step(what, "failed", message))
+                raise _Abort from exc
+            report.steps.append(Step(what, "done"))
+            return result
+
+        try:
+            if pull:
+                step(f"pull {body.get('Image')}", lambda: self._pull(str(body.get("Image"))))
+            created = step("create the container", lambda: self.create(body, name=name or None))
+            report.id = created["Id"]
+            report.warnings = list(created.get("Warnings") or [])
+            for net, endpoint in (networks or {}).items():
+                step(f"connect it to {net}", self._connect(report.id, net, endpoint))
+            if start:
+                step("start the container", lambda: self.start(report.id))
+        except _Abort:
+            if report.id:
+                try:
+                    self.remove(report.id, force=True)
+                except EngineError as exc:
+                    report.steps.append(Step("undo: remove the container", "failed", exc.message))
+                else:
+                    report.steps.append(Step("undo: remove the container", "done"))
+                    report.id = ""
+            return report
+        report.ok = True
+        return report
 
     def recreate(
         self,

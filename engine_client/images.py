@@ -21,138 +21,20 @@ from .errors import Conflict, EngineError, InvalidArgument, NotFound
 from .flavor import familiar
 from .framing import JSONStreamDecoder
 from .streams import EngineStream, JSONStream
+from .validators import (
+    DEFAULT_REGISTRY,
+    ImageRef,
+    check_image,
+    normalize_registry,
+    parse_reference,
+)
 
 if TYPE_CHECKING:
     from .client import EngineClient
 
-# -- references (github.com/distribution/reference grammar) --------------------------------
-
-NAME_MAX = 255
-_ALNUM = r"[a-z0-9]+"
-_SEPARATOR = r"(?:[._]|__|-+)"
-_PATH_COMPONENT = re.compile(rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*", re.ASCII)
-_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = re.compile(
-    rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]{{1,5}})?",
-    re.ASCII,
-)
-_TAG = re.compile(r"[\w][\w.-]{0,127}", re.ASCII)
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
-_HEX64 = re.compile(r"[0-9a-f]{64}", re.ASCII)
-_SHORT_ID = re.compile(r"(?:sha256:)?[0-9a-f]{12,64}", re.ASCII)
-DEFAULT_REGISTRY = "docker.io"
 # What the engine expects as `serveraddress` for Docker Hub credentials.
 DOCKER_HUB_AUTH_ADDRESS = "https://index.docker.io/v1/"
 _HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """A parsed image reference: [domain/]path[:tag][@digest]."""
-
-    domain: str | None
-    path: str
-    tag: str | None = None
-    digest: str | None = None
-
-    @property
-    def name(self) -> str:
-        """The repository as written: `127.0.0.1:5000/lab/busybox`, `busybox`."""
-        return f"{self.domain}/{self.path}" if self.domain else self.path
-
-    @property
-    def registry(self) -> str:
-        """The registry it lives in: its domain, or docker.io."""
-        return normalize_registry(self.domain or DEFAULT_REGISTRY)
-
-    @property
-    def tag_or_latest(self) -> str:
-        return self.tag or "latest"
-
-    def __str__(self) -> str:
-        text = self.name
-        if self.tag:
-            text += f":{self.tag}"
-        if self.digest:
-            text += f"@{self.digest}"
-        return text
-
-
-def parse_reference(text: object, *, allow_digest: bool = True) -> ImageRef:
-    """Check `text` against the reference grammar; raise InvalidArgument saying what is wrong."""
-    if not isinstance(text, str) or not text.strip():
-        raise InvalidArgument("an image reference is required")
-    if len(text) > NAME_MAX + 1 + 128 + 1 + 71:
-        raise InvalidArgument(f"too long for an image reference ({len(text)} characters)")
-    if text != text.strip() or any(c.isspace() for c in text):
-        raise InvalidArgument("an image reference may not contain spaces")
-    rest, at, digest = text.partition("@")
-    if at:
-        if "@" in digest:
-            raise InvalidArgument("an image reference has at most one '@digest'")
-        if not allow_digest:
-            raise InvalidArgument("a digest cannot be given here, only a tag")
-        if not _DIGEST.fullmatch(digest):
-            raise InvalidArgument("the digest must be sha256: followed by 64 lowercase hex digits")
-    name, tag = rest, None
-    colon = rest.rfind(":")
-    if colon > rest.rfind("/"):
-        name, tag = rest[:colon], rest[colon + 1 :]
-        if not _TAG.fullmatch(tag):
-            raise InvalidArgument(
-                "a tag is up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"
-            )
-    if not name:
-        raise InvalidArgument("the repository name is missing")
-    if len(name) > NAME_MAX:
-        raise InvalidArgument(f"the repository name is longer than {NAME_MAX} characters")
-    domain, path = None, name
-    first, slash, remainder = name.partition("/")
-    # As the docker CLI decides it: a first component with '.' or ':', 'localhost', or any
-    # capital letter is a registry host; otherwise the name is a Docker Hub path.
-    if slash and (any(c in first for c in ".:") or first == "localhost" or first != first.lower()):
-        if not _DOMAIN.fullmatch(first):
-            raise InvalidArgument(f"{first!r} is not a valid registry host[:port]")
-        domain, path = first, remainder
-    if not path:
-        raise InvalidArgument("the repository path is missing")
-    for component in path.split("/"):
-        if component != component.lower():
-            raise InvalidArgument("the repository name must be lowercase")
-        if not _PATH_COMPONENT.fullmatch(component):
-            raise InvalidArgument(
-                f"{component!r} is not a valid repository path component (lowercase letters "
-                "and digits, separated by '.', '_', '__' or dashes)"
-            )
-    if domain is None and _HEX64.fullmatch(path):
-        raise InvalidArgument("a repository name cannot be 64 hex digits (that is an image ID)")
-    return ImageRef(domain, path, tag, digest or None)
-
-
-def is_image_id(text: object) -> bool:
-    """An image ID or a 12+ digit prefix of one, with or without `sha256:`."""
-    return isinstance(text, str) and bool(_SHORT_ID.fullmatch(text))
-
-
-def check_image(text: str) -> str:
-    """A reference or an image ID, as the engine's `{name}` path parameter takes; else raise."""
-    if is_image_id(text):
-        return text
-    return str(parse_reference(text))
-
-
-def normalize_registry(address: str) -> str:
-    """A registry as host[:port]: 'https://index.docker.io/v1/' -> 'docker.io',
-    'http://127.0.0.1:5001/' -> '127.0.0.1:5001'."""
-    text = (address or "").strip()
-    text = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", text)
-    text = text.split("/", 1)[0]
-    if not text:
-        raise InvalidArgument("a registry address is required, e.g. registry.example.com:5000")
-    if not _DOMAIN.fullmatch(text):
-        raise InvalidArgument(f"{text!r} is not a registry host[:port]")
-    text = text.lower()
-    return DEFAULT_REGISTRY if text in _HUB_ALIASES else text
 
 
 def registry_auth_body(username: str, password: str, registry: str) -> dict[str, str]:
@@ -357,6 +239,14 @@ class ImagesAPI:
             body["RepoTags"] = [familiar(t) for t in body.get("RepoTags") or []]
             body["RepoDigests"] = [familiar(d) for d in body.get("RepoDigests") or []]
         return body
+
+    def config(self, ref: str) -> dict[str, Any] | None:
+        """The image's own settings (`Config`), or None when it is gone or `ref` is not an
+        image reference (a container's image may have been removed since)."""
+        try:
+            return self.inspect(ref).get("Config") or {}
+        except (EngineError, InvalidArgument):
+            return None
 
     def history(self, ref: str) -> builtins.list[dict[str, Any]]:
         return self._c.get_json("/images/{}/history", check_image(ref))

@@ -3,71 +3,27 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .client import encode_filters
 from .errors import InvalidArgument
-from .volumes import check_driver, check_labels
+from .validators import (
+    check_aliases,
+    check_container_ref,
+    check_driver,
+    check_labels,
+    check_network_name,
+    check_subnet,
+)
 
 if TYPE_CHECKING:
     from .client import EngineClient
 
-NETWORK_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}", re.ASCII)
 # The networks every engine has; the engine itself refuses to remove them.
 BUILTIN_NETWORKS = frozenset({"bridge", "host", "none"})
 # Podman's default network: "bridge" in its network list, "podman" elsewhere.
 PODMAN_DEFAULT_NETWORK = "podman"
-# An alias is a DNS name on the network.
-_ALIAS = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,62}[a-zA-Z0-9])?", re.ASCII)
-# Container IDs, ID prefixes or names, as the engine accepts them.
-_CONTAINER = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}", re.ASCII)
-
-
-def check_network_name(name: object) -> str:
-    if not isinstance(name, str) or not NETWORK_NAME.fullmatch(name):
-        raise InvalidArgument(
-            "a network name is 1 to 128 letters, digits, '_', '.' or '-', "
-            "starting with a letter or digit"
-        )
-    return name
-
-
-def check_aliases(aliases: Iterable[str] | None) -> list[str]:
-    out = []
-    for alias in aliases or []:
-        if not _ALIAS.fullmatch(alias):
-            raise InvalidArgument(f"{alias!r} is not a valid alias (a DNS name, up to 64 chars)")
-        if alias not in out:
-            out.append(alias)
-    return out
-
-
-def check_subnet(subnet: str, gateway: str = "", ip_range: str = "") -> dict[str, str]:
-    """An IPAM config entry, checked: the gateway and range must lie in the subnet."""
-    try:
-        net = ipaddress.ip_network(subnet, strict=True)
-    except ValueError as exc:
-        raise InvalidArgument(f"subnet {subnet!r}: {exc}") from None
-    entry = {"Subnet": str(net)}
-    if gateway:
-        try:
-            gw = ipaddress.ip_address(gateway)
-        except ValueError:
-            raise InvalidArgument(f"gateway {gateway!r} is not an IP address") from None
-        if gw not in net:
-            raise InvalidArgument(f"gateway {gw} is not in subnet {net}")
-        entry["Gateway"] = str(gw)
-    if ip_range:
-        try:
-            rng = ipaddress.ip_network(ip_range, strict=True)
-        except ValueError as exc:
-            raise InvalidArgument(f"IP range {ip_range!r}: {exc}") from None
-        if rng.version != net.version or not rng.subnet_of(net):  # type: ignore[arg-type]
-            raise InvalidArgument(f"IP range {rng} is not inside subnet {net}")
-        entry["IPRange"] = str(rng)
-    return entry
 
 
 def is_builtin(network: Mapping[str, Any]) -> bool:
@@ -145,8 +101,7 @@ class NetworksAPI:
         ipv4_address: str = "",
     ) -> None:
         """`POST /networks/{id}/connect`, optionally with DNS aliases and a fixed address."""
-        if not _CONTAINER.fullmatch(container or ""):
-            raise InvalidArgument("not a container ID or name")
+        check_container_ref(container or "")
         endpoint: dict[str, Any] = {}
         if aliases := check_aliases(aliases):
             endpoint["Aliases"] = aliases
@@ -164,8 +119,7 @@ class NetworksAPI:
         )
 
     def disconnect(self, network: str, container: str, force: bool = False) -> None:
-        if not _CONTAINER.fullmatch(container or ""):
-            raise InvalidArgument("not a container ID or name")
+        check_container_ref(container or "")
         self._c.request(
             "POST",
             "/networks/{}/disconnect",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import EngineError, InvalidArgument, NotAvailable
 from .networks import BUILTIN_NETWORKS
+from .validators import check_label_filter
 
 if TYPE_CHECKING:
     from .client import EngineClient
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 KINDS = ("images", "containers", "volumes", "networks", "build-cache")
 # States in which the engine counts a container as running (prune keeps it).
 _RUNNING = {"running", "paused", "restarting"}
-_LABEL_FILTER = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_./-]{0,254}(=[^\x00]{0,1024})?", re.ASCII)
 
 
 @dataclass
@@ -56,13 +56,6 @@ class PruneResult:
     deleted: list[str] = field(default_factory=list)
     untagged: list[str] = field(default_factory=list)
     space: int | None = None
-
-
-def check_label_filter(label: str) -> str:
-    """`key` or `key=value`, as the engine's `label` filter takes it."""
-    if label and not _LABEL_FILTER.fullmatch(label):
-        raise InvalidArgument("a label filter is key or key=value")
-    return label
 
 
 def _labels_match(labels: dict[str, str] | None, label: str) -> bool:

@@ -9,8 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidArgument
-from .swarm import check_secret_name, check_service_name
-from .volumes import check_labels
+from .validators import (
+    check_constraint,
+    check_labels,
+    check_preference,
+    check_secret_name,
+    check_service_name,
+)
 
 PUBLISH_MODES = ("ingress", "host")
 PROTOCOLS = ("tcp", "udp", "sctp")
@@ -19,13 +24,6 @@ RESTART_CONDITIONS = ("any", "on-failure", "none")
 FAILURE_ACTIONS = ("pause", "continue", "rollback")
 ROLLBACK_FAILURE_ACTIONS = ("pause", "continue")
 ORDERS = ("stop-first", "start-first")
-# `node.labels.x==y`, `node.role!=manager`, ... as the scheduler reads constraints.
-CONSTRAINT_RE = re.compile(
-    r"(node\.(id|hostname|role|platform\.os|platform\.arch)|(node|engine)\.labels\.[A-Za-z0-9_.-]+)"
-    r"\s*(==|!=)\s*[^\s=!][^\s]{0,254}",
-    re.ASCII,
-)
-SPREAD_RE = re.compile(r"(node|engine)\.labels\.[A-Za-z0-9_.-]{1,200}", re.ASCII)
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
 _DURATION_NS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 
@@ -186,11 +184,9 @@ class ServiceSpec:
         if self.mode not in ("replicated", "global"):
             raise InvalidArgument("mode is replicated or global")
         for c in self.constraints:
-            if not CONSTRAINT_RE.fullmatch(c):
-                raise InvalidArgument(f"constraint {c!r}: write e.g. node.labels.zone==a")
+            check_constraint(c)
         for s in self.spread:
-            if not SPREAD_RE.fullmatch(s):
-                raise InvalidArgument(f"preference {s!r}: write e.g. node.labels.zone")
+            check_preference(s)
         if self.restart_condition not in RESTART_CONDITIONS:
             raise InvalidArgument("unknown restart condition")
         container: dict[str, Any] = {

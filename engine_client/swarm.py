@@ -22,31 +22,28 @@ import base64
 import builtins
 import copy
 import ipaddress
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .client import encode_filters
 from .errors import Conflict, EngineError, InvalidArgument
 from .streams import LogStream
+from .validators import (
+    check_addr,
+    check_image,
+    check_join_token,
+    check_labels,
+    check_ref,
+    check_secret_name,
+    check_service_name,
+    check_unlock_key,
+)
 
 if TYPE_CHECKING:
     from .client import EngineClient
 
-# Swarm object IDs are 25 base-36 characters; names follow each kind's own rule. Paths take
-# either, so `{id}` is checked against what both may look like.
-OBJECT_REF = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}", re.ASCII)
-SWARM_ID = re.compile(r"[a-z0-9]{25}", re.ASCII)
-# swarmkit's rule for service names (a DNS label): letters, digits, '-' and '_' inside.
-SERVICE_NAME = re.compile(r"[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*", re.ASCII)
-SERVICE_NAME_MAX = 63
-# swarmkit's rule for secret and config names.
-SECRET_NAME = re.compile(r"[a-zA-Z0-9]+(?:[a-zA-Z0-9-_.]*[a-zA-Z0-9])?", re.ASCII)
-SECRET_NAME_MAX = 64
 MAX_SECRET_BYTES = 500 * 1024
 MAX_CONFIG_BYTES = 1000 * 1024
-JOIN_TOKEN = re.compile(r"SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}", re.ASCII)
-UNLOCK_KEY = re.compile(r"SWMKEY-1-[A-Za-z0-9+/=]{20,100}", re.ASCII)
 ROLES = ("worker", "manager")
 AVAILABILITIES = ("active", "pause", "drain")
 OUT_OF_SEQUENCE = "update out of sequence"
@@ -56,62 +53,6 @@ LOG_NODE, LOG_SERVICE, LOG_TASK = (
     "com.docker.swarm.service.id",
     "com.docker.swarm.task.id",
 )
-
-
-def check_ref(ref: object, what: str = "object") -> str:
-    if not isinstance(ref, str) or not OBJECT_REF.fullmatch(ref):
-        raise InvalidArgument(f"not a {what} ID or name")
-    return ref
-
-
-def check_service_name(name: object) -> str:
-    if (
-        not isinstance(name, str)
-        or len(name) > SERVICE_NAME_MAX
-        or not SERVICE_NAME.fullmatch(name)
-    ):
-        raise InvalidArgument(
-            "a service name is up to 63 letters, digits, '-' or '_', "
-            "starting and ending with a letter or digit"
-        )
-    return name
-
-
-def check_secret_name(name: object, what: str = "secret") -> str:
-    if not isinstance(name, str) or len(name) > SECRET_NAME_MAX or not SECRET_NAME.fullmatch(name):
-        raise InvalidArgument(
-            f"a {what} name is up to 64 letters, digits, '-', '_' or '.', "
-            "starting and ending with a letter or digit"
-        )
-    return name
-
-
-def check_addr(addr: object, what: str = "address", *, port: bool = True) -> str:
-    """`ip`, `ip:port`, `[v6]:port`, or an interface name (`eth0`, `eth0:2377`), as the
-    engine takes listen/advertise addresses."""
-    if not isinstance(addr, str) or not addr or len(addr) > 100:
-        raise InvalidArgument(f"the {what} is empty or too long")
-    host, port_text = addr, ""
-    if addr.startswith("["):
-        host, sep, rest = addr[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise InvalidArgument(f"the {what} {addr!r} is not [IPv6]:port")
-        port_text = rest[1:]
-    elif addr.count(":") == 1:
-        host, port_text = addr.split(":")
-    if port_text:
-        if not port:
-            raise InvalidArgument(f"the {what} takes no port")
-        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-            raise InvalidArgument(f"the {what} {addr!r} has no valid port (1-65535)")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        if not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9_.-]{0,14}", host):
-            raise InvalidArgument(
-                f"the {what} {addr!r} is neither an IP address nor an interface name"
-            ) from None
-    return addr
 
 
 def is_out_of_sequence(exc: EngineError) -> bool:
@@ -146,21 +87,7 @@ def versioned_update(
 
 
 def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:
-    from .volumes import check_labels
-
     return check_labels(labels)
-
-
-def _join_token(token: object) -> str:
-    if not isinstance(token, str) or not JOIN_TOKEN.fullmatch(token):
-        raise InvalidArgument("a join token looks like SWMTKN-1-… (docker swarm join-token)")
-    return token
-
-
-def _unlock_key(key: object) -> str:
-    if not isinstance(key, str) or not UNLOCK_KEY.fullmatch(key.strip()):
-        raise InvalidArgument("an unlock key looks like SWMKEY-1-…")
-    return key.strip()
 
 
 class SwarmAPI:
@@ -240,7 +167,7 @@ class SwarmAPI:
         remotes = [check_addr(a, "manager address") for a in remote_addrs]
         if not remotes:
             raise InvalidArgument("give the address of a manager")
-        token = _join_token(join_token)
+        token = check_join_token(join_token)
         body: dict[str, Any] = {
             "ListenAddr": check_addr(listen_addr, "listen address"),
             "RemoteAddrs": remotes,
@@ -288,7 +215,7 @@ class SwarmAPI:
         return (self._c.get_json("/swarm/unlockkey") or {}).get("UnlockKey") or ""
 
     def unlock(self, key: str) -> None:
-        self._c.request("POST", "/swarm/unlock", json={"UnlockKey": _unlock_key(key)})
+        self._c.request("POST", "/swarm/unlock", json={"UnlockKey": check_unlock_key(key)})
 
 
 class NodesAPI:
@@ -415,8 +342,6 @@ class ServicesAPI:
         return self.update(service, change)
 
     def set_image(self, service: str, image: str) -> builtins.list[str]:
-        from .images import check_image
-
         image = check_image(image)
 
         def change(spec: dict[str, Any]) -> None:

@@ -9,23 +9,20 @@ import json
 import pytest
 
 from engine_client import InvalidArgument
-from engine_client.images import (
-    ProgressState,
+from engine_client.images import ProgressState, registry_auth
+from engine_client.prune import plan_containers, plan_images, plan_networks, plan_volumes
+from engine_client.system import normalize_df
+from engine_client.validators import (
+    check_aliases,
     check_image,
+    check_label_filter,
+    check_labels,
+    check_network_name,
+    check_subnet,
+    check_volume_name,
     normalize_registry,
     parse_reference,
-    registry_auth,
 )
-from engine_client.networks import check_aliases, check_network_name, check_subnet
-from engine_client.prune import (
-    check_label_filter,
-    plan_containers,
-    plan_images,
-    plan_networks,
-    plan_volumes,
-)
-from engine_client.system import normalize_df
-from engine_client.volumes import check_labels, check_volume_name
 
 H = "a" * 64
 

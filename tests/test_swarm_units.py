@@ -16,7 +16,8 @@ from engine_client.service_spec import (
     format_duration,
     parse_duration,
 )
-from engine_client.swarm import check_addr, check_secret_name, check_service_name, split_details
+from engine_client.swarm import split_details
+from engine_client.validators import check_addr, check_secret_name, check_service_name
 
 
 @pytest.mark.parametrize(

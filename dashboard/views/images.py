@@ -1,98 +1,29 @@
-"""Images: list, detail (inspect + history), pull and push with live progress, tag, remove,
-export (a tar download) and load/import (a tar upload, with a size limit)."""
+"""Images: list, detail (inspect + history), pull and push with live progress, tag, remove.
+Export and upload (tar archives) are in image_transfer."""
 
 from __future__ import annotations
 
-import contextlib
-import re
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
-from django import forms
-from django.conf import settings
 from django.contrib import messages
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from engine_client import EngineClient, InvalidArgument
-from engine_client.images import ImageRef, check_image, is_image_id, parse_reference
+from engine_client.validators import ImageRef, is_image_id, parse_reference
 
 from .. import credentials, progress
 from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
 from ..engines import Host
-from ..presenters import human_bytes
-from ..streams.threads import iterate_in_thread
+from ..forms.images import ImageFilterForm, ImageRemoveForm, PullForm, PushForm, TagForm
 from .common import host_client
 from .paging import PER_PAGE_CHOICES, paginate
-
-
-class ReferenceField(forms.CharField):
-    """An image reference, checked against the docker reference grammar."""
-
-    def __init__(self, *, allow_digest: bool = True, **kwargs: Any) -> None:
-        self.allow_digest = allow_digest
-        kwargs.setdefault("strip", True)
-        super().__init__(**kwargs)
-
-    def clean(self, value: Any) -> Any:
-        text = super().clean(value)
-        if not text:
-            return text
-        try:
-            return parse_reference(text, allow_digest=self.allow_digest)
-        except InvalidArgument as exc:
-            raise forms.ValidationError(str(exc)) from None
-
-
-class ImageFilterForm(forms.Form):
-    q = forms.CharField(label="Filter", max_length=128, required=False, strip=True)
-    dangling = forms.BooleanField(label="Only dangling", required=False)
-
-
-class PullForm(forms.Form):
-    reference = ReferenceField(
-        label="Image",
-        help_text="e.g. 127.0.0.1:5000/lab/busybox:latest (no tag means latest)",
-    )
-
-
-class TagForm(forms.Form):
-    target = ReferenceField(label="New tag", allow_digest=False, help_text="repository[:tag]")
-
-
-class PushForm(forms.Form):
-    tag = forms.ChoiceField(label="Tag to push")
-
-
-class RemoveForm(forms.Form):
-    ref = forms.CharField(label="What to remove", max_length=600)
-    force = forms.BooleanField(required=False)
-
-
-class UploadForm(forms.Form):
-    MODES = [
-        ("load", "Load: an archive made by docker save / Export (keeps names and layers)"),
-        ("import", "Import: a root filesystem tar, as one new layer"),
-    ]
-    mode = forms.ChoiceField(choices=MODES, initial="load", widget=forms.RadioSelect)
-    archive = forms.FileField(label="Tar archive")
-    reference = ReferenceField(
-        label="Name (import only)", allow_digest=False, required=False, help_text="repository[:tag]"
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("mode") == "import" and not data.get("reference"):
-            self.add_error("reference", "an import needs a name for the new image")
-        return data
 
 
 def _list_url(host: str) -> str:
@@ -245,7 +176,7 @@ def _detail_context(h: Host, detail: dict[str, Any], **forms_: Any) -> dict[str,
         "i": detail,
         "tag_form": forms_.get("tag_form") or TagForm(),
         "push_form": push,
-        "remove_form": forms_.get("remove_form") or RemoveForm(initial={"ref": detail["id"]}),
+        "remove_form": forms_.get("remove_form") or ImageRemoveForm(initial={"ref": detail["id"]}),
         "started": forms_.get("started"),
     }
 
@@ -314,15 +245,10 @@ def image_remove(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     """Remove a tag, or the image by its ID. The engine refuses (409) while a container uses
     it, even with force for a running one; its message is shown beside the form."""
     h, client = host_client(request, host)
-    form = RemoveForm(request.POST)
-    target = form.data.get("ref", "")
-    if form.is_valid():
-        try:
-            target = check_image(form.cleaned_data["ref"])
-        except InvalidArgument as exc:
-            form.add_error("ref", str(exc))
+    form = ImageRemoveForm(request.POST)
     if not form.is_valid():
         return _form_or_page(request, h, client, ref, "images/_remove_form.html", remove_form=form)
+    target = form.cleaned_data["ref"]
     force = form.cleaned_data["force"]
     with audited(request, h.name, "image.remove", target, params={"force": force}) as entry:
         image = _image(client, ref)
@@ -336,113 +262,3 @@ def image_remove(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     if deleted:
         return _done(request, _list_url(host), f"Removed {entry.target_name}")
     return _done(request, _detail_url(host, image["Id"]), f"Untagged {target}")
-
-
-@require_GET
-@require_role(ADMIN)
-def image_export(request: HttpRequest, host: str, ref: str) -> HttpResponse:
-    """The image as a tar (docker save format), streamed from the engine as it comes."""
-    h, client = host_client(request, host)
-    image = _image(client, ref)
-    tags = rp.image_row(image)["tags"]
-    # By tag the archive keeps the name (docker load restores it); by ID it has none.
-    name = tags[0] if tags else image["Id"]
-    with audited(request, h.name, "image.export", image["Id"], name):
-        stream = client.images.export(name)
-
-    async def body() -> AsyncIterator[bytes]:
-        with contextlib.closing(stream):
-            async for chunk in iterate_in_thread(stream.chunks()):
-                yield chunk
-
-    filename = re.sub(r"[^A-Za-z0-9_.-]+", "_", name.split("@")[0])[:100] + ".tar"
-    response = StreamingHttpResponse(body(), content_type="application/x-tar")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-# Room for the form's other fields around the archive.
-_FORM_SLACK = 64 * 1024
-
-
-class SizeLimitHandler(FileUploadHandler):
-    """Stops reading an upload as soon as it grows past the limit (for a request that did
-    not say its length up front)."""
-
-    def __init__(self, limit: int, request: HttpRequest | None = None) -> None:
-        super().__init__(request)
-        self.limit = limit
-        self.received = 0
-        self.exceeded = False
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
-        self.received += len(raw_data)
-        if self.received > self.limit:
-            self.exceeded = True
-            raise StopUpload(connection_reset=True)
-        return raw_data
-
-    def file_complete(self, file_size: int) -> None:
-        return None
-
-
-@csrf_exempt  # checked below, once the size limit is in place (Django's documented order)
-@require_http_methods(["GET", "POST"])
-@require_role(ADMIN)
-def image_upload(request: HttpRequest, host: str) -> HttpResponse:
-    limit = settings.IMAGE_UPLOAD_MAX_BYTES
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if request.method == "POST" and length > limit + _FORM_SLACK:
-        # Refused unread: nothing happens, so there is nothing for CSRF to protect.
-        h, _ = host_client(request, host)
-        return _too_large(request, h, limit)
-    handler = SizeLimitHandler(limit, request)
-    request.upload_handlers.insert(0, handler)
-    return _image_upload(request, host, handler)
-
-
-def _too_large(request: HttpRequest, h: Host, limit: int) -> HttpResponse:
-    context = {
-        "host": h,
-        "form": UploadForm(),
-        "limit": human_bytes(limit),
-        "error": f"The archive is larger than the limit of {human_bytes(limit)}.",
-    }
-    return render(request, "images/upload.html", context, status=413)
-
-
-@csrf_protect
-def _image_upload(request: HttpRequest, host: str, handler: SizeLimitHandler) -> HttpResponse:
-    h, client = host_client(request, host)
-    limit = settings.IMAGE_UPLOAD_MAX_BYTES
-    if request.method != "POST":
-        return render(
-            request,
-            "images/upload.html",
-            {"host": h, "form": UploadForm(), "limit": human_bytes(limit)},
-        )
-    form = UploadForm(request.POST, request.FILES)  # reads the upload, within the limit
-    if handler.exceeded:
-        return _too_large(request, h, limit)
-    if form.is_valid():
-        archive = form.cleaned_data["archive"]
-        mode = form.cleaned_data["mode"]
-        ref = form.cleaned_data.get("reference")
-        params = {"file": archive.name, "bytes": archive.size}
-        with audited(request, h.name, f"image.{mode}", params=params) as entry:
-            archive.seek(0)
-            if mode == "load":
-                loaded = client.images.load(archive)
-                entry.target_name = "; ".join(loaded)[:255]
-                text = "; ".join(loaded) or "Loaded."
-            else:
-                image_id = client.images.import_tarball(archive, ref)
-                entry.target_name = str(ref)
-                text = f"Imported {ref} ({image_id[:19]})"
-        messages.success(request, text)
-        return redirect(_list_url(host))
-    context = {"host": h, "form": form, "limit": human_bytes(limit)}
-    return render(request, "images/upload.html", context, status=400)

@@ -16,19 +16,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from engine_client import EngineClient, InvalidArgument, NotFound
-from engine_client.networks import (
-    BUILTIN_NETWORKS,
-    check_aliases,
-    check_network_name,
-    check_subnet,
-)
+from engine_client.networks import BUILTIN_NETWORKS
+from engine_client.validators import check_alias, check_network_name, check_subnet
 
 from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
+from ..forms.fields import KeyValueField, ListField
 from ..presenters import container_name
 from .common import host_client, live_list
-from .volumes import KeyValueField
 
 # Drivers a person may pick, when the engine has them (overlay needs a swarm manager).
 DRIVERS = ("bridge", "overlay", "macvlan", "ipvlan")
@@ -81,8 +77,8 @@ class NetworkCreateForm(forms.Form):
 
 class ConnectForm(forms.Form):
     container = forms.ChoiceField(label="Container")
-    aliases = forms.CharField(
-        required=False, max_length=1000, help_text="DNS names on this network, space-separated"
+    aliases = ListField(
+        check_alias, max_length=1000, help_text="DNS names on this network, space-separated"
     )
     ipv4 = forms.GenericIPAddressField(
         protocol="IPv4", required=False, label="IPv4 address", help_text="empty: any free one"
@@ -91,12 +87,6 @@ class ConnectForm(forms.Form):
     def __init__(self, *args: Any, containers: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["container"].choices = containers
-
-    def clean_aliases(self) -> list[str]:
-        try:
-            return check_aliases(self.cleaned_data["aliases"].replace(",", " ").split())
-        except InvalidArgument as exc:
-            raise forms.ValidationError(str(exc)) from None
 
 
 class DisconnectForm(forms.Form):

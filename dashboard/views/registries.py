@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from engine_client import EngineError, EngineUnreachable, InvalidArgument
-from engine_client.images import normalize_registry
+from engine_client.validators import normalize_registry
 
 from .. import credentials
 from ..access import ADMIN, require_role

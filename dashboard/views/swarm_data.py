@@ -6,54 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from engine_client import EngineClient, EngineError, InvalidArgument
-from engine_client.swarm import MAX_CONFIG_BYTES, MAX_SECRET_BYTES, check_secret_name
+from engine_client import EngineClient, EngineError
 
 from .. import swarm_presenters as sp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
 from ..engines import Host
+from ..forms.swarm import DataForm
+from ..swarm_pages import hx_redirect, live_url, swarm_url, swarm_view
 from .common import host_client
-from .swarm_common import hx_redirect, live_url, swarm_url, swarm_view
-from .volumes import KeyValueField
-
-
-class DataForm(forms.Form):
-    name = forms.CharField(max_length=64)
-    value = forms.CharField(
-        strip=False,
-        max_length=MAX_CONFIG_BYTES,
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "autocomplete": "off"}),
-    )
-    labels = KeyValueField(label="Labels", help_text="key=value, one a line")
-
-    def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.kind = kind
-        if kind == "secret":
-            self.fields["value"].help_text = "sent to the swarm once; never shown again"
-
-    def clean_name(self) -> str:
-        try:
-            return check_secret_name(self.cleaned_data["name"], self.kind)
-        except InvalidArgument as exc:
-            raise ValidationError(str(exc)) from None
-
-    def clean_value(self) -> bytes:
-        data = self.cleaned_data["value"].encode()
-        limit = MAX_SECRET_BYTES if self.kind == "secret" else MAX_CONFIG_BYTES
-        if not data:
-            raise ValidationError("empty")
-        if len(data) > limit:
-            raise ValidationError(f"at most {limit // 1024} KiB")
-        return data
 
 
 def _api(client: EngineClient, kind: str) -> Any:

@@ -6,51 +6,23 @@ another change came in between, and a conflict it cannot resolve is shown, not s
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from engine_client import EngineClient, InvalidArgument
-from engine_client.swarm import AVAILABILITIES, ROLES
+from engine_client.swarm import AVAILABILITIES
 
 from .. import swarm_presenters as sp
 from ..access import ADMIN, require_role
 from ..audit import audited
 from ..engines import Host
+from ..forms.swarm import AvailabilityForm, LabelsForm, NodeRemoveForm, RoleForm
+from ..swarm_pages import hx_redirect, live_url, swarm_url, swarm_view
 from .common import host_client
-from .swarm_common import hx_redirect, live_url, swarm_url, swarm_view
-from .volumes import KeyValueField
-
-LABEL_KEY = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_./-]{0,254}")
-
-
-class AvailabilityForm(forms.Form):
-    availability = forms.ChoiceField(choices=[(a, a) for a in AVAILABILITIES])
-
-
-class RoleForm(forms.Form):
-    role = forms.ChoiceField(choices=[(r, r) for r in ROLES])
-
-
-class LabelsForm(forms.Form):
-    add = KeyValueField(label="Add or change", help_text="key=value, one a line")
-    remove = forms.CharField(required=False, max_length=2000, help_text="keys, space-separated")
-
-    def clean_remove(self) -> list[str]:
-        keys = self.cleaned_data["remove"].replace(",", " ").split()
-        for key in keys:
-            if not LABEL_KEY.fullmatch(key):
-                raise forms.ValidationError(f"{key!r} is not a label key")
-        return keys
-
-
-class RemoveForm(forms.Form):
-    force = forms.BooleanField(required=False)
 
 
 def _node_rows(client: EngineClient) -> list[dict[str, Any]]:
@@ -178,7 +150,7 @@ def node_labels(request: HttpRequest, host: str, ref: str) -> HttpResponse:
 def node_remove(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     """The engine refuses a node that is not down unless forced; its words are shown."""
     h, client = host_client(request, host)
-    form = RemoveForm(request.POST)
+    form = NodeRemoveForm(request.POST)
     force = form.is_valid() and form.cleaned_data["force"]
     node = sp.node_row(client.nodes.inspect(ref))
     with audited(request, h.name, "node.remove", node["id"], node["hostname"], {"force": force}):

@@ -12,11 +12,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from engine_client import InvalidArgument
-from engine_client.prune import KINDS, check_label_filter
+from engine_client.prune import KINDS
+from engine_client.validators import LABEL_FILTER_MAX, check_label_filter
 
 from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
+from ..forms.fields import RuleField
 from .common import host_client
 
 TITLES = {
@@ -37,18 +39,12 @@ class PruneForm(forms.Form):
         required=False,
         widget=forms.RadioSelect,
     )
-    label = forms.CharField(
+    label = RuleField(
+        check_label_filter,
         required=False,
-        max_length=1300,
-        strip=True,
+        max_length=LABEL_FILTER_MAX,
         help_text="only those with this label: key or key=value",
     )
-
-    def clean_label(self) -> str:
-        try:
-            return check_label_filter(self.cleaned_data["label"])
-        except InvalidArgument as exc:
-            raise forms.ValidationError(str(exc)) from None
 
     def clean_mode(self) -> str:
         return self.cleaned_data.get("mode") or "dangling"

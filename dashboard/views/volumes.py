@@ -13,40 +13,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from engine_client import EngineClient, InvalidArgument
-from engine_client.volumes import check_labels, check_volume_name
+from engine_client.validators import check_volume_name
 
 from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
+from ..forms.fields import KeyValueField
 from .common import host_client, live_list
-
-
-class KeyValueField(forms.CharField):
-    """`key=value` pairs, one a line (or comma-separated), into a dict."""
-
-    widget = forms.Textarea(attrs={"rows": 2, "cols": 40})
-
-    def __init__(self, what: str = "label", **kwargs: Any) -> None:
-        self.what = what
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", 8000)
-        super().__init__(**kwargs)
-
-    def clean(self, value: Any) -> dict[str, str]:
-        text = super().clean(value) or ""
-        pairs: dict[str, str] = {}
-        for raw in text.replace(",", "\n").splitlines():
-            item = raw.strip()
-            if not item:
-                continue
-            key, eq, val = item.partition("=")
-            if not eq:
-                raise forms.ValidationError(f"{item!r} is not key=value")
-            pairs[key.strip()] = val.strip()
-        try:
-            return check_labels(pairs, self.what)
-        except InvalidArgument as exc:
-            raise forms.ValidationError(str(exc)) from None
 
 
 class VolumeCreateForm(forms.Form):

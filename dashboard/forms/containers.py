@@ -18,10 +18,8 @@ from engine_client import EngineClient, InvalidArgument, NotFound
 from engine_client.container_spec import (
     BUILTIN_NETWORKS,
     CAPABILITIES,
-    NAME_RE,
     PROTOCOLS,
     RESTART_POLICIES,
-    VOLUME_NAME_RE,
     ContainerSpec,
     MountSpec,
     PortSpec,
@@ -29,74 +27,35 @@ from engine_client.container_spec import (
     format_memory,
     parse_cpus,
     parse_memory,
+)
+from engine_client.validators import (
+    IMAGE_REF_MAX,
+    LABEL_FILTER_MAX,
+    check_alias,
+    check_container_name,
+    check_hostname,
+    check_image,
+    check_label_filter,
+    check_user,
+    check_volume_name,
+    is_container_id,
     valid_ip,
 )
 
 from ..presenters import SECRET_NAME
+from .fields import (
+    KeyValueField,
+    ListField,
+    RuleField,
+    engine_rule,
+    parse_env_lines,
+    parse_words,
+)
 
-ENV_KEY_RE = re.compile(r"[^=\s\x00]+")
-LABEL_KEY_RE = re.compile(r"[^=\s\x00]+")
-_LABEL = r"[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
-HOSTNAME_RE = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*")
-USER_RE = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,31}(:[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,31})?")
-ALIAS_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}")
-IMAGE_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._/:@-]{0,254}")
 MIN_MEMORY = 6 * 1024 * 1024  # the engine's own minimum
 # What a secret-looking variable's value shows as in a form filled from a container: the
 # value itself never reaches the page; on submit the source container's value is put back.
 HIDDEN_VALUE = "••••••••"
-
-
-def _words(text: str, what: str) -> list[str] | None:
-    """Shell-like words ('sh -c "echo hi"'), None when empty."""
-    if not text.strip():
-        return None
-    try:
-        return shlex.split(text)
-    except ValueError as exc:
-        raise ValidationError(f"The {what} cannot be read as words: {exc}.") from None
-
-
-def parse_env_lines(text: str, *, env_file: bool = False) -> list[str]:
-    """KEY=value lines. In an env file, blank lines and # comments are skipped, as
-    `docker run --env-file` does; a line without '=' is refused (there is no environment
-    here to take its value from)."""
-    out: list[str] = []
-    errors: list[str] = []
-    for n, raw in enumerate(text.splitlines(), 1):
-        line = raw.rstrip("\r")
-        if env_file:
-            line = line.lstrip()
-            if not line or line.startswith("#"):
-                continue
-        elif not line.strip():
-            continue
-        key, sep, _ = line.partition("=")
-        if not sep:
-            errors.append(f"line {n}: “{line[:40]}” has no “=” (write KEY=value)")
-        elif not ENV_KEY_RE.fullmatch(key):
-            errors.append(f"line {n}: “{key[:40]}” is not a variable name")
-        else:
-            out.append(line)
-    if errors:
-        raise ValidationError(errors)
-    return out
-
-
-def parse_label_lines(text: str) -> dict[str, str]:
-    labels: dict[str, str] = {}
-    errors = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        key, sep, value = line.strip().partition("=")
-        if not sep or not LABEL_KEY_RE.fullmatch(key):
-            errors.append(f"line {n}: write key=value")
-        else:
-            labels[key] = value
-    if errors:
-        raise ValidationError(errors)
-    return labels
 
 
 class PortForm(forms.Form):
@@ -166,10 +125,11 @@ class MountForm(forms.Form):
                 "source",
                 "A host path must be absolute (start with /); relative paths are not allowed.",
             )
-        elif kind == "volume" and not VOLUME_NAME_RE.fullmatch(source):
-            self.add_error(
-                "source", "A volume name is letters, digits, _ . - (and starts with one of them)."
-            )
+        elif kind == "volume":
+            try:
+                engine_rule(check_volume_name, source)
+            except ValidationError as exc:
+                self.add_error("source", exc)
         if not target:
             self.add_error("target", "Where should it appear in the container?")
         elif not target.startswith("/"):
@@ -202,9 +162,10 @@ class ContainerForm(forms.Form):
     """One form for every way of making a container. `client` answers what only the engine
     knows; `allow_privileged` shows the privileged/capability fields (admins)."""
 
-    image = forms.CharField(
+    image = RuleField(
+        check_image,
         label="Image",
-        max_length=255,
+        max_length=IMAGE_REF_MAX,
         widget=forms.TextInput(attrs={"list": "local-images", "autocomplete": "off"}),
     )
     pull = forms.BooleanField(label="Pull the image first", required=False)
@@ -218,15 +179,13 @@ class ContainerForm(forms.Form):
         label="Env file", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     network = forms.ChoiceField(label="Network", required=False)
-    aliases = forms.CharField(label="Network aliases", required=False, max_length=1024)
+    aliases = ListField(check_alias, label="Network aliases", max_length=1024)
     restart = forms.ChoiceField(label="Restart", choices=RESTART_CHOICES, initial="no")
     restart_max = forms.IntegerField(label="Max retries", required=False, min_value=0)
-    labels = forms.CharField(
-        label="Labels", required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    labels = KeyValueField(label="Labels")
     workdir = forms.CharField(label="Working dir", required=False, max_length=4096)
     user = forms.CharField(label="User", required=False, max_length=65)
-    hostname = forms.CharField(label="Hostname", required=False, max_length=253)
+    hostname = RuleField(check_hostname, label="Hostname", required=False, max_length=253)
     memory = forms.CharField(label="Memory limit", required=False, max_length=32)
     cpus = forms.CharField(label="CPUs", required=False, max_length=32)
     tty = forms.BooleanField(label="TTY", required=False)
@@ -278,20 +237,11 @@ class ContainerForm(forms.Form):
 
     # -- fields ---------------------------------------------------------------------------
 
-    def clean_image(self) -> str:
-        image = self.cleaned_data["image"].strip()
-        if not IMAGE_RE.fullmatch(image):
-            raise ValidationError("Not an image reference (such as busybox or repo/name:tag).")
-        return image
-
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip().lstrip("/")
         if not name:
             return ""
-        if not NAME_RE.fullmatch(name):
-            raise ValidationError(
-                "A name is 2 or more letters, digits, _ . - and starts with a letter or digit."
-            )
+        engine_rule(check_container_name, name)
         if name != self.own_name and self._name_taken(name):
             raise ValidationError(f"A container named “{name}” already exists.")
         return name
@@ -301,10 +251,10 @@ class ContainerForm(forms.Form):
         return any(f"/{name}" in (r.get("Names") or []) for r in rows)
 
     def clean_command(self) -> list[str] | None:
-        return _words(self.cleaned_data["command"], "command")
+        return parse_words(self.cleaned_data["command"], "command")
 
     def clean_entrypoint(self) -> list[str] | None:
-        return _words(self.cleaned_data["entrypoint"], "entrypoint")
+        return parse_words(self.cleaned_data["entrypoint"], "entrypoint")
 
     def clean_env(self) -> list[str]:
         lines = parse_env_lines(self.cleaned_data["env"])
@@ -327,16 +277,6 @@ class ContainerForm(forms.Form):
     def clean_env_file(self) -> list[str]:
         return parse_env_lines(self.cleaned_data["env_file"], env_file=True)
 
-    def clean_aliases(self) -> list[str]:
-        aliases = [a for a in re.split(r"[\s,]+", self.cleaned_data["aliases"]) if a]
-        bad = [a for a in aliases if not ALIAS_RE.fullmatch(a)]
-        if bad:
-            raise ValidationError(f"Not a valid alias: {', '.join(bad[:5])}.")
-        return aliases
-
-    def clean_labels(self) -> dict[str, str]:
-        return parse_label_lines(self.cleaned_data["labels"])
-
     def clean_workdir(self) -> str:
         workdir = self.cleaned_data["workdir"].strip()
         if workdir and not workdir.startswith("/"):
@@ -345,15 +285,7 @@ class ContainerForm(forms.Form):
 
     def clean_user(self) -> str:
         user = self.cleaned_data["user"].strip()
-        if user and not USER_RE.fullmatch(user):
-            raise ValidationError("A user is a name or uid, optionally :group or :gid.")
-        return user
-
-    def clean_hostname(self) -> str:
-        hostname = self.cleaned_data["hostname"].strip()
-        if hostname and not HOSTNAME_RE.fullmatch(hostname):
-            raise ValidationError("A hostname is letters, digits and - in dot-separated parts.")
-        return hostname
+        return engine_rule(check_user, user) if user else ""
 
     def clean_memory(self) -> int:
         text = self.cleaned_data["memory"].strip()
@@ -587,12 +519,7 @@ class RenameForm(forms.Form):
     name = forms.CharField(label="New name", max_length=128)
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip().lstrip("/")
-        if not NAME_RE.fullmatch(name):
-            raise ValidationError(
-                "A name is 2 or more letters, digits, _ . - and starts with a letter or digit."
-            )
-        return name
+        return engine_rule(check_container_name, self.cleaned_data["name"].strip().lstrip("/"))
 
 
 class TimeoutForm(forms.Form):
@@ -619,20 +546,29 @@ class BulkForm(forms.Form):
             raise ValidationError("Select at least one container.")
         if len(ids) > 500:
             raise ValidationError("At most 500 containers at once.")
-        if any(not re.fullmatch(r"[0-9a-f]{64}", i) for i in ids):
+        if not all(is_container_id(i) for i in ids):
             raise ValidationError("Containers are named by their full ids.")
         data["ids"] = ids
         return data
 
 
-LABEL_FILTER_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_./-]{0,254}(=[^\x00\n]{0,512})?")
-
-
 class PruneForm(forms.Form):
-    label = forms.CharField(label="Only with label", required=False, max_length=512)
+    label = RuleField(
+        check_label_filter, label="Only with label", required=False, max_length=LABEL_FILTER_MAX
+    )
 
-    def clean_label(self) -> str:
-        label = self.cleaned_data["label"].strip()
-        if label and not LABEL_FILTER_RE.fullmatch(label):
-            raise ValidationError("Write key or key=value.")
-        return label
+
+class ContainerFilterForm(forms.Form):
+    q = forms.CharField(label="Filter", max_length=128, required=False, strip=True)
+    show = forms.ChoiceField(
+        label="Show",
+        choices=[("all", "All"), ("running", "Running")],
+        required=False,
+        initial="all",
+    )
+
+
+class ContainerRemoveForm(forms.Form):
+    force = forms.BooleanField(required=False)
+    volumes = forms.BooleanField(required=False)
+    confirm = forms.CharField(required=False)

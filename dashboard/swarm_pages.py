@@ -16,8 +16,8 @@ from django.urls import reverse
 
 from engine_client import Conflict, EngineClient, NotAvailable
 
-from ..engines import Host
-from .common import host_client
+from .engines import Host
+from .views.common import host_client
 
 WORKER_TEXT = "This engine is a swarm worker; manage the swarm from a manager host."
 
