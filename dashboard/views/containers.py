@@ -28,9 +28,10 @@ from .. import presenters
 from ..access import ADMIN, OPERATOR, VIEWER, can_exec, has_role, require_exec, require_role
 from ..audit import audited
 from ..middleware import CONTENT_SECURITY_POLICY
+from ..paging import PER_PAGE_CHOICES, Page, paginate
 from ..streams.run_once import RUN_ONCE_LABEL
 from ..streams.threads import iterate_in_thread
-from .common import host_client, safe_next
+from ..web import host_client, safe_next
 from .container_forms import (
     BULK_ACTIONS,
     BulkForm,
@@ -42,7 +43,6 @@ from .container_forms import (
     form_initial,
     secret_values,
 )
-from .paging import PER_PAGE_CHOICES, Page, paginate
 
 
 class ContainerFilterForm(forms.Form):

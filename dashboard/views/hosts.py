@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from ..access import VIEWER, may_use_host, require_role
 from ..engines import configured_hosts
-from .common import host_client
+from ..web import host_client
 
 
 @require_GET

@@ -28,10 +28,10 @@ from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
 from ..engines import Host
+from ..paging import PER_PAGE_CHOICES, paginate
 from ..presenters import human_bytes
 from ..streams.threads import iterate_in_thread
-from .common import host_client
-from .paging import PER_PAGE_CHOICES, paginate
+from ..web import host_client, hx_redirect
 
 
 class ReferenceField(forms.CharField):
@@ -266,11 +266,7 @@ def _form_or_page(
 
 def _done(request: HttpRequest, url: str, text: str) -> HttpResponse:
     messages.success(request, text)
-    if request.htmx:
-        response = HttpResponse("")
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
+    return hx_redirect(request, url)
 
 
 @require_POST

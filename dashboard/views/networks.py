@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -27,7 +27,7 @@ from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
 from ..presenters import container_name
-from .common import host_client, live_list
+from ..web import host_client, hx_redirect, live_list
 from .volumes import KeyValueField
 
 # Drivers a person may pick, when the engine has them (overlay needs a swarm manager).
@@ -116,14 +116,6 @@ def _rows(client: EngineClient) -> list[dict[str, Any]]:
     return rows
 
 
-def _redirect(request: HttpRequest, url: str) -> HttpResponse:
-    if request.htmx:
-        response = HttpResponse("")
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
-
-
 @require_http_methods(["GET", "POST"])
 @require_role(VIEWER, post=ADMIN)
 def network_list(request: HttpRequest, host: str) -> HttpResponse:
@@ -170,7 +162,7 @@ def _create(request: HttpRequest, h: Any, client: EngineClient) -> HttpResponse:
     if created.get("Warning"):
         text += f" (the engine warns: {created['Warning']})"
     messages.success(request, text)
-    return _redirect(request, reverse("network-detail", args=[h.name, created["Id"]]))
+    return hx_redirect(request, reverse("network-detail", args=[h.name, created["Id"]]))
 
 
 def _candidates(client: EngineClient, attached: set[str]) -> list[tuple[str, str]]:
@@ -239,7 +231,7 @@ def network_connect(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     messages.success(
         request, f"Connected {names.get(d['container'], d['container'])} to {n['name']}"
     )
-    return _redirect(request, reverse("network-detail", args=[h.name, n["id"]]))
+    return hx_redirect(request, reverse("network-detail", args=[h.name, n["id"]]))
 
 
 @require_POST
@@ -255,7 +247,7 @@ def network_disconnect(request: HttpRequest, host: str, ref: str) -> HttpRespons
     with audited(request, h.name, "network.disconnect", n["id"], n["name"], params):
         client.networks.disconnect(n["id"], cid, force=force)
     messages.success(request, f"Disconnected {cid[:12]} from {n['name']}")
-    return _redirect(request, reverse("network-detail", args=[h.name, n["id"]]))
+    return hx_redirect(request, reverse("network-detail", args=[h.name, n["id"]]))
 
 
 @require_POST
@@ -270,4 +262,4 @@ def network_remove(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     with audited(request, h.name, "network.remove", network["Id"], name):
         client.networks.remove(network["Id"])
     messages.success(request, f"Removed network {name}")
-    return _redirect(request, reverse("network-list", args=[h.name]))
+    return hx_redirect(request, reverse("network-list", args=[h.name]))

@@ -11,13 +11,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 
 from engine_client import Conflict, EngineClient, NotAvailable
 
 from ..engines import Host
-from .common import host_client
+from ..web import host_client
 
 WORKER_TEXT = "This engine is a swarm worker; manage the swarm from a manager host."
 
@@ -61,14 +61,6 @@ def swarm_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 
 def manager_client(request: HttpRequest, host: str) -> tuple[Host, EngineClient]:
     return host_client(request, host)
-
-
-def hx_redirect(request: HttpRequest, url: str) -> HttpResponse:
-    if request.htmx:
-        response = HttpResponse("")
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
 
 
 def live_url(host: Host, kind: str, **params: str) -> str:

@@ -17,7 +17,7 @@ from engine_client.prune import KINDS, check_label_filter
 from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
-from .common import host_client
+from ..web import host_client
 
 TITLES = {
     "images": "images",

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -18,7 +18,7 @@ from engine_client.volumes import check_labels, check_volume_name
 from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
-from .common import host_client, live_list
+from ..web import host_client, hx_redirect, live_list
 
 
 class KeyValueField(forms.CharField):
@@ -133,12 +133,7 @@ def _create(request: HttpRequest, h: Any, client: EngineClient) -> HttpResponse:
         )
         entry.target_name = created.get("Name", "")
     messages.success(request, f"Created volume {created.get('Name', '')}")
-    url = reverse("volume-detail", args=[h.name, created["Name"]])
-    if request.htmx:
-        response = HttpResponse("")
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
+    return hx_redirect(request, reverse("volume-detail", args=[h.name, created["Name"]]))
 
 
 def _volume(client: EngineClient, name: str) -> dict[str, Any]:
@@ -168,12 +163,7 @@ def volume_remove(request: HttpRequest, host: str, ref: str) -> HttpResponse:
         with audited(request, h.name, "volume.remove", ref, ref):
             client.volumes.remove(ref)
         messages.success(request, f"Removed volume {ref}")
-        url = reverse("volume-list", args=[h.name])
-        if request.htmx:
-            response = HttpResponse("")
-            response["HX-Redirect"] = url
-            return response
-        return redirect(url)
+        return hx_redirect(request, reverse("volume-list", args=[h.name]))
     status = 400 if request.method == "POST" else 200
     context = {"host": h, "v": _volume(client, ref), "form": form}
     if request.htmx:

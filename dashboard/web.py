@@ -1,4 +1,7 @@
-"""Small helpers every view module uses: look up the host, its client, where to go back to."""
+"""Request helpers every view module uses: look up the host and its client, where to go
+back to, how to send the browser on after an action, and a live list page.
+
+They live outside dashboard/views/ so that no view module imports another one."""
 
 from __future__ import annotations
 
@@ -8,18 +11,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from engine_client import EngineClient
 
-from ..engines import Host, client_for, get_host
+from .engines import Host, client_for, get_host
 
 
 def host_client(request: HttpRequest, host_name: str) -> tuple[Host, EngineClient]:
     """The host named in the URL (404 if unknown) and its engine client."""
     host = get_host(host_name)
-    request.dashboard_host = host  # type: ignore[attr-defined] - for the error middleware
+    request.dashboard_host = host  # read by the error middleware
     return host, client_for(host)
 
 
@@ -31,6 +34,16 @@ def safe_next(request: HttpRequest, default: str) -> str:
     ):
         return candidate
     return default
+
+
+def hx_redirect(request: HttpRequest, url: str) -> HttpResponse:
+    """Go to `url` after an action: htmx follows an HX-Redirect header (a plain 302 would
+    be followed inside the XHR and its page swapped into the fragment), a form a 302."""
+    if request.htmx:
+        response = HttpResponse("")
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
 
 
 def live_list(
