@@ -10,8 +10,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from engine_client import EngineClient
@@ -51,10 +53,16 @@ def live_list(
     host: Host,
     kind: str,
     fetch_rows: Callable[[], list[dict[str, Any]]],
-    **extra: Any,
+    create_form: forms.Form,
 ) -> HttpResponse:
-    """A list page (volumes, networks) whose rows its websocket keeps live: filter by name,
-    and hand the socket the moment the rows were read, so no change falls in between."""
+    """A list page (volumes, networks: templates/_live_list.html) whose rows its websocket
+    keeps live: filter by name, and hand the socket the moment the rows were read, so no
+    change falls in between. `create_form` is the page's create form, empty or sent back with
+    errors (400): htmx then gets the form alone, as it swaps only the form."""
+    status = 400 if create_form.errors else 200
+    if status == 400 and request.htmx:
+        context = {"host": host, "form": create_form}
+        return render(request, f"{kind}/_create_form.html", context, status=status)
     started = time.time()
     q = request.GET.get("q", "")[:128]
     rows = fetch_rows()
@@ -63,14 +71,17 @@ def live_list(
         rows = [r for r in rows if q.lower() in r["name"].lower()]
     context = {
         "host": host,
+        "kind": kind,
+        "list_url": request.path,  # the list's view also takes the create form's POST
+        "prune_url": reverse(f"prune-{kind}", args=[host.name]),
+        "form": create_form,
         "rows": rows,
         "q": q,
         "total": total,
         "ws_url": f"/ws/hosts/{host.name}/{kind}/live/?"
         + urlencode({"q": q, "since": f"{started:.3f}"}),
         "initial_status": {"state": "connecting", "text": "connecting…"},
-        **extra,
     }
     if request.htmx and request.htmx.target == f"{kind}-rows":
         return render(request, f"{kind}/_rows.html", context)
-    return render(request, f"{kind}/list.html", context)
+    return render(request, f"{kind}/list.html", context, status=status)

@@ -26,6 +26,7 @@ from engine_client.networks import (
 from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
+from ..engines import Host
 from ..presenters import container_name
 from ..web import host_client, hx_redirect, live_list
 from .volumes import KeyValueField
@@ -121,27 +122,14 @@ def _rows(client: EngineClient) -> list[dict[str, Any]]:
 def network_list(request: HttpRequest, host: str) -> HttpResponse:
     """The list (GET) and creating a network (POST, admins)."""
     h, client = host_client(request, host)
-    if request.method == "POST":
-        return _create(request, h, client)
-    return live_list(
-        request,
-        h,
-        "networks",
-        lambda: _rows(client),
-        form=NetworkCreateForm(drivers=_drivers(client)),
-    )
+    posted = request.POST if request.method == "POST" else None
+    form = NetworkCreateForm(posted, drivers=_drivers(client))
+    if form.is_valid():
+        return _create(request, h, client, form.cleaned_data)
+    return live_list(request, h, "networks", lambda: _rows(client), form)
 
 
-def _create(request: HttpRequest, h: Any, client: EngineClient) -> HttpResponse:
-    form = NetworkCreateForm(request.POST, drivers=_drivers(client))
-    if not form.is_valid():
-        if request.htmx:
-            return render(
-                request, "networks/_create_form.html", {"host": h, "form": form}, status=400
-            )
-        context = {"host": h, "rows": _rows(client), "form": form, "total": None, "q": ""}
-        return render(request, "networks/list.html", context, status=400)
-    d = form.cleaned_data
+def _create(request: HttpRequest, h: Host, client: EngineClient, d: dict[str, Any]) -> HttpResponse:
     params = {k: d[k] for k in ("driver", "subnet", "gateway", "internal", "attachable", "labels")}
     params["options"] = d["options"]
     with audited(request, h.name, "network.create", target_name=d["name"], params=params) as entry:

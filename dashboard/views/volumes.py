@@ -18,6 +18,7 @@ from engine_client.volumes import check_labels, check_volume_name
 from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
+from ..engines import Host
 from ..web import host_client, hx_redirect, live_list
 
 
@@ -105,27 +106,16 @@ def _rows(client: EngineClient) -> list[dict[str, Any]]:
 def volume_list(request: HttpRequest, host: str) -> HttpResponse:
     """The list (GET) and creating a volume (POST, admins)."""
     h, client = host_client(request, host)
-    if request.method == "POST":
-        return _create(request, h, client)
-    return live_list(
-        request,
-        h,
-        "volumes",
-        lambda: _rows(client),
-        form=VolumeCreateForm(drivers=_drivers(client)),
-    )
+    posted = request.POST if request.method == "POST" else None
+    form = VolumeCreateForm(posted, drivers=_drivers(client))
+    if form.is_valid():
+        return _create(request, h, client, form.cleaned_data)
+    return live_list(request, h, "volumes", lambda: _rows(client), form)
 
 
-def _create(request: HttpRequest, h: Any, client: EngineClient) -> HttpResponse:
-    form = VolumeCreateForm(request.POST, drivers=_drivers(client))
-    if not form.is_valid():
-        if request.htmx:
-            return render(
-                request, "volumes/_create_form.html", {"host": h, "form": form}, status=400
-            )
-        context = {"host": h, "rows": _rows(client), "form": form, "total": None, "q": ""}
-        return render(request, "volumes/list.html", context, status=400)
-    data = form.cleaned_data
+def _create(
+    request: HttpRequest, h: Host, client: EngineClient, data: dict[str, Any]
+) -> HttpResponse:
     params = {"driver": data["driver"], "options": data["options"], "labels": data["labels"]}
     with audited(request, h.name, "volume.create", data["name"], data["name"], params) as entry:
         created = client.volumes.create(
