@@ -27,8 +27,8 @@ from .. import swarm_presenters as sp
 from ..access import ADMIN, may_use_host, require_role
 from ..audit import audited
 from ..engines import Host, client_for, configured_hosts
+from ..swarm_web import live_url, not_manager_text, swarm_url, swarm_view
 from ..web import host_client, hx_redirect
-from .swarm_common import live_url, not_manager_text, swarm_url, swarm_view
 
 SWARM_EVENT_TYPES = ["service", "node", "secret", "config"]
 RECENT_EVENTS = 30

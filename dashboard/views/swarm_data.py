@@ -20,8 +20,8 @@ from .. import swarm_presenters as sp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
 from ..engines import Host
+from ..swarm_web import live_url, swarm_url, swarm_view
 from ..web import host_client, hx_redirect
-from .swarm_common import live_url, swarm_url, swarm_view
 from .volumes import KeyValueField
 
 

@@ -22,8 +22,8 @@ from .. import swarm_presenters as sp
 from ..access import ADMIN, require_role
 from ..audit import audited
 from ..engines import Host
+from ..swarm_web import live_url, swarm_url, swarm_view
 from ..web import host_client, hx_redirect
-from .swarm_common import live_url, swarm_url, swarm_view
 from .volumes import KeyValueField
 
 LABEL_KEY = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_./-]{0,254}")

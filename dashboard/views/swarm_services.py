@@ -39,9 +39,9 @@ from .. import swarm_presenters as sp
 from ..access import ADMIN, OPERATOR, VIEWER, has_role, require_role
 from ..audit import audited
 from ..engines import Host
+from ..swarm_web import live_url, swarm_url, swarm_view
 from ..web import host_client, hx_redirect
 from .container_forms import _words, parse_env_lines, parse_label_lines
-from .swarm_common import live_url, swarm_url, swarm_view
 
 PORT_RE = re.compile(r"(?:(\d{1,5}):)?(\d{1,5})(?:/(tcp|udp|sctp))?(?:\s+(ingress|host))?")
 
