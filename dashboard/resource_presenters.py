@@ -187,6 +187,7 @@ def network_row(n: dict[str, Any], users: list[dict[str, Any]] | None = None) ->
         "builtin": n.get("Name") in BUILTIN_NETWORKS,
         "containers": users,
         "containers_count": len(users),
+        "container_names": ", ".join(u.get("name", "") for u in users),  # the count's tooltip
     }
 
 

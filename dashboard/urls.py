@@ -12,7 +12,6 @@ from .views import (
     container_logs,
     containers,
     events,
-    fleet,
     hosts,
     image_transfer,
     images,
@@ -116,11 +115,11 @@ host_urls = [
 ]
 
 settings_urls = [
-    path("hosts/", fleet.host_settings, name="host-settings"),
-    path("hosts/add/", fleet.host_add, name="host-add"),
-    path("hosts/test/", fleet.host_test, name="host-test"),
-    path("hosts/<host:name>/edit/", fleet.host_edit, name="host-edit"),
-    path("hosts/<host:name>/remove/", fleet.host_remove, name="host-remove"),
+    path("hosts/", hosts.host_settings, name="host-settings"),
+    path("hosts/add/", hosts.host_add, name="host-add"),
+    path("hosts/test/", hosts.host_test, name="host-test"),
+    path("hosts/<host:name>/edit/", hosts.host_edit, name="host-edit"),
+    path("hosts/<host:name>/remove/", hosts.host_remove, name="host-remove"),
     path("users/", users.user_list, name="user-list"),
     path("users/new/", users.user_new, name="user-new"),
     path("users/<int:pk>/", users.user_edit, name="user-edit"),
@@ -135,7 +134,7 @@ urlpatterns = [
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
     path("settings/", include(settings_urls)),
-    path("hosts/", fleet.fleet, name="fleet"),
+    path("hosts/", hosts.fleet, name="fleet"),
     path("healthz", healthz, name="healthz"),
     path("metrics", login_not_required(metrics_view), name="metrics"),
     path("hosts/<host:host>/", include(host_urls)),

@@ -99,7 +99,7 @@ async def audit(action: str, n: int = 1, timeout: float = 10) -> list[AuditEntry
 
 def layers(html: str) -> list[tuple[str, str]]:
     return re.findall(
-        r'data-layer="([0-9a-f]{12})"><td class="mono">[^<]*</td><td>([^<]*)</td>', html
+        r'data-layer="([0-9a-f]{12})">\s*<td class="mono">[^<]*</td>\s*<td>([^<]*)</td>', html
     )
 
 

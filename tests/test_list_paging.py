@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from dashboard.views.paging import paginate
+from dashboard.paging import paginate
 
 from .conftest import RUN_ID
 

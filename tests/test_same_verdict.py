@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 
 import dashboard
 from dashboard.forms.fields import LIST_SEPARATORS
-from dashboard.host_forms import check_engine_url
+from dashboard.forms.hosts import check_engine_url
 from engine_client import InvalidArgument
 from engine_client import validators as v
 

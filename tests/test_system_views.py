@@ -26,7 +26,7 @@ def preview(client, kind: str, **params: str) -> tuple[list[str], int, str]:
     resp = client.get(f"{PRUNE}{kind}/", {"label": LABEL, **params})
     assert resp.status_code == 200, resp.content[:500]
     html = resp.content.decode()
-    keys = re.findall(r'class="prune-item" data-key="([^"]+)"', html)
+    keys = re.findall(r'class="prune-item"\s+data-key="([^"]+)"', html)
     m = re.search(r'id="prune-preview" data-count="(\d+)" data-space="(\d+)"', html)
     assert m and int(m.group(1)) == len(keys)
     return keys, int(m.group(2)), html
@@ -40,7 +40,7 @@ def prune(client, kind: str, keys: list[str], **params: str) -> tuple[str, int |
     assert html.count('<span class="gone">removed</span>') == len(keys), "as previewed"
     assert f"{len(keys)} of the {len(keys)} previewed removed" in html
     assert "still there" not in html
-    m = re.search(r'id="prune-result" data-deleted="\d+" data-space="(\d*)"', html)
+    m = re.search(r'id="prune-result" data-deleted="\d+"\s+data-space="(\d*)"', html)
     return html, int(m.group(1)) if m and m.group(1) else None
 
 

@@ -1,4 +1,4 @@
-"""Links of a paged, sortable list (dashboard/views/paging.py)."""
+"""Links of a paged, sortable list (dashboard/paging.py)."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from ..forms.containers import (
     RenameForm,
     TimeoutForm,
 )
-from .common import host_client, safe_next
+from ..web import host_client, safe_next
 
 
 def _list_url(host_name: str) -> str:

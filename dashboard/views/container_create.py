@@ -24,7 +24,7 @@ from ..access import ADMIN, has_role, require_role
 from ..audit import audited
 from ..forms.containers import ContainerForm, form_initial, secret_values
 from ..streams.run_once import RUN_ONCE_LABEL
-from .common import host_client
+from ..web import host_client
 
 
 def _local_tags(client: EngineClient) -> list[str]:

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 from .. import presenters
 from ..access import require_exec
 from ..middleware import CONTENT_SECURITY_POLICY
-from .common import host_client
+from ..web import host_client
 
 # xterm.js writes <style> elements and style attributes: this page allows inline styles
 # (scripts stay 'self' only, as everywhere).

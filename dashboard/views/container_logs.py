@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from .. import presenters
 from ..access import VIEWER, require_role
 from ..streams.threads import iterate_in_thread
-from .common import host_client
+from ..web import host_client
 
 TAIL_CHOICES = ["100", "500", "1000", "5000", "all"]
 SINCE_CHOICES = [("", "the start"), ("10m", "10 minutes"), ("1h", "1 hour"), ("24h", "24 hours")]

@@ -23,8 +23,8 @@ from .. import presenters
 from ..access import ADMIN, VIEWER, can_exec, require_role
 from ..audit import audited
 from ..forms.containers import BULK_ACTIONS, ContainerFilterForm, KillForm
-from .common import host_client
-from .paging import PER_PAGE_CHOICES, Page, paginate
+from ..paging import PER_PAGE_CHOICES, Page, paginate
+from ..web import host_client
 
 
 def _raw_name(summary: dict[str, Any]) -> str:

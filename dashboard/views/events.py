@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from ..access import VIEWER, require_role
-from .common import host_client
+from ..web import host_client
 
 EVENT_TYPES = [
     "container",

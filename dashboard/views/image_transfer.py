@@ -23,7 +23,7 @@ from ..engines import Host
 from ..forms.images import UploadForm
 from ..presenters import human_bytes
 from ..streams.threads import iterate_in_thread
-from .common import host_client
+from ..web import host_client
 
 
 @require_GET

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -22,8 +22,8 @@ from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
 from ..engines import Host
 from ..forms.images import ImageFilterForm, ImageRemoveForm, PullForm, PushForm, TagForm
-from .common import host_client
-from .paging import PER_PAGE_CHOICES, paginate
+from ..paging import PER_PAGE_CHOICES, paginate
+from ..web import host_client, hx_redirect
 
 
 def _list_url(host: str) -> str:
@@ -197,11 +197,7 @@ def _form_or_page(
 
 def _done(request: HttpRequest, url: str, text: str) -> HttpResponse:
     messages.success(request, text)
-    if request.htmx:
-        response = HttpResponse("")
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
+    return hx_redirect(request, url)
 
 
 @require_POST

@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -22,9 +22,10 @@ from engine_client.validators import check_alias, check_network_name, check_subn
 from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
+from ..engines import Host
 from ..forms.fields import KeyValueField, ListField
 from ..presenters import container_name
-from .common import host_client, live_list
+from ..web import host_client, hx_redirect, live_list
 
 # Drivers a person may pick, when the engine has them (overlay needs a swarm manager).
 DRIVERS = ("bridge", "overlay", "macvlan", "ipvlan")
@@ -106,40 +107,19 @@ def _rows(client: EngineClient) -> list[dict[str, Any]]:
     return rows
 
 
-def _redirect(request: HttpRequest, url: str) -> HttpResponse:
-    if request.htmx:
-        response = HttpResponse("")
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
-
-
 @require_http_methods(["GET", "POST"])
 @require_role(VIEWER, post=ADMIN)
 def network_list(request: HttpRequest, host: str) -> HttpResponse:
     """The list (GET) and creating a network (POST, admins)."""
     h, client = host_client(request, host)
-    if request.method == "POST":
-        return _create(request, h, client)
-    return live_list(
-        request,
-        h,
-        "networks",
-        lambda: _rows(client),
-        form=NetworkCreateForm(drivers=_drivers(client)),
-    )
+    posted = request.POST if request.method == "POST" else None
+    form = NetworkCreateForm(posted, drivers=_drivers(client))
+    if form.is_valid():
+        return _create(request, h, client, form.cleaned_data)
+    return live_list(request, h, "networks", lambda: _rows(client), form)
 
 
-def _create(request: HttpRequest, h: Any, client: EngineClient) -> HttpResponse:
-    form = NetworkCreateForm(request.POST, drivers=_drivers(client))
-    if not form.is_valid():
-        if request.htmx:
-            return render(
-                request, "networks/_create_form.html", {"host": h, "form": form}, status=400
-            )
-        context = {"host": h, "rows": _rows(client), "form": form, "total": None, "q": ""}
-        return render(request, "networks/list.html", context, status=400)
-    d = form.cleaned_data
+def _create(request: HttpRequest, h: Host, client: EngineClient, d: dict[str, Any]) -> HttpResponse:
     params = {k: d[k] for k in ("driver", "subnet", "gateway", "internal", "attachable", "labels")}
     params["options"] = d["options"]
     with audited(request, h.name, "network.create", target_name=d["name"], params=params) as entry:
@@ -160,7 +140,7 @@ def _create(request: HttpRequest, h: Any, client: EngineClient) -> HttpResponse:
     if created.get("Warning"):
         text += f" (the engine warns: {created['Warning']})"
     messages.success(request, text)
-    return _redirect(request, reverse("network-detail", args=[h.name, created["Id"]]))
+    return hx_redirect(request, reverse("network-detail", args=[h.name, created["Id"]]))
 
 
 def _candidates(client: EngineClient, attached: set[str]) -> list[tuple[str, str]]:
@@ -229,7 +209,7 @@ def network_connect(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     messages.success(
         request, f"Connected {names.get(d['container'], d['container'])} to {n['name']}"
     )
-    return _redirect(request, reverse("network-detail", args=[h.name, n["id"]]))
+    return hx_redirect(request, reverse("network-detail", args=[h.name, n["id"]]))
 
 
 @require_POST
@@ -245,7 +225,7 @@ def network_disconnect(request: HttpRequest, host: str, ref: str) -> HttpRespons
     with audited(request, h.name, "network.disconnect", n["id"], n["name"], params):
         client.networks.disconnect(n["id"], cid, force=force)
     messages.success(request, f"Disconnected {cid[:12]} from {n['name']}")
-    return _redirect(request, reverse("network-detail", args=[h.name, n["id"]]))
+    return hx_redirect(request, reverse("network-detail", args=[h.name, n["id"]]))
 
 
 @require_POST
@@ -260,4 +240,4 @@ def network_remove(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     with audited(request, h.name, "network.remove", network["Id"], name):
         client.networks.remove(network["Id"])
     messages.success(request, f"Removed network {name}")
-    return _redirect(request, reverse("network-list", args=[h.name]))
+    return hx_redirect(request, reverse("network-list", args=[h.name]))

@@ -16,7 +16,7 @@ from .. import credentials
 from ..access import ADMIN, require_role
 from ..audit import audited
 from ..models import RegistryCredential
-from .common import host_client
+from ..web import host_client
 
 
 class RegistryForm(forms.Form):

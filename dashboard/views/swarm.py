@@ -26,8 +26,8 @@ from ..access import ADMIN, may_use_host, require_role
 from ..audit import audited
 from ..engines import Host, client_for, configured_hosts
 from ..forms.swarm import InitForm, JoinForm, LeaveForm, SettingsForm, TokenForm, UnlockForm
-from ..swarm_pages import hx_redirect, live_url, not_manager_text, swarm_url, swarm_view
-from .common import host_client
+from ..swarm_web import live_url, not_manager_text, swarm_url, swarm_view
+from ..web import host_client, hx_redirect
 
 SWARM_EVENT_TYPES = ["service", "node", "secret", "config"]
 RECENT_EVENTS = 30

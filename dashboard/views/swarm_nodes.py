@@ -21,8 +21,8 @@ from ..access import ADMIN, require_role
 from ..audit import audited
 from ..engines import Host
 from ..forms.swarm import AvailabilityForm, LabelsForm, NodeRemoveForm, RoleForm
-from ..swarm_pages import hx_redirect, live_url, swarm_url, swarm_view
-from .common import host_client
+from ..swarm_web import live_url, swarm_url, swarm_view
+from ..web import host_client, hx_redirect
 
 
 def _node_rows(client: EngineClient) -> list[dict[str, Any]]:

@@ -19,8 +19,8 @@ from ..access import ADMIN, OPERATOR, VIEWER, has_role, require_role
 from ..audit import audited
 from ..engines import Host
 from ..forms.swarm_services import ImageForm, ScaleForm, ServiceForm
-from ..swarm_pages import hx_redirect, live_url, swarm_url, swarm_view
-from .common import host_client
+from ..swarm_web import live_url, swarm_url, swarm_view
+from ..web import host_client, hx_redirect
 
 
 def _form_for(client: EngineClient, data: Any = None) -> ServiceForm:

@@ -19,7 +19,7 @@ from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
 from ..forms.fields import RuleField
-from .common import host_client
+from ..web import host_client
 
 TITLES = {
     "images": "images",

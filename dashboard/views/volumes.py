@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -18,8 +18,9 @@ from engine_client.validators import check_volume_name
 from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
+from ..engines import Host
 from ..forms.fields import KeyValueField
-from .common import host_client, live_list
+from ..web import host_client, hx_redirect, live_list
 
 
 class VolumeCreateForm(forms.Form):
@@ -78,27 +79,16 @@ def _rows(client: EngineClient) -> list[dict[str, Any]]:
 def volume_list(request: HttpRequest, host: str) -> HttpResponse:
     """The list (GET) and creating a volume (POST, admins)."""
     h, client = host_client(request, host)
-    if request.method == "POST":
-        return _create(request, h, client)
-    return live_list(
-        request,
-        h,
-        "volumes",
-        lambda: _rows(client),
-        form=VolumeCreateForm(drivers=_drivers(client)),
-    )
+    posted = request.POST if request.method == "POST" else None
+    form = VolumeCreateForm(posted, drivers=_drivers(client))
+    if form.is_valid():
+        return _create(request, h, client, form.cleaned_data)
+    return live_list(request, h, "volumes", lambda: _rows(client), form)
 
 
-def _create(request: HttpRequest, h: Any, client: EngineClient) -> HttpResponse:
-    form = VolumeCreateForm(request.POST, drivers=_drivers(client))
-    if not form.is_valid():
-        if request.htmx:
-            return render(
-                request, "volumes/_create_form.html", {"host": h, "form": form}, status=400
-            )
-        context = {"host": h, "rows": _rows(client), "form": form, "total": None, "q": ""}
-        return render(request, "volumes/list.html", context, status=400)
-    data = form.cleaned_data
+def _create(
+    request: HttpRequest, h: Host, client: EngineClient, data: dict[str, Any]
+) -> HttpResponse:
     params = {"driver": data["driver"], "options": data["options"], "labels": data["labels"]}
     with audited(request, h.name, "volume.create", data["name"], data["name"], params) as entry:
         created = client.volumes.create(
@@ -106,12 +96,7 @@ def _create(request: HttpRequest, h: Any, client: EngineClient) -> HttpResponse:
         )
         entry.target_name = created.get("Name", "")
     messages.success(request, f"Created volume {created.get('Name', '')}")
-    url = reverse("volume-detail", args=[h.name, created["Name"]])
-    if request.htmx:
-        response = HttpResponse("")
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
+    return hx_redirect(request, reverse("volume-detail", args=[h.name, created["Name"]]))
 
 
 def _volume(client: EngineClient, name: str) -> dict[str, Any]:
@@ -141,12 +126,7 @@ def volume_remove(request: HttpRequest, host: str, ref: str) -> HttpResponse:
         with audited(request, h.name, "volume.remove", ref, ref):
             client.volumes.remove(ref)
         messages.success(request, f"Removed volume {ref}")
-        url = reverse("volume-list", args=[h.name])
-        if request.htmx:
-            response = HttpResponse("")
-            response["HX-Redirect"] = url
-            return response
-        return redirect(url)
+        return hx_redirect(request, reverse("volume-list", args=[h.name]))
     status = 400 if request.method == "POST" else 200
     context = {"host": h, "v": _volume(client, ref), "form": form}
     if request.htmx:

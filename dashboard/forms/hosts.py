@@ -11,8 +11,8 @@ from django import forms
 from engine_client import InvalidArgument
 from engine_client.validators import check_hostname, valid_ip
 
-from .engines import HOST_NAME_RE, env_hosts
-from .models import EngineHost
+from ..engines import HOST_NAME_RE, env_hosts
+from ..models import EngineHost
 
 # The kernel's limit for a unix socket path is 107 bytes; our client also needs it short.
 SOCKET_PATH_RE = re.compile(r"/[A-Za-z0-9._/-]{1,100}")

@@ -1,6 +1,7 @@
-"""What every swarm page shares: an engine that is not a manager answers 503 ("not part of a
-swarm", "not a swarm manager"); that is a state of the host, not an outage, so the page says
-what it is and where to go instead of the engine-down banner."""
+"""What every swarm view shares (kept outside dashboard/views/, as web.py is): an engine that
+is not a manager answers 503 ("not part of a swarm", "not a swarm manager"); that is a state of
+the host, not an outage, so the page says what it is and where to go instead of the engine-down
+banner."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 
-from engine_client import Conflict, EngineClient, NotAvailable
+from engine_client import Conflict, NotAvailable
 
 from .engines import Host
-from .views.common import host_client
+from .web import host_client
 
 WORKER_TEXT = "This engine is a swarm worker; manage the swarm from a manager host."
 
@@ -57,18 +58,6 @@ def swarm_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
             )
 
     return wrapped
-
-
-def manager_client(request: HttpRequest, host: str) -> tuple[Host, EngineClient]:
-    return host_client(request, host)
-
-
-def hx_redirect(request: HttpRequest, url: str) -> HttpResponse:
-    if request.htmx:
-        response = HttpResponse("")
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
 
 
 def live_url(host: Host, kind: str, **params: str) -> str:
