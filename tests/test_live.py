@@ -18,6 +18,7 @@ from django.test import Client
 
 from dashboard.asgi import application
 from dashboard.streams.hub import get_hub
+from dashboard.streams.keys import EVENTS, stream_key
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
 
@@ -250,7 +251,7 @@ async def test_the_list_rereads_its_rows_once_after_an_events_outage(hub, sessio
     comm = ws("/ws/hosts/local/containers/live/?q=web&show=running", ORIGIN, session_cookie)
     assert (await comm.connect())[0]
     await asyncio.sleep(0.5)
-    source = hub.upstreams["local|events"].source
+    source = hub.upstreams[stream_key("local", EVENTS)].source
     source._closers[-1].__self__._sock.shutdown(socket.SHUT_RDWR)
     html = ""
     deadline = time.monotonic() + 15

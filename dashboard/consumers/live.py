@@ -17,6 +17,7 @@ from django.utils.html import escape
 from .. import presenters
 from ..access import ADMIN, role_of
 from ..engines import Host
+from ..streams import keys
 from ..streams.hub import Source
 from ..streams.sources import EventsSource, ListStatsSource, LogSource, StatsSource
 from .base import StreamConsumer
@@ -58,7 +59,7 @@ def parse_since(value: str | None) -> tuple[str, float | None]:
 def events_key(host: Host) -> tuple[str, Callable[[], Source]]:
     from ..engines import client_for
 
-    return f"{host.name}|events", lambda: EventsSource(client_for(host))
+    return keys.stream_key(host, keys.EVENTS), lambda: EventsSource(client_for(host))
 
 
 class LogsConsumer(StreamConsumer):
@@ -66,7 +67,7 @@ class LogsConsumer(StreamConsumer):
         cid = self.scope["url_route"]["kwargs"]["container_id"]
         tail = parse_tail(query.get("tail"))
         since_key, since = parse_since(query.get("since"))
-        key = f"{host.name}|logs|{cid}|{tail}|{since_key}"
+        key = keys.stream_key(host, keys.LOGS, cid, tail, since_key)
         client = self.client
         return [(key, lambda: LogSource(client, cid, tail=tail, since=since))]
 
@@ -78,7 +79,7 @@ class StatsConsumer(StreamConsumer):
     def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
         cid = self.scope["url_route"]["kwargs"]["container_id"]
         client = self.client
-        return [(f"{host.name}|stats|{cid}", lambda: StatsSource(client, cid))]
+        return [(keys.stream_key(host, keys.STATS, cid), lambda: StatsSource(client, cid))]
 
     async def forward(self, key: str, message: dict[str, Any]) -> None:
         await self.send(text_data=message["html"])
@@ -98,7 +99,7 @@ class ContainersConsumer(StreamConsumer):
         interval = settings.LIST_STATS_INTERVAL
         return [
             events_key(host),
-            (f"{host.name}|liststats", lambda: ListStatsSource(client, interval)),
+            (keys.stream_key(host, keys.LIST_STATS), lambda: ListStatsSource(client, interval)),
         ]
 
     async def connect(self) -> None:
@@ -199,7 +200,8 @@ class ProgressConsumer(StreamConsumer):
         user = self.scope.get("user")
         job = progress.read_ticket(query.get("t"), host.name, getattr(user, "pk", None))
         client = self.client
-        return [(f"{host.name}|progress|{job.job}", lambda: progress.source_for(job, client))]
+        key = keys.stream_key(host, keys.PROGRESS, job.job)
+        return [(key, lambda: progress.source_for(job, client))]
 
     async def forward(self, key: str, message: dict[str, Any]) -> None:
         await self.send(text_data=message["html"])

@@ -15,6 +15,7 @@ from django.utils.html import escape
 from .. import presenters
 from ..access import ADMIN, VIEWER
 from ..engines import Host
+from ..streams import keys
 from ..streams.hub import Source
 from ..streams.swarm_sources import ServiceLogSource
 from .base import StreamConsumer
@@ -129,6 +130,6 @@ class ServiceLogsConsumer(LogsConsumer):
     def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
         sid = self.scope["url_route"]["kwargs"]["service_id"]
         tail = parse_tail(query.get("tail"))
-        key = f"{host.name}|servicelogs|{sid}|{tail}"
+        key = keys.stream_key(host, keys.SERVICE_LOGS, sid, tail)
         client = self.client
         return [(key, lambda: ServiceLogSource(client, sid, tail=tail))]
