@@ -12,7 +12,6 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import escape
 
 from .. import presenters
 from ..access import ADMIN, role_of
@@ -113,18 +112,21 @@ class ContainersConsumer(StreamConsumer):
 
     def _resync_html(self) -> str:
         """Have the page fetch its rows once (after an engine outage events may be lost)."""
-        url = reverse("container-list", args=[self.host.name])
-        # The page's filter, sort and page as they are now.
-        return (
-            f'<div id="resync" hx-swap-oob="true" hx-get="{escape(url)}" '
-            'hx-include="#container-filters, #page-now" '
-            'hx-target="#container-rows" hx-swap="outerHTML" hx-trigger="load"></div>'
+        return render_to_string(
+            "_resync.html",
+            {
+                "id": "resync",
+                "url": reverse("container-list", args=[self.host.name]),
+                # The page's filter, sort and page as they are now.
+                "include": "#container-filters, #page-now",
+                "target": "container-rows",
+            },
         )
 
     def _row_html(self, cid: str, summary: dict[str, Any] | None) -> str:
         row = presenters.container_row(summary) if summary is not None else None
         if row is None or not self._shown(row):
-            return f'<tr id="container-{cid[:12]}" hx-swap-oob="delete"></tr>'
+            return render_to_string("containers/_row_removed.html", {"short_id": cid[:12]})
         return render_to_string(
             "containers/_row.html",
             {"host": self.host, "row": row, "user_role": self.user_role, "oob": True},
@@ -140,8 +142,7 @@ class ContainersConsumer(StreamConsumer):
                 for cid, sample in message["liststats"].items()
             }
             parts.append(
-                f'<div id="list-stats" hidden hx-swap-oob="true" '
-                f'data-stats="{escape(json.dumps(cells))}"></div>'
+                render_to_string("containers/_list_stats.html", {"cells_json": json.dumps(cells)})
             )
         rows = dict(message.get("rows") or {})
         # On joining: what changed since the page was rendered, so no change falls between.
@@ -178,10 +179,11 @@ class EventsConsumer(StreamConsumer):
         events = [presenters.event_row(e) for e in message.get("events", []) if self._wanted(e)]
         parts = []
         if events:
-            html = render_to_string(
-                "events/_events.html", {"events": reversed(events), "host": self.host}
+            parts.append(
+                render_to_string(
+                    "events/_events_oob.html", {"events": reversed(events), "host": self.host}
+                )
             )
-            parts.append(f'<div hx-swap-oob="afterbegin:#event-list">{html}</div>')
         if status := message.get("status"):
             parts.append(render_to_string("_live_status.html", {"status": status, "oob": True}))
         if parts:
@@ -240,13 +242,14 @@ class ResourceListConsumer(StreamConsumer):
     async def forward(self, key: str, message: dict[str, Any]) -> None:
         parts = []
         if any(self._relevant(ev) for ev in message.get("events") or []):
-            url = reverse(f"{self.kind[:-1]}-list", args=[self.host.name])
-            # The page's filter as it is now (it may have changed since this socket opened).
-            parts.append(
-                f'<div id="list-resync" hx-swap-oob="true" hx-get="{escape(url)}" '
-                f'hx-include="#{self.kind[:-1]}-filters" hx-target="#{self.kind}-rows" '
-                'hx-swap="outerHTML" hx-trigger="load"></div>'
-            )
+            context = {
+                "id": "list-resync",
+                "url": reverse(f"{self.kind[:-1]}-list", args=[self.host.name]),
+                # The page's filter as it is now (it may have changed since this socket opened).
+                "include": f"#{self.kind[:-1]}-filters",
+                "target": f"{self.kind}-rows",
+            }
+            parts.append(render_to_string("_resync.html", context))
         if status := message.get("status"):
             parts.append(render_to_string("_live_status.html", {"status": status, "oob": True}))
         if parts:

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import escape
 
 from .. import presenters
 from ..access import ADMIN, VIEWER
@@ -92,10 +91,9 @@ class SwarmLiveConsumer(StreamConsumer):
     def _resync(self) -> str:
         _, name, target = KINDS[self.kind]
         args = [self.host.name] + ([self.object_id] if self.kind in ("node", "service") else [])
-        url = reverse(name, args=args)
-        return (
-            f'<div id="swarm-resync" hidden hx-swap-oob="true" hx-get="{escape(url)}" '
-            f'hx-target="#{target}" hx-swap="outerHTML" hx-trigger="load"></div>'
+        return render_to_string(
+            "_resync.html",
+            {"id": "swarm-resync", "url": reverse(name, args=args), "target": target},
         )
 
     async def forward(self, key: str, message: dict[str, Any]) -> None:
@@ -111,13 +109,8 @@ class SwarmLiveConsumer(StreamConsumer):
                 and ((ev.get("timeNano") or 0) / 1e9 or float(ev.get("time") or 0)) >= self.since
             ]
             if shown:
-                html = "".join(
-                    render_to_string(
-                        "swarm/_event.html", {"e": e, "host": self.host, "user_role": ADMIN}
-                    )
-                    for e in reversed(shown)
-                )
-                parts.append(f'<div hx-swap-oob="afterbegin:#swarm-events">{html}</div>')
+                context = {"events": reversed(shown), "host": self.host, "user_role": ADMIN}
+                parts.append(render_to_string("swarm/_events_oob.html", context))
         if status := message.get("status"):
             parts.append(render_to_string("_live_status.html", {"status": status, "oob": True}))
         if parts:
