@@ -18,7 +18,7 @@ from ..access import ADMIN, role_of
 from ..engines import Host
 from ..streams import keys
 from ..streams.hub import Source
-from ..streams.sources import EventsSource, ListStatsSource, LogSource, StatsSource
+from ..streams.sources import EventsSource, ListStatsSource, StatsSource, container_logs
 from .base import StreamConsumer
 
 _RELATIVE = re.compile(r"(\d{1,6})([smhd])")
@@ -68,7 +68,7 @@ class LogsConsumer(StreamConsumer):
         since_key, since = parse_since(query.get("since"))
         key = keys.stream_key(host, keys.LOGS, cid, tail, since_key)
         client = self.client
-        return [(key, lambda: LogSource(client, cid, tail=tail, since=since))]
+        return [(key, lambda: container_logs(client, cid, tail=tail, since=since))]
 
     async def forward(self, key: str, message: dict[str, Any]) -> None:
         await self.send(text_data=message["text"])

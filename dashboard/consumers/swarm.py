@@ -16,7 +16,7 @@ from ..access import ADMIN, VIEWER
 from ..engines import Host
 from ..streams import keys
 from ..streams.hub import Source
-from ..streams.swarm_sources import ServiceLogSource
+from ..streams.swarm_sources import service_logs
 from .base import StreamConsumer
 from .live import LogsConsumer, events_key, parse_tail
 
@@ -125,4 +125,4 @@ class ServiceLogsConsumer(LogsConsumer):
         tail = parse_tail(query.get("tail"))
         key = keys.stream_key(host, keys.SERVICE_LOGS, sid, tail)
         client = self.client
-        return [(key, lambda: ServiceLogSource(client, sid, tail=tail))]
+        return [(key, lambda: service_logs(client, sid, tail=tail))]
