@@ -14,8 +14,8 @@ from dashboard.asgi import application
 from dashboard.engines import configured_hosts, reset_clients
 from dashboard.models import AuditEntry, EngineHost
 
-from .conftest import lacks
-from .fakes import FakeHangingEngine
+from .support.fakes import FakeHangingEngine
+from .support.lab import lacks
 
 pytestmark = pytest.mark.django_db
 
@@ -199,7 +199,7 @@ LAB_TLS_DIR = os.environ.get("LAB_TLS_DIR") or os.path.join(
 @pytest.fixture
 def tls_engine_port(netns):
     """127.0.0.1:<port> here reaches the lab engine's --tlsverify listener."""
-    from .netns_relay import relay
+    from .support.netns_relay import relay
 
     if not os.path.exists(os.path.join(LAB_TLS_DIR, "cert.pem")):
         pytest.fail(f"no lab TLS certificates in {LAB_TLS_DIR} (lab/engine-lab up makes them)")

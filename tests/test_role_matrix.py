@@ -2,7 +2,7 @@
 
 Each view declares the role it needs (the access decorators set `required_role`); this walks
 all of them, so a view added without a decorator fails here. The host is a recording fake
-engine (tests/fakes.py): an allowed admin POST must not reach a real engine's resources.
+engine (tests/support/fakes.py): an allowed admin POST must not reach a real engine's resources.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dashboard.asgi import application
 from dashboard.engines import reset_clients
 from dashboard.models import AuditEntry, EngineHost, HostGrant
 
-from .fakes import FakeEngine
-from .routes import all_routes, websocket_routes
+from .support.fakes import FakeEngine
+from .support.routes import all_routes, websocket_routes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,7 @@ from dashboard.access import can_exec, granted_hosts, role_of
 from dashboard.asgi import application
 from dashboard.models import AuditEntry
 
-from .conftest import CsrfClient
+from .support.clients import CsrfClient
 
 pytestmark = pytest.mark.django_db
 
