@@ -29,12 +29,14 @@ from .support.lab import (
     _engine_or_reason,
     build_image,
     lab_netns,
+    mark_engine_tests,
     require,
 )
 from .support.registry import AuthRegistry, registry_delete_manifest, registry_http
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_engine_tests(items)
     keep, drop = [], []
     for item in items:
         podman = "[podman" in item.nodeid and item.get_closest_marker("browser")

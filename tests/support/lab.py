@@ -53,6 +53,14 @@ def _engine_or_reason(kind: str) -> tuple[EngineClient | None, str]:
     return client, ""
 
 
+def mark_engine_tests(items: list[pytest.Item]) -> None:
+    """Every test that uses a lab engine, through whichever fixtures, carries the `engine`
+    marker: `-m "not engine"` then runs none that would only skip for want of a lab."""
+    for item in items:
+        if "engine" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("engine"):
+            item.add_marker(pytest.mark.engine)
+
+
 def lacks(engine: EngineClient, kind: str, what: str) -> None:
     """Skip this test on the `kind` lab engine, which does not have `what`."""
     if engine.lab_kind == kind:
