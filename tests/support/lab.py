@@ -68,6 +68,7 @@ def lacks(engine: EngineClient, kind: str, what: str) -> None:
 
 
 def require(reason: str) -> None:
+    """Skip for want of something the lab should have (fail with DASHBOARD_REQUIRE_ENGINE=1)."""
     if REQUIRE_ENGINE:
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason)
