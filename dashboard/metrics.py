@@ -14,6 +14,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
+from .streams.keys import parse_stream_key
+
 HTTP_REQUESTS = Counter(
     "dashboard_http_requests_total", "HTTP requests answered", ["method", "view", "status"]
 )
@@ -44,9 +46,8 @@ ENGINE_SECONDS = Histogram(
 
 
 def stream_kind(key: str) -> str:
-    """A hub key 'host|kind|...' -> 'kind' (never a container id: labels stay few)."""
-    parts = key.split("|")
-    return parts[1] if len(parts) > 1 else "unknown"
+    """A hub key -> its kind (never a container id: labels stay few)."""
+    return parse_stream_key(key).kind
 
 
 def engine_observer(host_name: str) -> Callable[[float, int | None], None]:

@@ -1,46 +1,42 @@
-"""Shared fixtures: the lab engine, containers that clean themselves up, personas."""
+"""Shared fixtures and hooks: the lab engine, containers that clean themselves up, personas,
+the stream hub. Only fixtures and hooks: helpers and constants are in tests/support/."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+from channels.layers import get_channel_layer
 from django.contrib.auth.models import Group, User
-from django.test import Client
 
+from dashboard.streams.hub import Hub, get_hub
 from engine_client import EngineClient, EngineError
 
-LAB_DOCKER_HOST = os.environ.get("DASHBOARD_TEST_DOCKER_HOST") or "unix:///run/dl/n1.sock"
-# The lab's Podman service (its Docker-compatible API): engine-facing tests run against both.
-LAB_PODMAN_HOST = os.environ.get("DASHBOARD_TEST_PODMAN_HOST") or "unix:///run/dl/p.sock"
-LAB_ENGINES = {"docker": LAB_DOCKER_HOST, "podman": LAB_PODMAN_HOST}
-# DASHBOARD_TEST_ENGINES=docker (or podman) runs the engine-facing tests against one only.
-TEST_ENGINES = [
-    e for e in (os.environ.get("DASHBOARD_TEST_ENGINES") or "docker,podman").split(",") if e
-]
-LAB_IMAGE = os.environ.get("DASHBOARD_TEST_IMAGE") or "lab/busybox:latest"
-# Every resource a test makes carries these labels; the run's own value lets the session
-# clean-up find what this run made, and only that.
-TEST_LABEL = "dashboard.test"
-RUN_ID = uuid.uuid4().hex[:12]
-REQUIRE_ENGINE = os.environ.get("DASHBOARD_REQUIRE_ENGINE", "") not in ("", "0")
-
-
-# Browser tests drive the pages (the same for every engine) on top of the engine client:
-# against Podman only these run, the live ones, which keep the suite's time within budget.
-PODMAN_BROWSER_TESTS = {
-    "test_a_person_stops_a_container_and_its_row_changes_without_a_reload",
-    "test_the_logs_page_shows_a_line_printed_after_it_loaded",
-    "test_a_pull_shows_progress_bars_and_the_image_appears_in_the_list",
-}
+from .support.clients import CsrfClient, cookie_of, persona
+from .support.lab import (
+    LAB_IMAGE,
+    LAB_REGISTRY,
+    PODMAN_BROWSER_TESTS,
+    REQUIRE_ENGINE,
+    RUN_ID,
+    TEST_ENGINES,
+    TEST_LABEL,
+    TEST_REPO,
+    _engine_or_reason,
+    build_image,
+    lab_netns,
+    mark_engine_tests,
+    require,
+)
+from .support.registry import AuthRegistry, registry_delete_manifest, registry_http
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_engine_tests(items)
     keep, drop = [], []
     for item in items:
         podman = "[podman" in item.nodeid and item.get_closest_marker("browser")
@@ -49,22 +45,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
-
-
-def _engine_or_reason(kind: str) -> tuple[EngineClient | None, str]:
-    url = LAB_ENGINES[kind]
-    client = EngineClient(url, timeout=30)
-    try:
-        client.system.ping(timeout=5)
-        client.images_ok = bool(client.get_json("/images/{}/json", LAB_IMAGE.split(":")[0]))
-    except EngineError as exc:
-        return None, f"no lab {kind} engine at {url} ({exc}); start it with lab/engine-lab up"
-    # Which lab engine this is, for tests and fixtures that must say or use it.
-    client.lab_kind = kind
-    client.lab_url = url
-    # How the engine lists the lab image: Podman names local images localhost/...
-    client.lab_image_name = f"localhost/{LAB_IMAGE}" if kind == "podman" else LAB_IMAGE
-    return client, ""
 
 
 @pytest.fixture(scope="session", params=TEST_ENGINES)
@@ -126,64 +106,25 @@ def lab_settings(settings: Any, engine: EngineClient) -> Iterator[Any]:
     reset_clients()
 
 
-def lacks(engine: EngineClient, kind: str, what: str) -> None:
-    """Skip this test on the `kind` lab engine, which does not have `what`."""
-    if engine.lab_kind == kind:
-        pytest.skip(f"{kind} lacks {what}")
-
-
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings: Any) -> None:
     # Personas are made in many tests: the production hasher would spend ~0.4 s on each.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-class CsrfClient(Client):
-    """A test client that enforces CSRF like a browser's session does, and sends the token."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(enforce_csrf_checks=True, **kwargs)
-        self.csrf_secret = secrets.token_hex(16)  # 32 characters: a valid unmasked secret
-        self.cookies["csrftoken"] = self.csrf_secret
-
-    def post(self, path: str, data: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
-        # Login rotates the token, as it does in a browser: send the cookie's current value.
-        morsel = self.cookies.get("csrftoken")
-        token = morsel.value if morsel is not None else self.csrf_secret
-        headers = {"X-CSRFToken": token, **kwargs.pop("headers", {})}
-        return super().post(path, data, headers=headers, **kwargs)
-
-    def hx_post(self, path: str, data: Any = None, target: str = "", **kwargs: Any) -> Any:
-        headers = {"HX-Request": "true", **({"HX-Target": target} if target else {})}
-        return self.post(path, data, headers=headers, **kwargs)
-
-
-def _persona(username: str, role: str | None) -> CsrfClient:
-    user = User.objects.create_user(username, password="pw-" + secrets.token_hex(8))
-    if role == "admin":
-        user.is_superuser = True
-        user.save()
-    elif role:
-        # get_or_create: a transactional test before this one flushed the migration's groups.
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
-    client = CsrfClient()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def admin(db: Any) -> CsrfClient:
-    return _persona("alice-admin", "admin")
+    return persona("alice-admin", "admin")
 
 
 @pytest.fixture
 def operator(db: Any) -> CsrfClient:
-    return _persona("oscar-operator", "operator")
+    return persona("oscar-operator", "operator")
 
 
 @pytest.fixture
 def viewer(db: Any) -> CsrfClient:
-    return _persona("vera-viewer", "viewer")
+    return persona("vera-viewer", "viewer")
 
 
 @pytest.fixture
@@ -193,123 +134,13 @@ def anonymous(db: Any) -> CsrfClient:
 
 # -- images, volumes, networks, registries ------------------------------------------------
 
-# The lab registry, as the engine sees it (inside the engine's network namespace).
-LAB_REGISTRY = os.environ.get("DASHBOARD_TEST_REGISTRY") or "127.0.0.1:5000"
-# Where this run pushes its images: one repository path per run.
-TEST_REPO = f"{LAB_REGISTRY}/dashboard-test/r{RUN_ID}"
-
-
-def lab_netns(docker_host: str = LAB_DOCKER_HOST) -> str | None:
-    """The network namespace the engine at `docker_host` runs in (its registries listen on
-    127.0.0.1 there). DASHBOARD_TEST_NETNS says it; else the dockerd process serving that
-    socket (or the podman service) is found in /proc and its namespace matched against
-    /var/run/netns. This is the one place that maps an engine to its namespace (dlab1 for
-    the default lab)."""
-    if ns := os.environ.get("DASHBOARD_TEST_NETNS"):
-        return ns
-    if not docker_host.startswith("unix://"):
-        return None
-    netns_dir = "/var/run/netns"
-    try:
-        by_inode = {os.stat(f"{netns_dir}/{n}").st_ino: n for n in os.listdir(netns_dir)}
-    except OSError:
-        return None
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                args = f.read().decode(errors="replace").split("\0")
-            if not any(a.endswith(("dockerd", "podman")) for a in args) or docker_host not in args:
-                continue
-            inode = os.stat(f"/proc/{pid}/ns/net").st_ino
-        except OSError:
-            continue
-        if inode in by_inode:
-            return by_inode[inode]
-    return None
-
-
-def _require(reason: str) -> None:
-    if REQUIRE_ENGINE:
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
-
 
 @pytest.fixture(scope="session")
 def netns(engine: EngineClient) -> str:
     ns = lab_netns(engine.lab_url)
     if ns is None:
-        _require(f"cannot tell the network namespace of {engine.lab_url} (DASHBOARD_TEST_NETNS)")
+        require(f"cannot tell the network namespace of {engine.lab_url} (DASHBOARD_TEST_NETNS)")
     return ns
-
-
-def in_netns(ns: str, *cmd: str, timeout: float = 30, **kwargs: Any) -> Any:
-    import subprocess
-
-    return subprocess.run(
-        ["nsenter", f"--net=/var/run/netns/{ns}", *cmd],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        **kwargs,
-    )
-
-
-_REGISTRY_HTTP = """
-import json, sys, urllib.error, urllib.request
-method, url, accept = sys.argv[1], sys.argv[2], sys.argv[3]
-req = urllib.request.Request(url, method=method, headers={"Accept": accept} if accept else {})
-try:
-    with urllib.request.urlopen(req, timeout=10) as r:
-        body = r.read().decode()
-        print(json.dumps({"status": r.status, "headers": dict(r.headers), "body": body}))
-except urllib.error.HTTPError as e:
-    print(json.dumps({"status": e.code, "headers": dict(e.headers), "body": ""}))
-"""
-MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
-
-
-def registry_http(ns: str, method: str, url: str, accept: str = "") -> dict[str, Any]:
-    """One HTTP request to a registry inside the engine's namespace (the test is outside)."""
-    import json
-    import sys
-
-    out = in_netns(ns, sys.executable, "-c", _REGISTRY_HTTP, method, url, accept)
-    if out.returncode != 0:
-        raise RuntimeError(f"registry request failed: {out.stderr[-500:]}")
-    return json.loads(out.stdout)
-
-
-def registry_delete_manifest(ns: str, registry: str, repo: str, tag: str) -> None:
-    """Delete a pushed tag's manifest from a lab registry (best effort, for clean-up)."""
-    head = registry_http(ns, "HEAD", f"http://{registry}/v2/{repo}/manifests/{tag}", MANIFEST_V2)
-    digest = head["headers"].get("Docker-Content-Digest")
-    if head["status"] == 200 and digest:
-        registry_http(ns, "DELETE", f"http://{registry}/v2/{repo}/manifests/{digest}")
-
-
-def build_image(engine: EngineClient, ref: str, size: int = 1_000_000, **labels: str) -> str:
-    """A new image with one layer of `size` random bytes over the lab image (a commit), tagged
-    `ref` (or untagged when `ref` is empty), labelled as this run's. Returns its ID."""
-    created = engine.containers.create(
-        {
-            "Image": LAB_IMAGE,
-            "Cmd": ["sh", "-c", f"head -c {size} /dev/urandom > /blob"],
-            "Labels": {TEST_LABEL: RUN_ID, **labels},
-        }
-    )
-    try:
-        engine.containers.start(created["Id"])
-        engine.post_json("/containers/{}/wait", created["Id"], timeout=60)
-        params: dict[str, Any] = {"container": created["Id"]}
-        if ref:
-            name, _, tag = ref.rpartition(":")
-            params.update({"repo": name, "tag": tag})
-        # Podman refuses a commit without a body ("Decode(): EOF"); Docker takes {} as none.
-        image_id = engine.post_json("/commit", params=params, json={})["Id"]
-        # Podman answers the bare hex id; Docker (and every list) says sha256:...
-        return image_id if image_id.startswith("sha256:") else f"sha256:{image_id}"
-    finally:
-        engine.containers.remove(created["Id"], force=True)
 
 
 @pytest.fixture
@@ -401,11 +232,6 @@ def registry_image(engine: EngineClient, netns: str) -> Iterator[str]:
         registry_delete_manifest(netns, LAB_REGISTRY, f"dashboard-test/r{RUN_ID}/blob", "v1")
 
 
-class AuthRegistry:
-    def __init__(self, addr: str, username: str, password: str) -> None:
-        self.addr, self.username, self.password = addr, username, password
-
-
 @pytest.fixture(scope="session")
 def auth_registry(engine: EngineClient, netns: str) -> Iterator[AuthRegistry]:
     """A second registry in the engine's namespace that wants a login (htpasswd, bcrypt),
@@ -416,7 +242,7 @@ def auth_registry(engine: EngineClient, netns: str) -> Iterator[AuthRegistry]:
     import time
 
     if not shutil.which("docker-registry") or not shutil.which("nsenter"):
-        _require("docker-registry or nsenter is missing (lab/engine-lab deps installs them)")
+        require("docker-registry or nsenter is missing (lab/engine-lab deps installs them)")
     import bcrypt
 
     username, password = "tester", secrets.token_urlsafe(12)
@@ -453,7 +279,7 @@ def auth_registry(engine: EngineClient, netns: str) -> Iterator[AuthRegistry]:
         proc = None  # the port was taken: try the next one
     if proc is None:
         shutil.rmtree(tmp, ignore_errors=True)
-        _require(f"could not start a registry with login in {netns}")
+        require(f"could not start a registry with login in {netns}")
     yield AuthRegistry(addr, username, password)
     proc.terminate()
     try:
@@ -475,16 +301,32 @@ def ui_label(engine: EngineClient) -> Iterator[str]:
             engine.containers.remove(row["Id"], force=True, volumes=True)
 
 
-def made_with(engine: EngineClient, labels: str) -> list[dict[str, Any]]:
-    """Containers (list rows) that carry the test's own label from `ui_label`."""
-    case = labels.splitlines()[-1]
-    return engine.containers.list(all=True, filters={"label": [case]})
-
-
 @pytest.fixture
 def exec_operator(db: Any) -> CsrfClient:
     """An operator granted exec (the `exec` group)."""
-    client = _persona("olga-exec-operator", "operator")
+    client = persona("olga-exec-operator", "operator")
     user = User.objects.get(username="olga-exec-operator")
     user.groups.add(Group.objects.get_or_create(name="exec")[0])
     return client
+
+
+# -- websockets -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def session_cookie(db: Any) -> tuple[bytes, bytes]:
+    """The session cookie header of a logged-in user with no role, for a websocket test."""
+    return cookie_of(persona("wendy-watcher", None))
+
+
+@pytest.fixture
+async def hub(settings: Any, request: pytest.FixtureRequest) -> AsyncIterator[Hub]:
+    """The process's stream hub, quick to batch and to let go of a stream; afterwards every
+    upstream is closed and the in-memory channel layer holds no group. A test module may
+    set its own batch window (`STREAM_BATCH_SECONDS = ...`): the hub reads it when made."""
+    settings.STREAM_LINGER_SECONDS = 0.3
+    settings.STREAM_BATCH_SECONDS = getattr(request.module, "STREAM_BATCH_SECONDS", 0.02)
+    h = get_hub()
+    yield h
+    h.close_all()
+    get_channel_layer().groups.clear()

@@ -4,7 +4,7 @@ import pytest
 
 from dashboard.models import AuditEntry
 
-from .routes import all_routes
+from .support.routes import all_routes
 
 pytestmark = pytest.mark.django_db
 

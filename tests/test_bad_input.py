@@ -1,7 +1,7 @@
 """Hostile input: every case gets a 4xx with a message, a malformed id never reaches an
 engine, and nothing is created.
 
-Malformed ids go to a recording fake engine (tests/fakes.py) so "no engine call" is checked
+Malformed ids go to a recording fake engine (tests/support/fakes.py) so "no engine call" is checked
 directly; forms go to the real lab engine, whose resources are compared before and after.
 """
 
@@ -14,8 +14,8 @@ import pytest
 from dashboard.engines import reset_clients
 from dashboard.models import AuditEntry
 
-from .conftest import RUN_ID
-from .fakes import FakeEngine
+from .support.fakes import FakeEngine
+from .support.lab import RUN_ID
 
 pytestmark = pytest.mark.django_db
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, live_dashboard
-from .conftest import REQUIRE_ENGINE
+from .support.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, live_dashboard
+from .support.lab import REQUIRE_ENGINE
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
-
-SCREENSHOTS = Path(os.environ.get("DASHBOARD_SCREENSHOTS") or "/tmp/dashboard-screenshots")
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +203,7 @@ def test_a_person_types_a_command_in_the_terminal_and_reads_the_answer(
 def test_run_once_from_the_form_streams_the_output_and_the_exit_code(
     page, dashboard, engine, ui_label
 ):
-    from .conftest import LAB_IMAGE, made_with
+    from .support.lab import LAB_IMAGE, made_with
 
     page.goto(f"{dashboard.url}/hosts/local/containers/new/")
     page.fill("#id_image", LAB_IMAGE)
@@ -224,7 +220,7 @@ def test_run_once_from_the_form_streams_the_output_and_the_exit_code(
 
 
 def test_a_form_error_shows_beside_its_field(page, dashboard, engine, ui_label):
-    from .conftest import made_with
+    from .support.lab import made_with
 
     page.goto(f"{dashboard.url}/hosts/local/containers/new/")
     page.fill("#id_image", "lab/busybox:latest")

@@ -4,7 +4,7 @@ import pytest
 
 from engine_client import Conflict, EngineClient, InvalidArgument, NotFound, versions
 
-from .conftest import RUN_ID, TEST_LABEL, lacks
+from .support.lab import RUN_ID, TEST_LABEL, lacks
 
 pytestmark = pytest.mark.engine
 

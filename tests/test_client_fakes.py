@@ -6,7 +6,7 @@ import pytest
 
 from engine_client import EngineClient, EngineTimeout, EngineUnreachable, UnsupportedVersion
 
-from .fakes import FakeEngine, FakeHangingEngine
+from .support.fakes import FakeEngine, FakeHangingEngine
 
 
 def test_it_uses_the_daemons_older_version_in_every_path():

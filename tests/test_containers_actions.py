@@ -13,7 +13,7 @@ import pytest
 from dashboard.models import AuditEntry
 from engine_client import EngineError
 
-from .conftest import RUN_ID, TEST_LABEL
+from .support.lab import RUN_ID, TEST_LABEL
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 

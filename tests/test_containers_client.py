@@ -17,7 +17,7 @@ from engine_client.container_spec import (
     parse_memory,
 )
 
-from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL
+from .support.lab import LAB_IMAGE, RUN_ID, TEST_LABEL
 
 
 @pytest.mark.engine

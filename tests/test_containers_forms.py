@@ -12,7 +12,7 @@ from dashboard.models import AuditEntry
 from engine_client import NotFound
 from engine_client.container_spec import ContainerSpec
 
-from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL, made_with
+from .support.lab import LAB_IMAGE, RUN_ID, TEST_LABEL, made_with
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 

@@ -9,37 +9,22 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import User
 
 from dashboard.asgi import application
-from dashboard.streams.hub import get_hub
 
-from .conftest import LAB_IMAGE, CsrfClient, made_with
+from .support.clients import ORIGIN, CsrfClient, cookie_for, cookie_of, persona
+from .support.lab import LAB_IMAGE, made_with
 
-pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
-
-ORIGIN = (b"origin", b"http://localhost")
-
-
-@pytest.fixture
-async def hub(lab_settings):
-    lab_settings.STREAM_LINGER_SECONDS = 0.3
-    lab_settings.STREAM_BATCH_SECONDS = 0.02
-    h = get_hub()
-    yield h
-    h.close_all()
-    get_channel_layer().groups.clear()
+pytestmark = [
+    pytest.mark.engine,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("lab_settings"),
+]
 
 
 def admin_client() -> CsrfClient:
-    user = User.objects.create_user("ada-admin", password="x-long-password-1")
-    user.is_superuser = True
-    user.save()
-    client = CsrfClient()
-    client.force_login(user)
-    return client
+    return persona("ada-admin", "admin")
 
 
 def run_form(labels: str, command: str, keep: bool = False) -> dict[str, str]:
@@ -72,7 +57,7 @@ async def run_once(labels: str, command: str, keep: bool = False) -> tuple[str, 
         page.status_code == 200
         and f"/ws/hosts/local/containers/{cid}/run/" in page.content.decode()
     )
-    cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+    cookie = cookie_of(client)
     comm = WebsocketCommunicator(
         application, f"/ws/hosts/local/containers/{cid}/run/", headers=[ORIGIN, cookie]
     )
@@ -118,7 +103,7 @@ async def test_the_run_page_refuses_containers_not_made_to_run_once(hub, engine,
     assert (
         await sync_to_async(client.get)(f"/hosts/local/containers/{c['Id']}/run/")
     ).status_code == 404
-    cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+    cookie = cookie_of(client)
     comm = WebsocketCommunicator(
         application, f"/ws/hosts/local/containers/{c['Id']}/run/", headers=[ORIGIN, cookie]
     )
@@ -132,8 +117,6 @@ async def test_the_run_page_refuses_containers_not_made_to_run_once(hub, engine,
 
 
 async def test_only_admins_open_the_run_websocket(hub, engine, make_container):
-    from .test_exec_ws import cookie_for
-
     c = await sync_to_async(make_container)(start=False, Labels={"dashboard.run-once": "remove"})
     path = f"/ws/hosts/local/containers/{c['Id']}/run/"
     operator = await sync_to_async(cookie_for)("opal-operator", "operator", True)
@@ -141,7 +124,7 @@ async def test_only_admins_open_the_run_websocket(hub, engine, make_container):
         connected, code = await WebsocketCommunicator(application, path, headers=headers).connect()
         assert not connected and code == 4403
     admin = await sync_to_async(admin_client)()
-    cookie = (b"cookie", f"sessionid={admin.cookies['sessionid'].value}".encode())
+    cookie = cookie_of(admin)
     foreign = WebsocketCommunicator(
         application, path, headers=[(b"origin", b"http://evil.example"), cookie]
     )

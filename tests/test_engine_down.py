@@ -5,7 +5,7 @@ import pytest
 from dashboard.engines import reset_clients
 from dashboard.models import AuditEntry
 
-from .fakes import FakeHangingEngine
+from .support.fakes import FakeHangingEngine
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,7 @@ def test_a_silent_engine_costs_a_page_its_timeout_only(settings, viewer):
 
 
 def test_the_dashboard_recovers_when_the_engine_comes_back(settings, viewer):
-    from .fakes import FakeEngine, short_socket_path
+    from .support.fakes import FakeEngine, short_socket_path
 
     path = short_socket_path("back")
     settings.DOCKER_HOST = f"unix://{path}"

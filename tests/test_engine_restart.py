@@ -25,8 +25,8 @@ import requests
 
 from engine_client import EngineClient
 
-from .browser import ROOT, live_dashboard, login
-from .conftest import REQUIRE_ENGINE
+from .support.browser import ROOT, live_dashboard, login
+from .support.lab import REQUIRE_ENGINE
 
 pytestmark = [pytest.mark.engine, pytest.mark.fault]
 

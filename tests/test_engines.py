@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from .conftest import RUN_ID, TEST_LABEL
+from .support.lab import RUN_ID, TEST_LABEL
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 

@@ -10,29 +10,13 @@ import time
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import Group, User
-from django.test import Client
 
 from dashboard.asgi import application
 from dashboard.models import AuditEntry
 
+from .support.clients import ORIGIN, cookie_for
+
 pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
-
-ORIGIN = (b"origin", b"http://localhost")
-
-
-def cookie_for(username: str, role: str | None, exec_grant: bool = False) -> tuple[bytes, bytes]:
-    user = User.objects.create_user(username, password="x-long-password-1")
-    if role == "admin":
-        user.is_superuser = True
-        user.save()
-    elif role:
-        user.groups.add(Group.objects.get_or_create(name=role)[0])  # flushed between tests
-    if exec_grant:
-        user.groups.add(Group.objects.get_or_create(name="exec")[0])
-    client = Client()
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
 
 @pytest.fixture

@@ -12,40 +12,17 @@ import time
 import pytest
 import requests
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import User
-from django.test import Client
 
 from dashboard.asgi import application
 from dashboard.engines import reset_clients
-from dashboard.streams.hub import get_hub
 
-from .browser import live_dashboard, login
-from .conftest import LAB_DOCKER_HOST
-from .fakes import FakeHangingEngine
+from .support.browser import live_dashboard, login
+from .support.clients import ORIGIN
+from .support.fakes import FakeHangingEngine
+from .support.lab import LAB_DOCKER_HOST
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = (b"origin", b"http://localhost")
-
-
-@pytest.fixture
-def session_cookie(db):
-    user = User.objects.create_user("fiona-faults", password="x-long-password-1")
-    client = Client()
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-
-
-@pytest.fixture
-async def hub(settings):
-    settings.STREAM_LINGER_SECONDS = 0.3
-    settings.STREAM_BATCH_SECONDS = 0.02
-    h = get_hub()
-    yield h
-    h.close_all()
-    get_channel_layer().groups.clear()
 
 
 async def receive_until(comm: WebsocketCommunicator, needle: str, timeout: float) -> str:

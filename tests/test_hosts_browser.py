@@ -10,10 +10,9 @@ import pytest
 
 from engine_client import EngineError
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, live_dashboard
-from .conftest import LAB_DOCKER_HOST, LAB_IMAGE, RUN_ID, TEST_LABEL
-from .swarm_lab import node2_client
-from .test_browser import SCREENSHOTS
+from .support.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, live_dashboard
+from .support.lab import LAB_DOCKER_HOST, LAB_IMAGE, RUN_ID, TEST_LABEL
+from .support.swarm_lab import node2_client
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -31,7 +30,7 @@ def node2():
 
 
 def test_two_engines_side_by_side(engine, node2):
-    from .swarm_lab import LAB_DOCKER_HOST2
+    from .support.swarm_lab import LAB_DOCKER_HOST2
 
     name = f"dt-{RUN_ID}-n2-{secrets.token_hex(3)}"
     created = node2.containers.create(
@@ -65,7 +64,8 @@ def test_two_engines_side_by_side(engine, node2):
         # Both cards fill in from the socket, each with its own engine's facts.
         for host in ("local", "worker"):
             page.locator(f"#host-card-{host} .badge.ok").wait_for(timeout=15000)
-        assert "dlab2" in page.locator("#host-card-worker").inner_text()
+        # Node 2's hostname, whatever the lab named it (dlab2 in the default lab).
+        assert node2.system.info()["Name"] in page.locator("#host-card-worker").inner_text()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "fleet-two-engines.png"), full_page=True)
         # The switcher keeps the section: local's images -> worker's images.

@@ -14,8 +14,9 @@ from dashboard.asgi import application
 from dashboard.engines import configured_hosts, reset_clients
 from dashboard.models import AuditEntry, EngineHost
 
-from .conftest import lacks
-from .fakes import FakeHangingEngine
+from .support.clients import ORIGIN, cookie_of
+from .support.fakes import FakeHangingEngine
+from .support.lab import lacks
 
 pytestmark = pytest.mark.django_db
 
@@ -171,12 +172,10 @@ async def test_fleet_cards_fill_in_and_a_hanging_host_does_not_hold_up_the_other
             started = time.monotonic()
             assert client.get("/hosts/local/containers/").status_code == 200
             assert time.monotonic() - started < 2.0
-            return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+            return cookie_of(client)
 
         cookie = await sync_to_async(login)()
-        comm = WebsocketCommunicator(
-            application, "/ws/fleet/", headers=[(b"origin", b"http://localhost"), cookie]
-        )
+        comm = WebsocketCommunicator(application, "/ws/fleet/", headers=[ORIGIN, cookie])
         connected, _ = await comm.connect()
         assert connected
         started = time.monotonic()
@@ -199,7 +198,7 @@ LAB_TLS_DIR = os.environ.get("LAB_TLS_DIR") or os.path.join(
 @pytest.fixture
 def tls_engine_port(netns):
     """127.0.0.1:<port> here reaches the lab engine's --tlsverify listener."""
-    from .netns_relay import relay
+    from .support.netns_relay import relay
 
     if not os.path.exists(os.path.join(LAB_TLS_DIR, "cert.pem")):
         pytest.fail(f"no lab TLS certificates in {LAB_TLS_DIR} (lab/engine-lab up makes them)")

@@ -11,45 +11,28 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from dashboard.asgi import application
 from dashboard.models import AuditEntry
-from dashboard.streams.hub import get_hub
 from dashboard.streams.sources import ProgressSource
 from engine_client import EngineError, NotFound
 from engine_client.images import read_progress, registry_auth
 
-from .conftest import (
-    LAB_IMAGE,
-    LAB_REGISTRY,
-    MANIFEST_V2,
-    RUN_ID,
-    TEST_REPO,
-    build_image,
-    registry_http,
-)
+from .support.clients import ORIGIN, cookie_of
+from .support.lab import LAB_IMAGE, LAB_REGISTRY, RUN_ID, TEST_REPO, build_image
+from .support.registry import MANIFEST_V2, registry_http
 
-pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.engine,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("lab_settings"),
+]
 
-ORIGIN = (b"origin", b"http://localhost")
 LIST = "/hosts/local/images/"
-
-
-@pytest.fixture
-async def hub(lab_settings):
-    lab_settings.STREAM_LINGER_SECONDS = 0.3
-    # Every chunk its own message, so that the steps of a fast local pull can be seen.
-    lab_settings.STREAM_BATCH_SECONDS = 0.001
-    h = get_hub()
-    yield h
-    h.close_all()
-    get_channel_layer().groups.clear()
-
-
-def cookie_of(client) -> tuple[bytes, bytes]:
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+# Every chunk its own message (the `hub` fixture reads this), so that the steps of a fast
+# local pull can be seen.
+STREAM_BATCH_SECONDS = 0.001
 
 
 def absent(engine, ref: str) -> None:

@@ -323,7 +323,7 @@ def test_malformed_names_never_leave_the_client():
     """Checked against a fake engine that records every request: none arrives."""
     from engine_client import EngineClient
 
-    from .fakes import FakeEngine
+    from .support.fakes import FakeEngine
 
     with FakeEngine("1.41") as fake:
         client = EngineClient(fake.url)

@@ -12,7 +12,7 @@ import pytest
 
 from dashboard.models import AuditEntry
 
-from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL, build_image
+from .support.lab import LAB_IMAGE, RUN_ID, TEST_LABEL, build_image
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 

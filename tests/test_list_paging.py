@@ -9,7 +9,7 @@ import pytest
 
 from dashboard.paging import paginate
 
-from .conftest import RUN_ID
+from .support.lab import RUN_ID
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 

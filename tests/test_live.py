@@ -13,40 +13,24 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import User
-from django.test import Client
 
 from dashboard.asgi import application
-from dashboard.streams.hub import get_hub
+from dashboard.streams.keys import EVENTS, stream_key
 
-pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
+from .support.clients import ORIGIN
 
-ORIGIN = (b"origin", b"http://localhost")
+# Every test here reads the lab engine through the dashboard, quick to sample list stats.
+pytestmark = [
+    pytest.mark.engine,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("live_settings"),
+]
 
 
 @pytest.fixture
 def live_settings(lab_settings):
-    lab_settings.STREAM_LINGER_SECONDS = 0.3
-    lab_settings.STREAM_BATCH_SECONDS = 0.02
     lab_settings.LIST_STATS_INTERVAL = 0.5
     return lab_settings
-
-
-@pytest.fixture
-def session_cookie(db):
-    user = User.objects.create_user("wendy-watcher", password="x-long-password-1")
-    client = Client()
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-
-
-@pytest.fixture
-async def hub(live_settings):
-    h = get_hub()
-    yield h
-    h.close_all()
-    layer = get_channel_layer()
-    layer.groups.clear()
 
 
 def ws(path: str, *headers: tuple[bytes, bytes]) -> WebsocketCommunicator:
@@ -250,7 +234,7 @@ async def test_the_list_rereads_its_rows_once_after_an_events_outage(hub, sessio
     comm = ws("/ws/hosts/local/containers/live/?q=web&show=running", ORIGIN, session_cookie)
     assert (await comm.connect())[0]
     await asyncio.sleep(0.5)
-    source = hub.upstreams["local|events"].source
+    source = hub.upstreams[stream_key("local", EVENTS)].source
     source._closers[-1].__self__._sock.shutdown(socket.SHUT_RDWR)
     html = ""
     deadline = time.monotonic() + 15

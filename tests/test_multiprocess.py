@@ -28,8 +28,8 @@ import requests
 
 from engine_client import EngineClient
 
-from .browser import free_port, live_dashboard
-from .conftest import REQUIRE_ENGINE
+from .support.browser import free_port, live_dashboard
+from .support.lab import REQUIRE_ENGINE
 
 pytestmark = [pytest.mark.engine, pytest.mark.multiprocess]
 

@@ -12,7 +12,7 @@ import pytest
 from dashboard.models import AuditEntry
 from engine_client import NotFound
 
-from .conftest import RUN_ID, TEST_LABEL, lacks
+from .support.lab import RUN_ID, TEST_LABEL, lacks
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 

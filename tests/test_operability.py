@@ -18,7 +18,7 @@ MISSING = "unix:///run/dl/missing-engine.sock"
 @pytest.fixture
 def two_hosts(settings, engine):
     """The lab engine as `local`, and a host whose engine is not there."""
-    from .conftest import LAB_DOCKER_HOST
+    from .support.lab import LAB_DOCKER_HOST
 
     settings.DOCKER_HOST = LAB_DOCKER_HOST
     settings.DASHBOARD_HOST_NAME = "local"

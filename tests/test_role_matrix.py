@@ -2,7 +2,7 @@
 
 Each view declares the role it needs (the access decorators set `required_role`); this walks
 all of them, so a view added without a decorator fails here. The host is a recording fake
-engine (tests/fakes.py): an allowed admin POST must not reach a real engine's resources.
+engine (tests/support/fakes.py): an allowed admin POST must not reach a real engine's resources.
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from __future__ import annotations
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
-from django.test import Client
 
 from dashboard.access import ROLES
 from dashboard.asgi import application
 from dashboard.engines import reset_clients
 from dashboard.models import AuditEntry, EngineHost, HostGrant
 
-from .fakes import FakeEngine
-from .routes import all_routes, websocket_routes
+from .support.clients import ORIGIN, cookie_for
+from .support.fakes import FakeEngine
+from .support.routes import all_routes, websocket_routes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -100,20 +100,6 @@ def test_a_user_limited_to_one_host_is_refused_on_the_others(fake_host, viewer):
     assert fake_host.requests == []
 
 
-def _cookie_for(username: str, role: str | None) -> tuple[bytes, bytes]:
-    user = User.objects.create_user(username, password="x-long-password-1")
-    if role == "admin":
-        user.is_superuser = True
-        user.save()
-    elif role:
-        from django.contrib.auth.models import Group
-
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
-    client = Client()
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-
-
 async def _close_code(path: str, headers: list[tuple[bytes, bytes]]) -> int | None:
     """The close code a refused socket gets, or None when it was accepted."""
     comm = WebsocketCommunicator(application, path, headers=headers)
@@ -127,7 +113,7 @@ def ws_cookies(fake_host, settings):
     settings.STREAM_LINGER_SECONDS = 0
     cookies = {None: None}
     for role in ROLES:
-        cookies[role] = _cookie_for(f"ws-{role}", role)
+        cookies[role] = cookie_for(f"ws-{role}", role)
     return cookies
 
 
@@ -135,13 +121,12 @@ async def test_every_websocket_route_checks_the_role(ws_cookies):
     from dashboard.consumers.exec import ExecConsumer
     from dashboard.streams.hub import get_hub
 
-    origin = (b"origin", b"http://localhost")
     wrong = []
     for name, path, consumer in WS_ROUTES:
         # An operator also needs the exec grant for a shell; these personas have none.
         need = RANK["admin" if consumer is ExecConsumer else consumer.role]
         for role, cookie in ws_cookies.items():
-            headers = [origin] + ([cookie] if cookie else [])
+            headers = [ORIGIN] + ([cookie] if cookie else [])
             code = await _close_code(path, headers)
             refused = code is not None
             if (RANK[role] < need) != refused or (refused and code != 4403):

@@ -3,8 +3,8 @@
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from .browser import live_dashboard, login
-from .fakes import FakeHangingEngine
+from .support.browser import live_dashboard, login
+from .support.fakes import FakeHangingEngine
 
 
 def test_a_slow_engine_does_not_queue_requests_behind_each_other():

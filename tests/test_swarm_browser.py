@@ -10,9 +10,9 @@ import pytest
 from engine_client import EngineError
 
 from . import test_browser as tb
-from .browser import live_dashboard
-from .conftest import LAB_DOCKER_HOST, RUN_ID
-from .swarm_lab import LAB_DOCKER_HOST2, service_spec, swarm
+from .support.browser import live_dashboard
+from .support.lab import LAB_DOCKER_HOST, RUN_ID
+from .support.swarm_lab import LAB_DOCKER_HOST2, service_spec, swarm
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 

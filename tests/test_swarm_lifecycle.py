@@ -8,8 +8,8 @@ import pytest
 
 from dashboard.models import AuditEntry
 
-from .conftest import lacks
-from .swarm_lab import (
+from .support.lab import lacks
+from .support.swarm_lab import (
     ADDR1,
     ADDR2,
     force_out,

@@ -13,8 +13,8 @@ import pytest
 from dashboard.models import AuditEntry
 from engine_client import Conflict, EngineError
 
-from .conftest import RUN_ID, TEST_LABEL
-from .swarm_lab import (
+from .support.lab import RUN_ID, TEST_LABEL
+from .support.swarm_lab import (
     LAB_DOCKER_HOST2,
     no_task_containers,
     service_spec,

@@ -12,24 +12,20 @@ import re
 import time
 
 import pytest
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import User
-from django.test import Client
 
 from dashboard.asgi import application
 from dashboard.models import AuditEntry
-from dashboard.streams.hub import get_hub
 from engine_client import EngineError, NotFound
 
-from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL
-from .swarm_lab import service_spec, swarm, swarm_settings, wait_for
+from .support.clients import ORIGIN, cookie_for
+from .support.lab import LAB_IMAGE, RUN_ID, TEST_LABEL
+from .support.swarm_lab import service_spec, swarm, swarm_settings, wait_for
 
 pytestmark = [pytest.mark.engine]
 
 __all__ = ["swarm", "swarm_settings"]
 SERVICES = "/hosts/local/swarm/services/"
-ORIGIN = (b"origin", b"http://localhost")
 FORM = {
     "image": LAB_IMAGE,
     "mode": "replicated",
@@ -236,27 +232,6 @@ def test_a_secret_and_a_config_mounted_into_a_service(swarm_settings, admin, vie
         swarm.manager.secrets.inspect(secret_id)
 
 
-@pytest.fixture
-async def hub(swarm_settings):
-    swarm_settings.STREAM_LINGER_SECONDS = 0.3
-    swarm_settings.STREAM_BATCH_SECONDS = 0.02
-    h = get_hub()
-    yield h
-    h.close_all()
-    get_channel_layer().groups.clear()
-
-
-def _cookie(username: str, role: str | None = None) -> tuple[bytes, bytes]:
-    from django.contrib.auth.models import Group
-
-    user = User.objects.create_user(username, password="x-long-password-1")
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    client = Client()
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-
-
 LINE = re.compile(
     r'<span class="task" data-task="\w+">(dt-\w+-talk\.\d)'
     r'<span class="node">@([\w.-]+)</span></span>hello from (\w+)'
@@ -264,10 +239,10 @@ LINE = re.compile(
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_service_logs_merge_lines_from_tasks_on_both_nodes(hub, swarm):
+async def test_service_logs_merge_lines_from_tasks_on_both_nodes(hub, swarm_settings, swarm):
     from asgiref.sync import sync_to_async
 
-    cookie = await sync_to_async(_cookie)("wendy-watcher")
+    cookie = await sync_to_async(cookie_for)("wendy-watcher")
     sid = swarm.manager.services.create(service_spec(f"dt-{RUN_ID}-talk", 2))["ID"]
     try:
         await sync_to_async(swarm.wait_running)(sid, 2)
@@ -294,10 +269,12 @@ async def test_service_logs_merge_lines_from_tasks_on_both_nodes(hub, swarm):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_services_page_rereads_its_rows_when_the_swarm_changes(hub, swarm):
+async def test_the_services_page_rereads_its_rows_when_the_swarm_changes(
+    hub, swarm_settings, swarm
+):
     from asgiref.sync import sync_to_async
 
-    viewer = await sync_to_async(_cookie)("vic-viewer")
+    viewer = await sync_to_async(cookie_for)("vic-viewer")
     refused = WebsocketCommunicator(
         application, "/ws/hosts/local/swarm/live/?kind=nodes", [ORIGIN, viewer]
     )

@@ -14,7 +14,7 @@ import pytest
 from dashboard.models import AuditEntry
 from engine_client import NotFound
 
-from .conftest import LAB_IMAGE, RUN_ID, TEST_LABEL, build_image
+from .support.lab import LAB_IMAGE, RUN_ID, TEST_LABEL, build_image
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 

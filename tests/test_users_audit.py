@@ -15,7 +15,7 @@ from dashboard.access import can_exec, granted_hosts, role_of
 from dashboard.asgi import application
 from dashboard.models import AuditEntry
 
-from .conftest import CsrfClient
+from .support.clients import ORIGIN, CsrfClient, cookie_of
 
 pytestmark = pytest.mark.django_db
 
@@ -200,9 +200,8 @@ async def test_logging_out_closes_the_sessions_websockets(settings, engine, lab_
         return client
 
     client = await sync_to_async(login)()
-    cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
     comm = WebsocketCommunicator(
-        application, "/ws/hosts/local/events/", headers=[(b"origin", b"http://localhost"), cookie]
+        application, "/ws/hosts/local/events/", headers=[ORIGIN, cookie_of(client)]
     )
     connected, _ = await comm.connect()
     assert connected

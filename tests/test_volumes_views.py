@@ -11,7 +11,7 @@ import pytest
 from dashboard.models import AuditEntry
 from engine_client import NotFound
 
-from .conftest import RUN_ID, TEST_LABEL
+from .support.lab import RUN_ID, TEST_LABEL
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 

@@ -22,7 +22,7 @@ import pytest
 from engine_client import EngineError, NotFound
 
 from . import test_browser as tb
-from .conftest import RUN_ID, TEST_LABEL
+from .support.lab import RUN_ID, TEST_LABEL
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -41,8 +41,8 @@ def scale_a_service_on_the_lab_swarm(
     its page and sees the tasks on both nodes; the swarm is taken apart again after."""
     from engine_client import EngineClient
 
-    from .conftest import LAB_DOCKER_HOST
-    from .swarm_lab import service_spec, two_node_swarm
+    from .support.lab import LAB_DOCKER_HOST
+    from .support.swarm_lab import service_spec, two_node_swarm
 
     manager = EngineClient(LAB_DOCKER_HOST, timeout=30)
     with two_node_swarm(manager) as lab:

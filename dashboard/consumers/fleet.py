@@ -10,6 +10,7 @@ from django.conf import settings
 
 from ..access import VIEWER, has_role, may_use_host
 from ..engines import Host, client_for, configured_hosts
+from ..streams import keys
 from ..streams.health import HealthSource
 from ..streams.hub import Source
 from .base import NOT_ALLOWED, StreamConsumer, follow_login
@@ -17,7 +18,7 @@ from .base import NOT_ALLOWED, StreamConsumer, follow_login
 
 def health_key(host: Host) -> tuple[str, Callable[[], Source]]:
     # The key holds the address: a host whose address changed gets a new checker.
-    return f"{host.name}|health|{host.url}", lambda: HealthSource(
+    return keys.stream_key(host, keys.HEALTH, host.url), lambda: HealthSource(
         host, client_for, settings.HOST_HEALTH_INTERVAL
     )
 

@@ -12,13 +12,13 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import escape
 
 from .. import presenters
 from ..access import ADMIN, role_of
 from ..engines import Host
+from ..streams import keys
 from ..streams.hub import Source
-from ..streams.sources import EventsSource, ListStatsSource, LogSource, StatsSource
+from ..streams.sources import EventsSource, ListStatsSource, StatsSource, container_logs
 from .base import StreamConsumer
 
 _RELATIVE = re.compile(r"(\d{1,6})([smhd])")
@@ -58,7 +58,7 @@ def parse_since(value: str | None) -> tuple[str, float | None]:
 def events_key(host: Host) -> tuple[str, Callable[[], Source]]:
     from ..engines import client_for
 
-    return f"{host.name}|events", lambda: EventsSource(client_for(host))
+    return keys.stream_key(host, keys.EVENTS), lambda: EventsSource(client_for(host))
 
 
 class LogsConsumer(StreamConsumer):
@@ -66,9 +66,9 @@ class LogsConsumer(StreamConsumer):
         cid = self.scope["url_route"]["kwargs"]["container_id"]
         tail = parse_tail(query.get("tail"))
         since_key, since = parse_since(query.get("since"))
-        key = f"{host.name}|logs|{cid}|{tail}|{since_key}"
+        key = keys.stream_key(host, keys.LOGS, cid, tail, since_key)
         client = self.client
-        return [(key, lambda: LogSource(client, cid, tail=tail, since=since))]
+        return [(key, lambda: container_logs(client, cid, tail=tail, since=since))]
 
     async def forward(self, key: str, message: dict[str, Any]) -> None:
         await self.send(text_data=message["text"])
@@ -78,7 +78,7 @@ class StatsConsumer(StreamConsumer):
     def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
         cid = self.scope["url_route"]["kwargs"]["container_id"]
         client = self.client
-        return [(f"{host.name}|stats|{cid}", lambda: StatsSource(client, cid))]
+        return [(keys.stream_key(host, keys.STATS, cid), lambda: StatsSource(client, cid))]
 
     async def forward(self, key: str, message: dict[str, Any]) -> None:
         await self.send(text_data=message["html"])
@@ -98,7 +98,7 @@ class ContainersConsumer(StreamConsumer):
         interval = settings.LIST_STATS_INTERVAL
         return [
             events_key(host),
-            (f"{host.name}|liststats", lambda: ListStatsSource(client, interval)),
+            (keys.stream_key(host, keys.LIST_STATS), lambda: ListStatsSource(client, interval)),
         ]
 
     async def connect(self) -> None:
@@ -112,18 +112,21 @@ class ContainersConsumer(StreamConsumer):
 
     def _resync_html(self) -> str:
         """Have the page fetch its rows once (after an engine outage events may be lost)."""
-        url = reverse("container-list", args=[self.host.name])
-        # The page's filter, sort and page as they are now.
-        return (
-            f'<div id="resync" hx-swap-oob="true" hx-get="{escape(url)}" '
-            'hx-include="#container-filters, #page-now" '
-            'hx-target="#container-rows" hx-swap="outerHTML" hx-trigger="load"></div>'
+        return render_to_string(
+            "_resync.html",
+            {
+                "id": "resync",
+                "url": reverse("container-list", args=[self.host.name]),
+                # The page's filter, sort and page as they are now.
+                "include": "#container-filters, #page-now",
+                "target": "container-rows",
+            },
         )
 
     def _row_html(self, cid: str, summary: dict[str, Any] | None) -> str:
         row = presenters.container_row(summary) if summary is not None else None
         if row is None or not self._shown(row):
-            return f'<tr id="container-{cid[:12]}" hx-swap-oob="delete"></tr>'
+            return render_to_string("containers/_row_removed.html", {"short_id": cid[:12]})
         return render_to_string(
             "containers/_row.html",
             {"host": self.host, "row": row, "user_role": self.user_role, "oob": True},
@@ -139,8 +142,7 @@ class ContainersConsumer(StreamConsumer):
                 for cid, sample in message["liststats"].items()
             }
             parts.append(
-                f'<div id="list-stats" hidden hx-swap-oob="true" '
-                f'data-stats="{escape(json.dumps(cells))}"></div>'
+                render_to_string("containers/_list_stats.html", {"cells_json": json.dumps(cells)})
             )
         rows = dict(message.get("rows") or {})
         # On joining: what changed since the page was rendered, so no change falls between.
@@ -177,10 +179,11 @@ class EventsConsumer(StreamConsumer):
         events = [presenters.event_row(e) for e in message.get("events", []) if self._wanted(e)]
         parts = []
         if events:
-            html = render_to_string(
-                "events/_events.html", {"events": reversed(events), "host": self.host}
+            parts.append(
+                render_to_string(
+                    "events/_events_oob.html", {"events": reversed(events), "host": self.host}
+                )
             )
-            parts.append(f'<div hx-swap-oob="afterbegin:#event-list">{html}</div>')
         if status := message.get("status"):
             parts.append(render_to_string("_live_status.html", {"status": status, "oob": True}))
         if parts:
@@ -199,7 +202,8 @@ class ProgressConsumer(StreamConsumer):
         user = self.scope.get("user")
         job = progress.read_ticket(query.get("t"), host.name, getattr(user, "pk", None))
         client = self.client
-        return [(f"{host.name}|progress|{job.job}", lambda: progress.source_for(job, client))]
+        key = keys.stream_key(host, keys.PROGRESS, job.job)
+        return [(key, lambda: progress.source_for(job, client))]
 
     async def forward(self, key: str, message: dict[str, Any]) -> None:
         await self.send(text_data=message["html"])
@@ -238,13 +242,14 @@ class ResourceListConsumer(StreamConsumer):
     async def forward(self, key: str, message: dict[str, Any]) -> None:
         parts = []
         if any(self._relevant(ev) for ev in message.get("events") or []):
-            url = reverse(f"{self.kind[:-1]}-list", args=[self.host.name])
-            # The page's filter as it is now (it may have changed since this socket opened).
-            parts.append(
-                f'<div id="list-resync" hx-swap-oob="true" hx-get="{escape(url)}" '
-                f'hx-include="#{self.kind[:-1]}-filters" hx-target="#{self.kind}-rows" '
-                'hx-swap="outerHTML" hx-trigger="load"></div>'
-            )
+            context = {
+                "id": "list-resync",
+                "url": reverse(f"{self.kind[:-1]}-list", args=[self.host.name]),
+                # The page's filter as it is now (it may have changed since this socket opened).
+                "include": f"#{self.kind[:-1]}-filters",
+                "target": f"{self.kind}-rows",
+            }
+            parts.append(render_to_string("_resync.html", context))
         if status := message.get("status"):
             parts.append(render_to_string("_live_status.html", {"status": status, "oob": True}))
         if parts:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..access import ADMIN
 from ..engines import Host
+from ..streams import keys
 from ..streams.hub import Source
 from ..streams.run_once import RunOnceSource
 from .base import StreamConsumer
@@ -20,7 +21,7 @@ class RunOnceConsumer(StreamConsumer):
     def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
         cid = self.scope["url_route"]["kwargs"]["container_id"]
         client = self.client
-        return [(f"{host.name}|run|{cid}", lambda: RunOnceSource(client, cid))]
+        return [(keys.stream_key(host, keys.RUN, cid), lambda: RunOnceSource(client, cid))]
 
     async def forward(self, key: str, message: dict[str, Any]) -> None:
         await self.send(text_data=message["text"])

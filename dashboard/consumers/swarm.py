@@ -10,13 +10,13 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import escape
 
 from .. import presenters
 from ..access import ADMIN, VIEWER
 from ..engines import Host
+from ..streams import keys
 from ..streams.hub import Source
-from ..streams.swarm_sources import ServiceLogSource
+from ..streams.swarm_sources import service_logs
 from .base import StreamConsumer
 from .live import LogsConsumer, events_key, parse_tail
 
@@ -91,10 +91,9 @@ class SwarmLiveConsumer(StreamConsumer):
     def _resync(self) -> str:
         _, name, target = KINDS[self.kind]
         args = [self.host.name] + ([self.object_id] if self.kind in ("node", "service") else [])
-        url = reverse(name, args=args)
-        return (
-            f'<div id="swarm-resync" hidden hx-swap-oob="true" hx-get="{escape(url)}" '
-            f'hx-target="#{target}" hx-swap="outerHTML" hx-trigger="load"></div>'
+        return render_to_string(
+            "_resync.html",
+            {"id": "swarm-resync", "url": reverse(name, args=args), "target": target},
         )
 
     async def forward(self, key: str, message: dict[str, Any]) -> None:
@@ -110,13 +109,8 @@ class SwarmLiveConsumer(StreamConsumer):
                 and ((ev.get("timeNano") or 0) / 1e9 or float(ev.get("time") or 0)) >= self.since
             ]
             if shown:
-                html = "".join(
-                    render_to_string(
-                        "swarm/_event.html", {"e": e, "host": self.host, "user_role": ADMIN}
-                    )
-                    for e in reversed(shown)
-                )
-                parts.append(f'<div hx-swap-oob="afterbegin:#swarm-events">{html}</div>')
+                context = {"events": reversed(shown), "host": self.host, "user_role": ADMIN}
+                parts.append(render_to_string("swarm/_events_oob.html", context))
         if status := message.get("status"):
             parts.append(render_to_string("_live_status.html", {"status": status, "oob": True}))
         if parts:
@@ -129,6 +123,6 @@ class ServiceLogsConsumer(LogsConsumer):
     def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
         sid = self.scope["url_route"]["kwargs"]["service_id"]
         tail = parse_tail(query.get("tail"))
-        key = f"{host.name}|servicelogs|{sid}|{tail}"
+        key = keys.stream_key(host, keys.SERVICE_LOGS, sid, tail)
         client = self.client
-        return [(key, lambda: ServiceLogSource(client, sid, tail=tail))]
+        return [(key, lambda: service_logs(client, sid, tail=tail))]

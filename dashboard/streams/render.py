@@ -94,7 +94,8 @@ def json_to_html(text: str) -> str | None:
     return " ".join(parts)
 
 
-def render_line(line: LogLine) -> str:
+def render_line(line: LogLine, prefix: str = "") -> str:
+    """One log line; `prefix` is HTML shown after its timestamp (a service's task@node)."""
     text = line.text
     body = json_to_html(text) if text[:1] == "{" else None
     kind = "o"
@@ -107,7 +108,15 @@ def render_line(line: LogLine) -> str:
     elif line.stream == "error":
         kind = "x"
     ts = f"<time>{escape(line.timestamp, quote=False)}</time>" if line.timestamp else ""
-    return f'<div class="l {kind}">{ts}{body}</div>'
+    return f'<div class="l {kind}">{ts}{prefix}{body}</div>'
+
+
+def task_prefix(task_id: str, task: str, node: str) -> str:
+    """Which task, on which node, printed a service's log line."""
+    return (
+        f'<span class="task" data-task="{escape(task_id)}">{escape(task)}'
+        f'<span class="node">@{escape(node)}</span></span>'
+    )
 
 
 def render_lines(lines: list[LogLine]) -> str:

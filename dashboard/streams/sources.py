@@ -10,7 +10,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from django.template.loader import render_to_string
 
@@ -18,7 +18,7 @@ from engine_client import EngineClient, EngineError, NotFound
 from engine_client.framing import JSONStreamDecoder
 from engine_client.images import ProgressState
 from engine_client.stats import stats_summary
-from engine_client.streams import EngineStream, LogResume, after
+from engine_client.streams import EngineStream, LogLine, LogResume, LogStream, after
 
 from .. import presenters
 from .hub import Source
@@ -80,22 +80,47 @@ def wait_for_start(source: Source, client: EngineClient, container_id: str) -> b
     return False
 
 
-class LogSource(Source):
-    """Follows one container's log; resumes after a stop when the container starts again."""
+class Resume(Protocol):
+    """Where a followed log picks up after a break: sees every batch read, then names the
+    `since` to open the log again with (None: from where it first started)."""
+
+    def feed(self, batch: list[LogLine]) -> list[LogLine]: ...
+
+    def since(self) -> str | None: ...
+
+
+# Opens the engine's followed log stream at (tail, since).
+OpenLog = Callable[[int | str, float | str | None], LogStream]
+
+
+class FollowedLogSource(Source):
+    """A followed log (a container's, a service's): reconnects with backoff after a break
+    and picks up where it stopped; keeps the last lines for viewers who join.
+
+    What differs between logs is passed in: the engine call that opens the stream
+    (`open_log`), how it resumes (`resume`), how lines become HTML (`render`), and what
+    happens when the engine ends the stream cleanly (`when_ended`: True to read on)."""
 
     def __init__(
         self,
-        client: EngineClient,
-        container_id: str,
+        open_log: OpenLog,
+        *,
+        what: str,
         tail: int | str,
         since: float | None,
+        resume: Resume,
+        when_ended: Callable[[FollowedLogSource], bool],
+        render: Callable[[list[LogLine]], str] = render_lines,
         replay_lines: int = 2000,
     ) -> None:
         super().__init__()
-        self.client = client
-        self.container_id = container_id
+        self.open_log = open_log
+        self.what = what
         self.tail = tail
         self.since = since
+        self.resume = resume
+        self.when_ended = when_ended
+        self.render = render
         self.replay_lines = replay_lines
         self.stream: Any = None  # the engine stream being read now
         self._replay: deque[tuple[str, int]] = deque()
@@ -106,22 +131,19 @@ class LogSource(Source):
         since: float | str | None = self.since
         tail: int | str = self.tail
         delay = 1.0
-        resume = LogResume()
         while not self.stopping.is_set():
             try:
-                stream = self.client.containers.logs(
-                    self.container_id, follow=True, tail=tail, since=since, timestamps=True
-                )
+                stream = self.open_log(tail, since)
                 self.stream = stream
                 self.closing(stream.close)
                 self.emit(("status", "live", "following"))
                 delay = 1.0
                 for batch in stream.batches():
-                    batch = resume.feed(batch)
+                    batch = self.resume.feed(batch)
                     if batch:
-                        self.emit(("lines", render_lines(batch), len(batch)))
+                        self.emit(("lines", self.render(batch), len(batch)))
             except NotFound as exc:
-                self.emit(("status", "gone", f"The container is gone: {exc.message}"))
+                self.emit(("status", "gone", f"The {self.what} is gone: {exc.message}"))
                 return
             except EngineError as exc:
                 self.emit(("status", "error", f"Log stream interrupted: {exc.message}"))
@@ -129,17 +151,12 @@ class LogSource(Source):
                     return
                 delay = min(delay * 2, RECONNECT_MAX_SECONDS)
             else:
-                if self.stopping.is_set():
-                    return
-                self.emit(("status", "ended", "The container stopped; waiting for it to start."))
-                if not wait_for_start(self, self.client, self.container_id):
-                    if not self.stopping.is_set():
-                        self.emit(("status", "gone", "The container was removed."))
+                if self.stopping.is_set() or not self.when_ended(self):
                     return
             # Pick up after the last line seen, whatever happened in between.
             tail = "all"
-            if unix := resume.since():
-                since = unix
+            if resumed := self.resume.since():
+                since = resumed
 
     def combine(self, items: list[Any]) -> dict[str, Any] | None:
         html: list[str] = []
@@ -175,6 +192,36 @@ def _log_message(html: str, count: int, status: dict[str, str] | None) -> str:
     if status:
         message["status"] = status
     return json.dumps(message)
+
+
+def container_logs(
+    client: EngineClient, container_id: str, tail: int | str, since: float | None
+) -> FollowedLogSource:
+    """A container's followed log; after a stop it waits for the container to start again."""
+
+    def open_log(tail: int | str, since: float | str | None) -> LogStream:
+        return client.containers.logs(
+            container_id, follow=True, tail=tail, since=since, timestamps=True
+        )
+
+    def when_ended(source: FollowedLogSource) -> bool:
+        source.emit(("status", "ended", "The container stopped; waiting for it to start."))
+        if wait_for_start(source, client, container_id):
+            return True
+        if not source.stopping.is_set():
+            source.emit(("status", "gone", "The container was removed."))
+        return False
+
+    # One container's log is one ordered stream: LogResume's count of the lines sharing the
+    # last timestamp holds (Podman stamps to the second, so ties are common there).
+    return FollowedLogSource(
+        open_log,
+        what="container",
+        tail=tail,
+        since=since,
+        resume=LogResume(),
+        when_ended=when_ended,
+    )
 
 
 class StatsSource(Source):

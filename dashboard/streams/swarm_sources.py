@@ -1,40 +1,61 @@
 """A service's logs, merged from all its tasks on every node, each line showing the task
 and the node it came from (`GET /services/{id}/logs?details=1`: the engine puts the task's
-swarm IDs before each line; names are looked up once and again when a new task speaks)."""
+swarm IDs before each line; names are looked up once and again when a new task speaks).
+
+The following itself (reconnects, replay for late viewers) is the container log's
+`FollowedLogSource`; only opening, resuming and rendering are the service's own."""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from html import escape
 
-from engine_client import EngineClient, EngineError, NotFound
-from engine_client.streams import LogLine, after, timestamp_to_unix
+from engine_client import EngineClient, EngineError
+from engine_client.streams import LogLine, LogStream, after, timestamp_to_unix
 from engine_client.swarm import LOG_NODE, LOG_TASK, split_details
 
-from .render import render_line
-from .sources import RECONNECT_MAX_SECONDS, LogSource
+from .render import render_line, task_prefix
+from .sources import FollowedLogSource
 
 # At most this often the task/node names are read again for an unknown task.
 NAMES_REFRESH_SECONDS = 2.0
+# The engine ending a service's log stream is no news about the service: read on after this.
+REOPEN_AFTER_END_SECONDS = 1.0
 
 
-class ServiceLogSource(LogSource):
-    """Follows a service's logs; the messages are the container log viewer's, so the same
-    page script shows them."""
+class AfterLastLine:
+    """Resumes a service's log strictly after the last timestamp seen.
 
-    def __init__(
-        self, client: EngineClient, service_id: str, tail: int | str, since: float | None = None
-    ) -> None:
-        super().__init__(client, service_id, tail, since)
+    The log is merged from tasks on several nodes, so lines do not come in timestamp order
+    and LogResume's count of the lines sharing the last timestamp would not hold; Docker
+    stamps to the nanosecond, so reading on from the next nanosecond loses nothing."""
+
+    def __init__(self) -> None:
+        self.timestamp = ""
+
+    def feed(self, batch: list[LogLine]) -> list[LogLine]:
+        if batch and batch[-1].timestamp:
+            self.timestamp = batch[-1].timestamp
+        return batch
+
+    def since(self) -> str | None:
+        unix = timestamp_to_unix(self.timestamp) if self.timestamp else None
+        return after(unix) if unix else None
+
+
+class ServiceLogNames:
+    """The names of a service's tasks and nodes, for its log lines; whether it has a TTY."""
+
+    def __init__(self, client: EngineClient, service_id: str) -> None:
+        self.client = client
         self.service_id = service_id
         self.tasks: dict[str, str] = {}
         self.nodes: dict[str, str] = {}
-        self._names_read = 0.0
+        self._read_at = 0.0
         self.tty = False
 
-    def _read_names(self) -> None:
-        self._names_read = time.monotonic()
+    def read(self) -> None:
+        self._read_at = time.monotonic()
         service = self.client.services.inspect(self.service_id)
         name = (service.get("Spec") or {}).get("Name", "")
         self.tty = bool(
@@ -50,60 +71,43 @@ class ServiceLogSource(LogSource):
             for n in self.client.nodes.list()
         }
 
-    def _render(self, batch: list[LogLine]) -> str:
+    def render(self, batch: list[LogLine]) -> str:
         out = []
         for line in batch:
             details, text = split_details(line.text)
             task_id, node_id = details.get(LOG_TASK, ""), details.get(LOG_NODE, "")
-            stale = time.monotonic() - self._names_read > NAMES_REFRESH_SECONDS
+            stale = time.monotonic() - self._read_at > NAMES_REFRESH_SECONDS
             if task_id and task_id not in self.tasks and stale:
                 with contextlib.suppress(EngineError):
-                    self._read_names()
+                    self.read()
             task = self.tasks.get(task_id, task_id[:12])
             node = self.nodes.get(node_id, node_id[:12])
-            html = render_line(LogLine(line.stream, text, line.timestamp))
-            prefix = (
-                f'<span class="task" data-task="{escape(task_id)}">{escape(task)}'
-                f'<span class="node">@{escape(node)}</span></span>'
-            )
-            cut = html.find("</time>")
-            cut = cut + len("</time>") if cut >= 0 else html.find(">") + 1
-            out.append(html[:cut] + prefix + html[cut:])
+            prefix = task_prefix(task_id, task, node)
+            out.append(render_line(LogLine(line.stream, text, line.timestamp), prefix))
         return "".join(out)
 
-    def run(self) -> None:
-        since: float | str | None = self.since
-        tail: int | str = self.tail
-        delay = 1.0
-        while not self.stopping.is_set():
-            last_ts = ""
-            try:
-                self._read_names()
-                stream = self.client.services.logs(
-                    self.service_id, follow=True, tail=tail, since=since, tty=self.tty
-                )
-                self.closing(stream.close)
-                self.emit(("status", "live", "following"))
-                delay = 1.0
-                for batch in stream.batches():
-                    if batch[-1].timestamp:
-                        last_ts = batch[-1].timestamp
-                    self.emit(("lines", self._render(batch), len(batch)))
-            except NotFound as exc:
-                self.emit(("status", "gone", f"The service is gone: {exc.message}"))
-                return
-            except EngineError as exc:
-                self.emit(("status", "error", f"Log stream interrupted: {exc.message}"))
-                if self.sleep(delay):
-                    return
-                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
-            else:
-                if self.stopping.is_set():
-                    return
-                self.emit(("status", "ended", "The engine ended the log stream; reconnecting…"))
-                if self.sleep(delay):
-                    return
-                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
-            tail = "all"
-            if last_ts and (unix := timestamp_to_unix(last_ts)):
-                since = after(unix)
+
+def service_logs(
+    client: EngineClient, service_id: str, tail: int | str, since: float | None = None
+) -> FollowedLogSource:
+    """A service's followed log, in the container log viewer's messages (the same page
+    script shows them)."""
+    names = ServiceLogNames(client, service_id)
+
+    def open_log(tail: int | str, since: float | str | None) -> LogStream:
+        names.read()  # also whether the tasks have a TTY: the stream is framed otherwise
+        return client.services.logs(service_id, follow=True, tail=tail, since=since, tty=names.tty)
+
+    def when_ended(source: FollowedLogSource) -> bool:
+        source.emit(("status", "ended", "The engine ended the log stream; reconnecting…"))
+        return not source.sleep(REOPEN_AFTER_END_SECONDS)
+
+    return FollowedLogSource(
+        open_log,
+        what="service",
+        tail=tail,
+        since=since,
+        resume=AfterLastLine(),
+        when_ended=when_ended,
+        render=names.render,
+    )

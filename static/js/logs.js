@@ -17,8 +17,6 @@
   var queued = [];      // html batches received while paused
   var queuedLines = 0;
   var matcher = null;   // function(text) -> bool, or null for no filter
-  var socket = null;
-  var retry = 1000;
   var received = 0;
 
   function setState(state, text) {
@@ -83,19 +81,13 @@
   }
 
   function connect() {
-    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + view.getAttribute("data-ws");
-    socket = new WebSocket(url);
-    socket.onopen = function () { retry = 1000; };
-    socket.onmessage = onMessage;
-    socket.onclose = function (evt) {
-      if (evt.code >= 4000 && evt.code < 5000) {
-        setState("error", evt.code === 4403 ? "not allowed" : "refused (" + evt.code + ")");
-        return;
-      }
-      setState("reconnecting", "reconnecting…");
-      window.setTimeout(connect, retry);
-      retry = Math.min(retry * 2, 15000);
-    };
+    dashboardWs.open(view.getAttribute("data-ws"), {
+      onMessage: onMessage,
+      onClose: function (evt, next) {
+        if (next === "refused") setState("error", dashboardWs.refusal(evt.code));
+        else setState("reconnecting", "reconnecting…");
+      },
+    });
   }
 
   pauseBtn.addEventListener("click", function () {

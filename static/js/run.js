@@ -10,7 +10,6 @@
   var removedEl = document.getElementById("run-removed");
   var stopForm = document.getElementById("run-stop");
   var finished = false;
-  var retries = 0;
   var MAX = 5000;
 
   function setState(cls, text) {
@@ -45,24 +44,15 @@
     }
   }
 
-  function connect() {
-    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + view.getAttribute("data-ws");
-    var socket = new WebSocket(url);
-    socket.onopen = function () { retries = 0; };
-    socket.onmessage = onMessage;
-    socket.onclose = function (evt) {
-      if (finished) return;
-      if (evt.code >= 4000 && evt.code < 5000) {
-        setState("error", evt.code === 4403 ? "not allowed" : "refused (" + evt.code + ")");
-        return;
-      }
-      if (retries++ < 5) {
-        setState("reconnecting", "reconnecting…");
-        window.setTimeout(connect, 1000 * retries);
-      } else {
-        setState("error", "connection lost");
-      }
-    };
-  }
-  connect();
+  // The server replays the whole run to a page that comes back: reconnecting loses nothing.
+  dashboardWs.open(view.getAttribute("data-ws"), {
+    onMessage: onMessage,
+    shouldReconnect: function () { return !finished; },
+    maxTries: 5,
+    onClose: function (evt, next) {
+      if (next === "refused") setState("error", dashboardWs.refusal(evt.code));
+      else if (next === "retry") setState("reconnecting", "reconnecting…");
+      else if (next === "gave-up") setState("error", "connection lost");
+    },
+  });
 })();

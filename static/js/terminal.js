@@ -12,7 +12,7 @@
   var ttyBox = document.getElementById("exec-tty");
   var eofButton = document.getElementById("exec-eof");
   var encoder = new TextEncoder();
-  var socket = null;
+  var session = null;
   var current = "idle";
 
   var term = new Terminal({
@@ -36,7 +36,7 @@
   }
 
   function send(data) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(data);
+    if (session) session.send(data);
   }
 
   term.onData(function (data) { send(encoder.encode(data)); });
@@ -53,7 +53,7 @@
   });
 
   function connect() {
-    if (socket) { socket.onclose = null; socket.close(); }
+    if (session) session.close();
     var tty = ttyBox.checked;
     term.options.convertEol = !tty;
     term.reset();
@@ -61,31 +61,37 @@
       cmd: cmdInput.value, user: userInput.value, tty: tty ? "1" : "0",
       rows: String(term.rows), cols: String(term.cols),
     });
-    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + el.getAttribute("data-ws") + "?" + query.toString();
-    socket = new WebSocket(url);
-    socket.binaryType = "arraybuffer";
     setState("connecting", "connecting…");
     eofButton.hidden = tty;
-    socket.onmessage = function (evt) {
-      if (typeof evt.data !== "string") {
-        term.write(new Uint8Array(evt.data));
-        return;
-      }
-      var msg = JSON.parse(evt.data);
-      if (msg.status === "running") { setState("live", "● connected"); term.focus(); }
-      if (msg.error) { setState("error", msg.error); term.write("\r\n\x1b[31m" + msg.error + "\x1b[0m\r\n"); }
-      if ("exit" in msg) {
-        var code = msg.exit === null ? "unknown" : msg.exit;
-        setState("ended", "ended (exit code " + code + ")");
-        term.write("\r\n\x1b[2m[session ended, exit code " + code + "]\x1b[0m\r\n");
-      }
-    };
-    socket.onclose = function (evt) {
-      if (current === "live" || current === "connecting") {
-        setState(evt.code === 4403 ? "error" : "ended", evt.code === 4403 ? "not allowed" : "disconnected");
-      }
-      eofButton.hidden = true;
-    };
+    // Never reconnects by itself: a new connection is a new exec, the command run again.
+    session = dashboardWs.open(el.getAttribute("data-ws") + "?" + query.toString(), {
+      binaryType: "arraybuffer",
+      reconnect: false,
+      onMessage: onMessage,
+      onClose: onClose,
+    });
+  }
+
+  function onMessage(evt) {
+    if (typeof evt.data !== "string") {
+      term.write(new Uint8Array(evt.data));
+      return;
+    }
+    var msg = JSON.parse(evt.data);
+    if (msg.status === "running") { setState("live", "● connected"); term.focus(); }
+    if (msg.error) { setState("error", msg.error); term.write("\r\n\x1b[31m" + msg.error + "\x1b[0m\r\n"); }
+    if ("exit" in msg) {
+      var code = msg.exit === null ? "unknown" : msg.exit;
+      setState("ended", "ended (exit code " + code + ")");
+      term.write("\r\n\x1b[2m[session ended, exit code " + code + "]\x1b[0m\r\n");
+    }
+  }
+
+  function onClose(evt) {
+    if (current === "live" || current === "connecting") {
+      setState(evt.code === 4403 ? "error" : "ended", evt.code === 4403 ? "not allowed" : "disconnected");
+    }
+    eofButton.hidden = true;
   }
 
   form.addEventListener("submit", function (evt) {
@@ -94,6 +100,6 @@
   });
   eofButton.addEventListener("click", function () { send(JSON.stringify({ eof: true })); });
   // Leaving the page ends the session (the server ends the command).
-  window.addEventListener("pagehide", function () { if (socket) socket.close(); });
+  window.addEventListener("pagehide", function () { if (session) session.close(); });
   if (el.getAttribute("data-autoconnect") === "1") connect();
 })();

@@ -4,7 +4,7 @@ second engine (`lab/engine-lab` starts both). A module's `swarm` fixture makes t
 and configs this run labelled are removed and both nodes leave, so the other test modules
 find node 1 out of any swarm, as they expect.
 
-Import the fixtures into a test module (`from .swarm_lab import swarm, swarm_settings`)."""
+Import the fixtures into a test module (`from .support.swarm_lab import swarm, swarm_settings`)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 
 from engine_client import EngineClient, EngineError
 
-from .conftest import LAB_DOCKER_HOST, LAB_IMAGE, REQUIRE_ENGINE, RUN_ID, TEST_LABEL, lacks
+from .lab import LAB_DOCKER_HOST, LAB_IMAGE, REQUIRE_ENGINE, RUN_ID, TEST_LABEL, lacks
 
 LAB_DOCKER_HOST2 = os.environ.get("DASHBOARD_TEST_DOCKER_HOST2") or "unix:///run/dl/n2.sock"
 ADDR1 = os.environ.get("DASHBOARD_TEST_SWARM_ADDR1") or "10.99.0.1"

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+# Where page tests leave screenshots of what they saw.
+SCREENSHOTS = Path(os.environ.get("DASHBOARD_SCREENSHOTS") or "/tmp/dashboard-screenshots")
 CHROMIUM = os.environ.get("DASHBOARD_TEST_CHROMIUM") or shutil.which("chromium") or ""
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -92,7 +94,8 @@ def live_dashboard(docker_host: str, **extra_env: str) -> Iterator[LiveDashboard
             try:
                 requests.get(url + "/login/", timeout=1)
                 break
-            except requests.ConnectionError:
+            # Not listening yet, or (on a busy machine) slow to answer its first request.
+            except (requests.ConnectionError, requests.Timeout):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(
                         "dashboard did not start:\n" + Path(log_path).read_text()
