@@ -264,11 +264,14 @@ def test_the_form_and_the_engine_client_agree(cls, name, kind):
     assert not differ, f"the form and engine_client differ on (value, engine_client's): {differ}"
 
 
-@pytest.mark.parametrize("value", VALUES["host name"])
+# An address longer than the host form's 255 characters in all is refused for its length
+# alone, whatever its host name: those values say nothing about the host-name rule.
+ADDRESS_HOST_NAMES = [h for h in VALUES["host name"] if len(f"tcp://{h}:2376") <= 255]
+
+
+@pytest.mark.parametrize("value", ADDRESS_HOST_NAMES)
 def test_an_engine_address_takes_the_same_host_names(value):
     """A TCP engine's address (the host form) names its host by the same rule."""
     url = f"tcp://{value}:2376"
-    if len(url) > 255:
-        pytest.skip("longer than an address may be in all (a limit of the host form's own)")
     expected = v.valid_ip(value) or _verdict(lambda: v.check_hostname(value))
     assert _verdict(lambda: check_engine_url(url)) == expected

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from prometheus_client import Gauge
 
 from ..access import VIEWER, has_role, may_use_host
 from ..engines import Host, client_for, configured_hosts
@@ -84,6 +85,8 @@ class RevocableMixin:
 
 class StreamConsumer(RevocableMixin, AsyncWebsocketConsumer):
     role = VIEWER
+    # This socket's viewer gauge while it counts as one (between accept and disconnect).
+    counted: Gauge | None = None
 
     async def connect(self) -> None:
         self.joined: dict[str, int] = {}  # stream key -> sequence its replay covered

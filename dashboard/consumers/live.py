@@ -210,7 +210,8 @@ class ProgressConsumer(StreamConsumer):
 
 
 # Which events change which list: the rows are read again when one of them happens.
-LIST_EVENTS = {
+# Per list: the event types that change it, and the actions of each (None: any action).
+LIST_EVENTS: dict[str, dict[str, set[str] | None]] = {
     "images": {"image": None, "container": {"create", "destroy"}},
     "volumes": {"volume": None, "container": {"create", "destroy"}},
     "networks": {"network": None},
