@@ -32,6 +32,7 @@ from .support.lab import (
     mark_engine_tests,
     require,
 )
+from .support.processes import stop
 from .support.registry import AuthRegistry, registry_delete_manifest, registry_http
 
 
@@ -281,12 +282,7 @@ def auth_registry(engine: EngineClient, netns: str) -> Iterator[AuthRegistry]:
         shutil.rmtree(tmp, ignore_errors=True)
         require(f"could not start a registry with login in {netns}")
     yield AuthRegistry(addr, username, password)
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop(proc)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

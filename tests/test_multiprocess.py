@@ -30,6 +30,7 @@ from engine_client import EngineClient
 
 from .support.browser import free_port, live_dashboard
 from .support.lab import REQUIRE_ENGINE
+from .support.processes import stop
 
 pytestmark = [pytest.mark.engine, pytest.mark.multiprocess]
 
@@ -84,12 +85,7 @@ def redis_url() -> Iterator[str]:
         _wait_port(port, proc, "redis-server")
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import requests
 
+from .processes import stop
+
 ROOT = Path(__file__).resolve().parents[2]
 # Where page tests leave screenshots of what they saw.
 SCREENSHOTS = Path(os.environ.get("DASHBOARD_SCREENSHOTS") or "/tmp/dashboard-screenshots")
@@ -105,12 +107,7 @@ def live_dashboard(docker_host: str, **extra_env: str) -> Iterator[LiveDashboard
         if proc.poll() is not None:
             raise RuntimeError("dashboard died:\n" + Path(log_path).read_text())
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

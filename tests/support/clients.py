@@ -34,19 +34,6 @@ class CsrfClient(Client):
         return self.post(path, data, headers=headers, **kwargs)
 
 
-def _persona(username: str, role: str | None) -> CsrfClient:
-    user = User.objects.create_user(username, password="pw-" + secrets.token_hex(8))
-    if role == "admin":
-        user.is_superuser = True
-        user.save()
-    elif role:
-        # get_or_create: a transactional test before this one flushed the migration's groups.
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
-    client = CsrfClient()
-    client.force_login(user)
-    return client
-
-
 def persona(username: str, role: str | None) -> CsrfClient:
     """A logged-in client of a new user with `role` (admin, operator, viewer, or None)."""
     user = User.objects.create_user(username, password="pw-" + secrets.token_hex(8))
