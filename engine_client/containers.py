@@ -16,6 +16,7 @@ from .errors import Conflict, EngineError, InvalidArgument, NotFound
 from .flavor import (
     DOCKER_25,
     default_network_mode,
+    own_aliases,
     podman_inspect,
     podman_networks,
     podman_stats,
@@ -123,6 +124,7 @@ class ContainersAPI:
 
     def inspect(self, container_id: str, size: bool = False) -> dict[str, Any]:
         body = self._c.get_json("/containers/{}/json", container_id, params={"size": size or None})
+        own_aliases(body)
         if not self._c.flavor.is_podman:
             return default_network_mode(body) if self._docker_25() else body
         body = podman_inspect(body)

@@ -260,13 +260,26 @@ def podman_inspect(body: dict[str, Any]) -> dict[str, Any]:
 DOCKER_25 = (1, 44)
 
 
-def default_network_mode(body: dict[str, Any]) -> dict[str, Any]:
+def default_network_mode(body: Any) -> Any:
     """Docker 25+ says `bridge` for the network mode of a container created without one
     (20.10: `default`; on Linux both are the bridge): say `default`, as 20.10 (and the
     client's specs, where "" is the engine's default) do."""
     host_config = body.get("HostConfig") if isinstance(body, dict) else None
     if isinstance(host_config, dict) and host_config.get("NetworkMode") == "bridge":
         host_config["NetworkMode"] = "default"
+    return body
+
+
+def own_aliases(body: Any) -> Any:
+    """A container's aliases on each network as Docker 25+ gives them: the ones it was given.
+    Docker 20.10 (once the container runs) and Podman add the container's short id to them
+    on a user-defined network; 25+ does not (it lists the names the network's DNS answers
+    to, the short id among them, in `DNSNames`)."""
+    short = str(body.get("Id") or "")[:12] if isinstance(body, dict) else ""
+    networks = (body.get("NetworkSettings") or {}).get("Networks") if short else None
+    for endpoint in (networks or {}).values():
+        if isinstance(endpoint, dict) and short in (endpoint.get("Aliases") or []):
+            endpoint["Aliases"] = [a for a in endpoint["Aliases"] if a != short] or None
     return body
 
 

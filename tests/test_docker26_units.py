@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from engine_client.flavor import StopAfterDie, default_network_mode
+from engine_client import versions
+from engine_client.flavor import StopAfterDie, default_network_mode, own_aliases
 
 CID = "0546783166a4558fad6b20efb4f47e3afb7e30beb5e1f4deca2f5cedb5e74082"
 
@@ -88,7 +89,50 @@ def test_the_default_network_mode_is_said_as_20_10_says_it():
         assert default_network_mode(copy.deepcopy(same)) == same
 
 
+def _running_on(net: str, aliases: list[str] | None, dns: list[str] | None = None) -> dict:
+    endpoint: dict = {"Aliases": aliases, "NetworkID": "n" * 64}
+    if dns is not None:
+        endpoint["DNSNames"] = dns
+    return {
+        "Id": CID,
+        "NetworkSettings": {"Networks": {net: endpoint, "bridge": {"Aliases": None}}},
+    }
+
+
+def test_aliases_are_the_ones_given_on_every_engine():
+    # `docker run --network n --network-alias web`: 20.10 (and Podman) add the short id ...
+    docker20 = own_aliases(_running_on("n", ["web", CID[:12]]))
+    # ... Docker 26 does not; the names the network's DNS answers to are in DNSNames.
+    docker26 = own_aliases(_running_on("n", ["web"], ["d26ev", "web", CID[:12]]))
+    for body in (docker20, docker26):
+        assert body["NetworkSettings"]["Networks"]["n"]["Aliases"] == ["web"]
+        assert body["NetworkSettings"]["Networks"]["bridge"]["Aliases"] is None
+    assert docker26["NetworkSettings"]["Networks"]["n"]["DNSNames"][2] == CID[:12]
+    # Without an alias of its own: none (as Docker 26 says it), not the short id.
+    alone = own_aliases(_running_on("n", [CID[:12]]))
+    assert alone["NetworkSettings"]["Networks"]["n"]["Aliases"] is None
+
+
 # -- on every lab engine ------------------------------------------------------------------
+
+
+@pytest.mark.engine
+def test_the_client_speaks_the_engines_newest_api(engine):
+    # Docker 20.10 and Podman 4.3: 1.41; Docker 26: 1.45 (so its 1.44+ behaviour is what runs).
+    said = engine.system.version()["ApiVersion"]
+    assert engine.negotiate() == min(versions.parse(said), versions.NEWEST)
+    assert engine.negotiate() == ((1, 45) if engine.lab_engine == "docker26" else (1, 41))
+
+
+@pytest.mark.engine
+def test_a_containers_aliases_are_the_ones_it_was_given(engine, make_container, make_network):
+    net = make_network()
+    c = make_container(
+        HostConfig={"NetworkMode": net["Name"]},
+        NetworkingConfig={"EndpointsConfig": {net["Name"]: {"Aliases": ["web"]}}},
+    )
+    assert c["State"]["Running"]
+    assert c["NetworkSettings"]["Networks"][net["Name"]]["Aliases"] == ["web"]
 
 
 @pytest.mark.engine
