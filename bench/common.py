@@ -8,7 +8,8 @@ ONE JSON object as the last line of stdout.
 
 Measuring from outside the dashboard:
 - CPU seconds of a process: utime+stime from /proc/<pid>/stat (children excluded).
-- The engine: dockerd, its containerd, and the containerd shims of that containerd.
+- The engine: dockerd (found by its pid file or its command line, in any network
+  namespace; not found is an error, never 0%), its containerd, and that containerd's shims.
 - Connections from the dashboard to the engine: the engine's side of every accepted
   connection on the engine socket shows the socket path and its peer's inode (`ss -xn`, in
   the client's network namespace: an accepted unix socket lives in the connector's netns);
@@ -48,8 +49,12 @@ if str(ROOT) not in sys.path:
 from engine_client import EngineClient, EngineError  # noqa: E402
 
 LAB_SCRIPT = ROOT / "lab" / "engine-lab"
-LAB_SOCK = "/run/dl/n1.sock"
-LAB_PIDFILE = "/run/dl/n1.pid"
+# The lab engine (lab/engine-lab's names: LAB_RUN, LAB_SOCK, LAB_PIDFILE).
+_LAB_RUN = os.environ.get("LAB_RUN") or "/run/dl"
+LAB_SOCK = os.environ.get("LAB_SOCK") or f"{_LAB_RUN}/n1.sock"
+LAB_PIDFILE = os.environ.get("LAB_PIDFILE") or f"{_LAB_RUN}/n1.pid"
+# dockerd's socket when it is started without -H (or with systemd's fd://).
+DEFAULT_DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 IMAGE = os.environ.get("BENCH_IMAGE") or "lab/busybox:latest"
 LABEL = "dashboard.bench"
 RUN_ID = uuid.uuid4().hex[:12]
@@ -204,6 +209,36 @@ def all_pids() -> list[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
 
 
+def dockerd_hosts(cmd: list[str]) -> list[str]:
+    """What a dockerd command line listens on (its -H/--host values; none: the default
+    socket), with unix sockets as real paths (`unix:///var/run/x` is `unix:///run/x`)."""
+    hosts = []
+    for i, arg in enumerate(cmd):
+        if arg in ("-H", "--host") and i + 1 < len(cmd):
+            hosts.append(cmd[i + 1])
+        elif arg.startswith(("--host=", "-H=")):
+            hosts.append(arg.split("=", 1)[1])
+        elif arg.startswith("-H") and not arg.startswith("-H="):
+            hosts.append(arg[2:])
+    if not hosts or "fd://" in hosts:
+        hosts += [f"unix://{p}" for p in DEFAULT_DOCKER_SOCKETS]
+    return [_real_host(h) for h in hosts]
+
+
+def _real_host(host: str) -> str:
+    if host.startswith("unix://"):
+        return "unix://" + os.path.realpath(host[len("unix://") :])
+    return host
+
+
+def serves(pid: int, docker_host: str) -> bool:
+    """Is `pid` a dockerd that listens on `docker_host`?"""
+    cmd = proc_cmdline(pid)
+    if not cmd or os.path.basename(cmd[0]) != "dockerd":
+        return False
+    return _real_host(docker_host) in dockerd_hosts(cmd[1:])
+
+
 def machine_cpu() -> tuple[float, float]:
     """(busy, total) jiffies of the whole machine, from /proc/stat."""
     with open("/proc/stat") as f:
@@ -302,15 +337,33 @@ class Engine:
     client: EngineClient
     socket_path: str | None
     started_lab: bool = False
+    _dockerd: int | None = None
 
     def dockerd_pid(self) -> int | None:
+        """The dockerd serving `docker_host`, wherever it runs (another network namespace
+        included: a listening unix socket is only seen by `ss` in its own namespace). Found
+        by a pid file (BENCH_DOCKERD_PIDFILE, the lab's for the lab's socket), else by a
+        dockerd whose command line says it serves that socket (`-H unix://<socket>`, or
+        none for the default socket), else by `ss` in this namespace."""
+        if self._dockerd and serves(self._dockerd, self.docker_host):
+            return self._dockerd
+        self._dockerd = self._find_dockerd()
+        return self._dockerd
+
+    def _find_dockerd(self) -> int | None:
+        pidfiles = [os.environ.get("BENCH_DOCKERD_PIDFILE", "")]
         if self.docker_host == f"unix://{LAB_SOCK}":
-            try:
-                pid = int(Path(LAB_PIDFILE).read_text().strip())
-            except (OSError, ValueError):
-                return None
-            return pid if proc_cmdline(pid) else None
-        # Another engine: whoever listens on its socket, if we can see it.
+            pidfiles.append(LAB_PIDFILE)
+        for pidfile in filter(None, pidfiles):
+            with contextlib.suppress(OSError, ValueError):
+                pid = int(Path(pidfile).read_text().strip())
+                if serves(pid, self.docker_host):
+                    return pid
+        found = [pid for pid in all_pids() if serves(pid, self.docker_host)]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise RuntimeError(f"several dockerd processes serve {self.docker_host}: {found}")
         if not self.socket_path:
             return None
         out = subprocess.run(["ss", "-xlpnH"], capture_output=True, text=True).stdout
@@ -320,6 +373,18 @@ class Engine:
                 if m:
                     return int(m.group(1))
         return None
+
+    def require_dockerd(self) -> int:
+        """The dockerd's pid, or a loud failure: an engine that cannot be found would be
+        measured as using no CPU at all."""
+        pid = self.dockerd_pid()
+        if pid is None:
+            raise RuntimeError(
+                f"cannot find the dockerd serving {self.docker_host} (no pid file "
+                "(BENCH_DOCKERD_PIDFILE), no dockerd process with -H for it, nothing "
+                "listening on it in this network namespace): its CPU cannot be measured"
+            )
+        return pid
 
     def containerd_pid(self) -> int | None:
         dpid = self.dockerd_pid()
@@ -356,9 +421,11 @@ class Engine:
         return out
 
     def cpu_groups(self) -> dict[str, Any]:
-        """Groups for CPUMeter: dockerd, containerd, shims (pids looked up at each read)."""
+        """Groups for CPUMeter: dockerd, containerd, shims (pids looked up at each read).
+        Fails when the dockerd cannot be found (now or at a later read), never reads 0."""
+        self.require_dockerd()
         return {
-            "dockerd": lambda: [p for p in [self.dockerd_pid()] if p],
+            "dockerd": lambda: [self.require_dockerd()],
             "containerd": lambda: [p for p in [self.containerd_pid()] if p],
             "shims": self.shim_pids,
         }

@@ -7,13 +7,22 @@ import builtins
 import contextlib
 import re
 import secrets
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .client import encode_filters
 from .errors import Conflict, EngineError, InvalidArgument, NotFound
-from .flavor import podman_inspect, podman_networks, podman_stats, split_top
+from .flavor import (
+    DOCKER_25,
+    default_network_mode,
+    own_aliases,
+    podman_inspect,
+    podman_networks,
+    podman_stats,
+    split_top,
+)
 from .streams import JSONStream, LogStream, RawLogStream
 
 if TYPE_CHECKING:
@@ -142,8 +151,9 @@ class ContainersAPI:
 
     def inspect(self, container_id: str, size: bool = False) -> dict[str, Any]:
         body = self._c.get_json("/containers/{}/json", container_id, params={"size": size or None})
+        own_aliases(body)
         if not self._c.flavor.is_podman:
-            return body
+            return default_network_mode(body) if self._docker_25() else body
         body = podman_inspect(body)
         self._podman_network_ids([body])
         return body
@@ -186,7 +196,24 @@ class ContainersAPI:
             params={"t": grace},
             timeout=self._slow_timeout(grace),
         )
-        return resp.status_code != 304
+        stopped = resp.status_code != 304
+        if stopped and self._docker_25():
+            self._until_listed_stopped(container_id)
+        return stopped
+
+    def _docker_25(self) -> bool:
+        return not self._c.flavor.is_podman and self._c.negotiate() >= DOCKER_25
+
+    def _until_listed_stopped(self, container_id: str, within: float = 2.0) -> None:
+        """Docker 25+ answers a stop as soon as the container has stopped, a moment before
+        its row in the container list says so (the list is a copy the engine writes after):
+        wait for the row, so that what is read next is the stopped container (20.10's order)."""
+        deadline = time.monotonic() + within
+        while True:
+            rows = self.list(all=True, filters={"id": [container_id]})
+            if not rows or rows[0].get("State") != "running" or time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
 
     def restart(self, container_id: str, timeout: int | None = None) -> None:
         grace = _grace(timeout)
@@ -477,7 +504,14 @@ class ContainersAPI:
         doc = self._c.get_json(
             "/containers/{}/stats", container_id, params={"stream": False, "one-shot": True}
         )
-        return podman_stats(doc) if self._c.flavor.is_podman else doc
+        if self._c.flavor.is_podman:
+            return podman_stats(doc)
+        if isinstance(doc, dict) and not doc.get("name"):
+            # Docker 25+ leaves the container's name and id out of a one-shot sample.
+            info = self._c.get_json("/containers/{}/json", container_id)
+            doc.setdefault("id", info.get("Id", ""))
+            doc["name"] = info.get("Name", "")
+        return doc
 
 
 def _unix(value: object) -> str | None:

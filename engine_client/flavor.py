@@ -112,6 +112,38 @@ class PodmanEvents:
         return out
 
 
+class StopAfterDie:
+    """One stream's container events in 20.10's order. Docker 25 and newer (API 1.44+) send
+    a stopped container's `stop` before its `die` (20.10: `die`, then `stop`), and at that
+    `stop` the container list may still call the container running (the engine writes the
+    list's copy at the `die`). So a `stop` is held until the container's `die` and sent right
+    after it (or before the container's next event, should no `die` come first)."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, Any] = {}
+
+    def __call__(self, events: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        for ev in events:
+            if not isinstance(ev, dict) or ev.get("Type") != "container":
+                out.append(ev)
+                continue
+            cid = str((ev.get("Actor") or {}).get("ID") or ev.get("id") or "")
+            action = ev.get("Action") or ev.get("status")
+            if action == "stop":
+                if cid in self._held:
+                    out.append(self._held.pop(cid))
+                self._held[cid] = ev
+                continue
+            held = self._held.pop(cid, None)
+            if held is not None and action != "die":
+                out.append(held)
+            out.append(ev)
+            if held is not None and action == "die":
+                out.append(held)
+        return out
+
+
 def normalize_event(flavor: Flavor, event: dict[str, Any]) -> dict[str, Any] | None:
     """An event as Docker would send it, or None for one Docker would not send at all."""
     if not flavor.is_podman or not isinstance(event, dict):
@@ -220,6 +252,35 @@ def podman_inspect(body: dict[str, Any]) -> dict[str, Any]:
             if name.startswith("RLIMIT_"):
                 limit["Name"] = name[len("RLIMIT_") :].lower()
     return podman_networks(body)
+
+
+# -- newer Docker engines (25 and up, API 1.44+) -------------------------------------------
+# Seen on Docker 26.1.5 (API 1.45) against 20.10 (API 1.41); see docs/engines.md. The client
+# speaks the newest API an engine has, so a negotiated 1.44 or later means Docker 25+.
+DOCKER_25 = (1, 44)
+
+
+def default_network_mode(body: Any) -> Any:
+    """Docker 25+ says `bridge` for the network mode of a container created without one
+    (20.10: `default`; on Linux both are the bridge): say `default`, as 20.10 (and the
+    client's specs, where "" is the engine's default) do."""
+    host_config = body.get("HostConfig") if isinstance(body, dict) else None
+    if isinstance(host_config, dict) and host_config.get("NetworkMode") == "bridge":
+        host_config["NetworkMode"] = "default"
+    return body
+
+
+def own_aliases(body: Any) -> Any:
+    """A container's aliases on each network as Docker 25+ gives them: the ones it was given.
+    Docker 20.10 (once the container runs) and Podman add the container's short id to them
+    on a user-defined network; 25+ does not (it lists the names the network's DNS answers
+    to, the short id among them, in `DNSNames`)."""
+    short = str(body.get("Id") or "")[:12] if isinstance(body, dict) else ""
+    networks = (body.get("NetworkSettings") or {}).get("Networks") if short else None
+    for endpoint in (networks or {}).values():
+        if isinstance(endpoint, dict) and short in (endpoint.get("Aliases") or []):
+            endpoint["Aliases"] = [a for a in endpoint["Aliases"] if a != short] or None
+    return body
 
 
 def podman_stats(doc: Any) -> Any:

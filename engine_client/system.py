@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .client import encode_filters
 from .errors import EngineError
-from .flavor import PodmanEvents, podman_event_filter
+from .flavor import DOCKER_25, PodmanEvents, StopAfterDie, podman_event_filter
 from .streams import JSONStream, RawJSONStream, timestamp_to_unix
 
 if TYPE_CHECKING:
@@ -60,6 +60,8 @@ class SystemAPI:
             stream = JSONStream(resp, url=self._c.url)
         if podman:
             stream.transform = PodmanEvents(self._c.flavor)
+        elif self._c.negotiate() >= DOCKER_25:
+            stream.transform = StopAfterDie()
         return stream
 
     def df(self) -> dict[str, Any]:
@@ -119,7 +121,10 @@ class SystemAPI:
         return self._c.post_json("/auth", json=body)
 
     def normalize_events(self, events: list[Any]) -> list[dict[str, Any]]:
-        """Events as Docker names them, whichever engine sent them (see flavor.py)."""
+        """Events as Docker names them and in 20.10's order, whichever engine sent them
+        (see flavor.py)."""
+        if not self._c.flavor.is_podman and self._c.negotiate() >= DOCKER_25:
+            return StopAfterDie()(events)
         return PodmanEvents(self._c.flavor)(events)
 
 

@@ -20,14 +20,14 @@ from .support.clients import CsrfClient, cookie_of, persona
 from .support.lab import (
     LAB_IMAGE,
     LAB_REGISTRY,
-    PODMAN_BROWSER_TESTS,
     REQUIRE_ENGINE,
     RUN_ID,
     TEST_ENGINES,
     TEST_LABEL,
     TEST_REPO,
-    _engine_or_reason,
+    browser_test_is_wanted,
     build_image,
+    engine_or_reason,
     lab_netns,
     mark_engine_tests,
     require,
@@ -40,9 +40,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     mark_engine_tests(items)
     keep, drop = [], []
     for item in items:
-        podman = "[podman" in item.nodeid and item.get_closest_marker("browser")
-        name = getattr(item, "originalname", item.name)
-        (drop if podman and name not in PODMAN_BROWSER_TESTS else keep).append(item)
+        (keep if browser_test_is_wanted(item) else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -50,9 +48,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session", params=TEST_ENGINES)
 def engine(request: pytest.FixtureRequest) -> Iterator[EngineClient]:
-    """A lab engine's client, once per engine (docker, podman); skips without one (fails
+    """A lab engine's client, once per engine (docker, podman, docker26); skips without one (fails
     with DASHBOARD_REQUIRE_ENGINE=1)."""
-    client, reason = _engine_or_reason(request.param)
+    client, reason = engine_or_reason(request.param)
     if client is None:
         if REQUIRE_ENGINE:
             pytest.fail(reason, pytrace=False)

@@ -110,8 +110,12 @@ def test_removing_a_running_container_without_force_shows_the_engines_conflict(
     resp = admin.hx_post(action_url(c["Id"], "remove"), {"confirm": "yes"}, target=row_id)
     assert resp.status_code == 409
     assert resp["HX-Retarget"] == f"#{row_id}-msg"
-    # Docker: "cannot remove a running container"; Podman: "... as it is running".
-    assert re.search("running container|as it is running", resp.content.decode())
+    # Docker 20.10: "cannot remove a running container"; Docker 26: "... container is
+    # running: stop the container before removing or force remove"; Podman: "... as it is
+    # running" (the engine's own words, shown as it says them).
+    assert re.search(
+        "running container|container is running|as it is running", resp.content.decode()
+    )
     assert state(engine, c["Id"]) == "running"
     entry = AuditEntry.objects.get(action="container.remove", target_id=c["Id"])
     assert entry.outcome == "failed" and "running" in entry.message

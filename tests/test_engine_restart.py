@@ -47,6 +47,7 @@ class FaultLab:
             "LAB_BROWSER": "0",
             "LAB_NODE2": "0",
             "LAB_PODMAN": "0",
+            "LAB_D26": "0",
         }
         self.url = f"unix://{run}/n1.sock"
         self.pidfile = Path(run) / "n1.pid"

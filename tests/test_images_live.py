@@ -71,10 +71,20 @@ async def follow(path: str, cookie, timeout: float = 60) -> list[str]:
 
 
 async def audit(action: str, n: int = 1, timeout: float = 10) -> list[AuditEntry]:
-    """The job's audit entries (written by its thread just after its last message)."""
+    """The job's audit entries (written by its thread just after its last message: the test
+    database, SQLite in memory with a shared cache, says the table is locked while it writes)."""
+    from django.db import OperationalError
+
     deadline = time.monotonic() + timeout
     while True:
-        entries = await sync_to_async(list)(AuditEntry.objects.filter(action=action).order_by("id"))
+        try:
+            entries = await sync_to_async(list)(
+                AuditEntry.objects.filter(action=action).order_by("id")
+            )
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            entries = []
         if len(entries) >= n or time.monotonic() > deadline:
             return entries
         await asyncio.sleep(0.05)

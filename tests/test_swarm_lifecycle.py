@@ -15,7 +15,9 @@ from .support.swarm_lab import (
     force_out,
     has_gwbridge,
     ingress_ready,
+    needs_worker,
     node2_client,
+    swarm_addr,
     swarm_settings,
     wait_for,
 )
@@ -44,6 +46,7 @@ def out_of_swarm(engine):
 
 def test_init_reveal_settings_and_leave_a_single_node_swarm(swarm_settings, admin, out_of_swarm):
     engine, _ = out_of_swarm
+    addr = swarm_addr(engine)
     html = admin.get(SWARM).content.decode()
     assert 'data-swarm-state="inactive"' in html and 'id="swarm-init"' in html
 
@@ -59,15 +62,15 @@ def test_init_reveal_settings_and_leave_a_single_node_swarm(swarm_settings, admi
     resp = admin.post(
         f"{SWARM}init/",
         {
-            "advertise_addr": ADDR1,
-            "listen_addr": f"{ADDR1}:2377",
+            "advertise_addr": addr,
+            "listen_addr": f"{addr}:2377",
             "default_addr_pool": "10.123.0.0/16",
             "subnet_size": "26",
         },
     )
     assert resp.status_code == 302, resp.content[:800]
     state = engine.swarm.local_state()
-    assert state["state"] == "active" and state["manager"] and state["node_addr"] == ADDR1
+    assert state["state"] == "active" and state["manager"] and state["node_addr"] == addr
     swarm = engine.swarm.inspect()
     assert swarm["DefaultAddrPool"] == ["10.123.0.0/16"] and swarm["SubnetSize"] == 26
 
@@ -134,6 +137,7 @@ def test_init_reveal_settings_and_leave_a_single_node_swarm(swarm_settings, admi
 
 def test_a_second_host_joins_as_a_worker_and_is_listed_ready(swarm_settings, admin, out_of_swarm):
     engine, worker = out_of_swarm
+    needs_worker(engine)
     engine.swarm.init(f"{ADDR1}:2377", ADDR1)
     html = admin.get(SWARM2).content.decode()
     assert 'id="swarm-join"' in html and '<option value="local">local</option>' in html

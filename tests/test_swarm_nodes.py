@@ -16,6 +16,7 @@ from engine_client import Conflict, EngineError
 from .support.lab import RUN_ID, TEST_LABEL
 from .support.swarm_lab import (
     LAB_DOCKER_HOST2,
+    needs_worker,
     no_task_containers,
     service_spec,
     swarm,
@@ -27,6 +28,12 @@ pytestmark = [pytest.mark.engine, pytest.mark.django_db]
 
 __all__ = ["swarm", "swarm_settings"]
 NODES = "/hosts/local/swarm/nodes/"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _two_nodes(engine):
+    """Node tests need the worker: not on the third lab engine (before its swarm is made)."""
+    needs_worker(engine)
 
 
 def new_name() -> str:

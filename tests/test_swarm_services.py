@@ -53,10 +53,10 @@ def second_tag(swarm):
     """The lab image under this run's own tag, on both nodes (the same image: the update
     is real, the tasks still start fast)."""
     ref = f"lab/busybox:dt-{RUN_ID}"
-    for client in (swarm.manager, swarm.worker):
+    for client in swarm.clients:
         client.images.tag(LAB_IMAGE, ref)
     yield ref
-    for client in (swarm.manager, swarm.worker):
+    for client in swarm.clients:
         with contextlib.suppress(EngineError):
             client.images.remove(ref)
 
@@ -92,7 +92,7 @@ def test_create_scale_update_roll_back_and_remove(
     assert "s3cr3t" not in json.dumps(entry.params) and entry.params["id"] == sid
 
     swarm.wait_running(sid, 3)
-    wait_for(lambda: swarm.nodes_of(sid) == {swarm.manager_id, swarm.worker_id}, "both nodes")
+    wait_for(lambda: swarm.nodes_of(sid) == swarm.node_ids, "tasks on every node")
     html = admin.get(f"{SERVICES}{sid}/").content.decode()
     assert "API_TOKEN=••••••••" in html and "s3cr3t" not in html
     assert "28080→8080/tcp (ingress)" in html
@@ -247,7 +247,7 @@ async def test_service_logs_merge_lines_from_tasks_on_both_nodes(hub, swarm_sett
     try:
         await sync_to_async(swarm.wait_running)(sid, 2)
         nodes = await sync_to_async(swarm.nodes_of)(sid)
-        assert nodes == {swarm.manager_id, swarm.worker_id}
+        assert nodes == swarm.node_ids
         hostnames = {
             n["Description"]["Hostname"] for n in await sync_to_async(swarm.manager.nodes.list)()
         }
@@ -257,7 +257,10 @@ async def test_service_logs_merge_lines_from_tasks_on_both_nodes(hub, swarm_sett
         assert (await comm.connect())[0]
         seen: dict[str, set[str]] = {}
         deadline = time.monotonic() + 30
-        while set(seen) != hostnames and time.monotonic() < deadline:
+        # (Docker 26 swarms alone: both tasks on its one node.)
+        while time.monotonic() < deadline and (
+            set(seen) != hostnames or len(set().union(*seen.values())) < 2
+        ):
             msg = json.loads(await comm.receive_from(timeout=max(deadline - time.monotonic(), 0.1)))
             for m in LINE.finditer(msg.get("lines", "")):
                 seen.setdefault(m.group(2), set()).add(m.group(1))

@@ -15,10 +15,20 @@ from engine_client import EngineClient, EngineError
 LAB_DOCKER_HOST = os.environ.get("DASHBOARD_TEST_DOCKER_HOST") or "unix:///run/dl/n1.sock"
 # The lab's Podman service (its Docker-compatible API): engine-facing tests run against both.
 LAB_PODMAN_HOST = os.environ.get("DASHBOARD_TEST_PODMAN_HOST") or "unix:///run/dl/p.sock"
-LAB_ENGINES = {"docker": LAB_DOCKER_HOST, "podman": LAB_PODMAN_HOST}
-# DASHBOARD_TEST_ENGINES=docker (or podman) runs the engine-facing tests against one only.
+# The lab's third engine, Docker 26 (API 1.45): lab/engine-lab puts its socket (n3.sock)
+# beside the first engine's.
+LAB_DOCKER26_HOST = os.environ.get("DASHBOARD_TEST_DOCKER26_HOST") or (
+    LAB_DOCKER_HOST.removesuffix("/n1.sock") + "/n3.sock"
+    if LAB_DOCKER_HOST.endswith("/n1.sock")
+    else "unix:///run/dl/n3.sock"
+)
+LAB_ENGINES = {"docker": LAB_DOCKER_HOST, "podman": LAB_PODMAN_HOST, "docker26": LAB_DOCKER26_HOST}
+# DASHBOARD_TEST_ENGINES=docker (or podman, docker26, a list) runs the engine-facing tests
+# against those only.
 TEST_ENGINES = [
-    e for e in (os.environ.get("DASHBOARD_TEST_ENGINES") or "docker,podman").split(",") if e
+    e
+    for e in (os.environ.get("DASHBOARD_TEST_ENGINES") or "docker,podman,docker26").split(",")
+    if e
 ]
 LAB_IMAGE = os.environ.get("DASHBOARD_TEST_IMAGE") or "lab/busybox:latest"
 # Every resource a test makes carries these labels; the run's own value lets the session
@@ -35,9 +45,25 @@ PODMAN_BROWSER_TESTS = {
     "test_the_logs_page_shows_a_line_printed_after_it_loaded",
     "test_a_pull_shows_progress_bars_and_the_image_appears_in_the_list",
 }
+# Against Docker 26 none: what differs there is the engine client's, and the engine-contract
+# tests (the views' and the client's) run on it in full.
+BROWSER_TESTS = {"docker": None, "podman": PODMAN_BROWSER_TESTS, "docker26": set()}
 
 
-def _engine_or_reason(kind: str) -> tuple[EngineClient | None, str]:
+def engine_of(item: pytest.Item) -> str | None:
+    """The lab engine a collected test runs against, if it is parametrised by one."""
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("engine") if callspec is not None else None
+
+
+def browser_test_is_wanted(item: pytest.Item) -> bool:
+    """Browser tests run in full on the first Docker engine only (see BROWSER_TESTS)."""
+    allowed = BROWSER_TESTS.get(engine_of(item) or "docker")
+    name = getattr(item, "originalname", item.name)
+    return not item.get_closest_marker("browser") or allowed is None or name in allowed
+
+
+def engine_or_reason(kind: str) -> tuple[EngineClient | None, str]:
     url = LAB_ENGINES[kind]
     client = EngineClient(url, timeout=30)
     try:
@@ -45,8 +71,10 @@ def _engine_or_reason(kind: str) -> tuple[EngineClient | None, str]:
         client.images_ok = bool(client.get_json("/images/{}/json", LAB_IMAGE.split(":")[0]))
     except EngineError as exc:
         return None, f"no lab {kind} engine at {url} ({exc}); start it with lab/engine-lab up"
-    # Which lab engine this is, for tests and fixtures that must say or use it.
-    client.lab_kind = kind
+    # Which lab engine this is (docker, podman, docker26), and which kind of engine (docker
+    # or podman: what the engine client detects), for tests and fixtures that must say or use it.
+    client.lab_engine = kind
+    client.lab_kind = "podman" if kind == "podman" else "docker"
     client.lab_url = url
     # How the engine lists the lab image: Podman names local images localhost/...
     client.lab_image_name = f"localhost/{LAB_IMAGE}" if kind == "podman" else LAB_IMAGE
@@ -62,8 +90,8 @@ def mark_engine_tests(items: list[pytest.Item]) -> None:
 
 
 def lacks(engine: EngineClient, kind: str, what: str) -> None:
-    """Skip this test on the `kind` lab engine, which does not have `what`."""
-    if engine.lab_kind == kind:
+    """Skip this test on the `kind` lab engine (podman, docker26), which does not have `what`."""
+    if engine.lab_engine == kind:
         pytest.skip(f"{kind} lacks {what}")
 
 

@@ -24,6 +24,21 @@ from .lab import LAB_DOCKER_HOST, LAB_IMAGE, REQUIRE_ENGINE, RUN_ID, TEST_LABEL,
 LAB_DOCKER_HOST2 = os.environ.get("DASHBOARD_TEST_DOCKER_HOST2") or "unix:///run/dl/n2.sock"
 ADDR1 = os.environ.get("DASHBOARD_TEST_SWARM_ADDR1") or "10.99.0.1"
 ADDR2 = os.environ.get("DASHBOARD_TEST_SWARM_ADDR2") or "10.99.0.2"
+# The third lab engine's own address (Docker 26 swarms alone: a single-node swarm).
+ADDR3 = os.environ.get("DASHBOARD_TEST_SWARM_ADDR3") or "10.99.3.1"
+
+
+def swarm_addr(engine: EngineClient) -> str:
+    """The address a lab engine advertises as a swarm manager."""
+    return ADDR3 if getattr(engine, "lab_engine", "") == "docker26" else ADDR1
+
+
+def needs_worker(engine: EngineClient) -> None:
+    """Skip on the third lab engine: it swarms alone (the two-node tests run on the two
+    20.10 engines, which share a link)."""
+    lacks(engine, "docker26", "a second node (two-node swarm tests run on the 20.10 engines)")
+
+
 LABEL = {"label": [f"{TEST_LABEL}={RUN_ID}"]}
 
 T = TypeVar("T")
@@ -149,9 +164,17 @@ def _removed(api: Any, ref: str) -> bool:
 @dataclass
 class LabSwarm:
     manager: EngineClient
-    worker: EngineClient
+    worker: EngineClient | None  # None: a single-node swarm (the third lab engine)
     manager_id: str
     worker_id: str
+
+    @property
+    def clients(self) -> list[EngineClient]:
+        return [c for c in (self.manager, self.worker) if c is not None]
+
+    @property
+    def node_ids(self) -> set[str]:
+        return {i for i in (self.manager_id, self.worker_id) if i}
 
     def tasks_running(self, service: str) -> list[dict[str, Any]]:
         tasks = self.manager.tasks.list(
@@ -212,10 +235,34 @@ def two_node_swarm(manager: EngineClient) -> Iterator[LabSwarm]:
             worker.close()
 
 
+@contextlib.contextmanager
+def single_node_swarm(manager: EngineClient) -> Iterator[LabSwarm]:
+    """The engine alone as a swarm (on its own address), taken apart again afterwards."""
+    if (state := manager.swarm.local_state()["state"]) != "inactive":
+        pytest.fail(f"{manager.lab_url} is already in a swarm ({state}): the tests need it out")
+    fresh = not has_gwbridge(manager)
+    addr = swarm_addr(manager)
+    manager_id = manager.swarm.init(f"{addr}:2377", addr)
+    wait_for(lambda: ingress_ready(manager), "the ingress network")
+    try:
+        yield LabSwarm(manager, None, manager_id, "")
+    finally:
+        try:
+            clean_swarm(manager)
+        finally:
+            force_out(manager)
+            remove_task_containers(manager)
+            if fresh:
+                force_out(manager, drop_gwbridge=True)
+
+
 @pytest.fixture(scope="module")
 def swarm(engine: EngineClient) -> Iterator[LabSwarm]:
+    """The lab swarm: both 20.10 engines (node 1 manager, node 2 worker); on the third lab
+    engine (Docker 26), that engine alone."""
     lacks(engine, "podman", "swarm mode")
-    with two_node_swarm(engine) as lab:
+    make = single_node_swarm if engine.lab_engine == "docker26" else two_node_swarm
+    with make(engine) as lab:
         yield lab
 
 
