@@ -72,6 +72,9 @@ def live_list(
     context = {
         "host": host,
         "kind": kind,
+        # As every list names its filters (image-filters...): the live socket re-reads the
+        # rows with them (consumers/live.py ResourceListConsumer).
+        "filters_id": f"{kind.removesuffix('s')}-filters",
         "list_url": request.path,  # the list's view also takes the create form's POST
         "prune_url": reverse(f"prune-{kind}", args=[host.name]),
         "form": create_form,
