@@ -373,3 +373,6 @@ async def test_a_list_reads_its_rows_again_when_the_engine_says_one_changed(
     assert f'hx-include="#{kind[:-1]}-filters"' in html
     assert f'hx-target="#{kind}-rows"' in html
     await comm.disconnect()
+    # ...which the page has: its filter form bears that id (htmx logs an error otherwise).
+    page = (await sync_to_async(admin.get)(f"/hosts/local/{kind}/")).content.decode()
+    assert f'<form id="{kind[:-1]}-filters"' in page
