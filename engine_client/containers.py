@@ -93,6 +93,20 @@ class _Abort(Exception):
     pass
 
 
+def _step(steps: list[Step], what: str, action: Callable[[], Any]) -> Any:
+    """One step of a procedure (make, recreate): its outcome goes into `steps`; a refusal
+    ends the procedure (`_Abort`) with the engine's words, never raises past it."""
+    try:
+        result = action()
+    except (EngineError, InvalidArgument) as exc:
+        # A pull may refuse a reference that names an image by ID (nothing to pull).
+        message = exc.message if isinstance(exc, EngineError) else str(exc)
+        steps.append(Step(what, "failed", message))
+        raise _Abort from exc
+    steps.append(Step(what, "done"))
+    return result
+
+
 def _grace(timeout: object) -> int | None:
     if timeout is None:
         return None
@@ -283,15 +297,7 @@ class ContainersAPI:
         report = MakeReport(name=name)
 
         def step(what: str, action: Callable[[], Any]) -> Any:
-            try:
-                result = action()
-            except (EngineError, InvalidArgument) as exc:
-                # A pull may refuse a reference that names an image by ID (nothing to pull).
-                message = exc.message if isinstance(exc, EngineError) else str(exc)
-                report.steps.append(Step(what, "failed", message))
-                raise _Abort from exc
-            report.steps.append(Step(what, "done"))
-            return result
+            return _step(report.steps, what, action)
 
         try:
             if pull:
@@ -339,13 +345,7 @@ class ContainersAPI:
         undo: list[tuple[str, Callable[[], Any]]] = []
 
         def step(what: str, action: Callable[[], Any]) -> Any:
-            try:
-                result = action()
-            except EngineError as exc:
-                report.steps.append(Step(what, "failed", exc.message))
-                raise _Abort from exc
-            report.steps.append(Step(what, "done"))
-            return result
+            return _step(report.steps, what, action)
 
         try:
             if pull:
