@@ -3,6 +3,7 @@ Export and upload (tar archives) are in image_transfer."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -54,10 +55,6 @@ def _users(client: EngineClient) -> dict[str, list[dict[str, Any]]]:
 @require_role(VIEWER)
 def image_usage(request: HttpRequest, host: str) -> HttpResponse:
     """The list's "used by" column: one element the page spreads over its rows."""
-    import json
-
-    from django.utils.html import escape
-
     _, client = host_client(request, host)
     usage = {
         rp.image_hex(image_id)[:12]: [
@@ -67,9 +64,7 @@ def image_usage(request: HttpRequest, host: str) -> HttpResponse:
         for image_id, users in _users(client).items()
         if image_id
     }
-    return HttpResponse(
-        f'<div id="image-usage" hidden data-usage="{escape(json.dumps(usage))}"></div>'
-    )
+    return render(request, "images/_usage.html", {"usage_json": json.dumps(usage)})
 
 
 @require_GET
