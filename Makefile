@@ -49,7 +49,7 @@ lab-down:
 
 ## check: lint, formatting, types and the tests that need no engine (under a minute)
 check: lint types
-	$(BIN)/pytest -q -m "not engine" $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m "not engine" -n 2 $(PYTEST_ARGS)
 
 lint: dev-venv
 	$(BIN)/ruff check .
