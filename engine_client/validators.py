@@ -418,6 +418,11 @@ def check_preference(preference: object) -> str:
     return preference
 
 
+def is_swarm_id(text: object) -> bool:
+    """A swarm object's full ID (a node's, a service's, a task's)."""
+    return isinstance(text, str) and bool(SWARM_ID.fullmatch(text))
+
+
 def check_join_token(token: object) -> str:
     if not isinstance(token, str) or not JOIN_TOKEN.fullmatch(token):
         raise InvalidArgument("a join token looks like SWMTKN-1-… (docker swarm join-token)")

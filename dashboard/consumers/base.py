@@ -40,6 +40,20 @@ def _check(user: Any, allowed: Callable[[Any], bool], host_name: str) -> Host | 
     return host
 
 
+def page_read_at(query: dict[str, str]) -> float:
+    """When the page read what it shows (Unix seconds, its socket's `since`): events from
+    then on are news to it, earlier ones it already shows."""
+    try:
+        return float(query.get("since") or 0)
+    except ValueError:
+        raise ValueError("since must be Unix seconds") from None
+
+
+def event_time(ev: dict[str, Any]) -> float:
+    """An engine event's time in Unix seconds (to the nanosecond where the engine says it)."""
+    return (ev.get("timeNano") or 0) / 1e9 or float(ev.get("time") or 0)
+
+
 async def admit(
     consumer: AsyncWebsocketConsumer, allowed: Callable[[Any], bool]
 ) -> tuple[Host, dict[str, str]] | None:

@@ -19,7 +19,7 @@ from ..engines import Host
 from ..streams import keys
 from ..streams.hub import Source
 from ..streams.sources import EventsSource, ListStatsSource, StatsSource, container_logs
-from .base import StreamConsumer
+from .base import StreamConsumer, event_time, page_read_at
 
 _RELATIVE = re.compile(r"(\d{1,6})([smhd])")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -90,10 +90,7 @@ class ContainersConsumer(StreamConsumer):
     def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
         self.q = query.get("q", "")[:128].lower()
         self.show = query.get("show", "all")
-        try:
-            self.since = float(query.get("since") or 0)
-        except ValueError:
-            raise ValueError("since must be Unix seconds") from None
+        self.since = page_read_at(query)
         client = self.client
         interval = settings.LIST_STATS_INTERVAL
         return [
@@ -224,10 +221,7 @@ class ResourceListConsumer(StreamConsumer):
 
     def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
         self.kind = self.scope["url_route"]["kwargs"]["kind"]
-        try:
-            self.since = float(query.get("since") or 0)
-        except ValueError:
-            raise ValueError("since must be Unix seconds") from None
+        self.since = page_read_at(query)
         return [events_key(host)]
 
     def _relevant(self, ev: dict[str, Any]) -> bool:
@@ -237,7 +231,7 @@ class ResourceListConsumer(StreamConsumer):
         actions = wanted[ev["Type"]]
         if actions is not None and (ev.get("Action") or "") not in actions:
             return False
-        when = (ev.get("timeNano") or 0) / 1e9 or float(ev.get("time") or 0)
+        when = event_time(ev)
         return when >= self.since
 
     async def forward(self, key: str, message: dict[str, Any]) -> None:

@@ -4,12 +4,13 @@ events as they come; and a service's logs, merged from all its tasks."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from django.template.loader import render_to_string
 from django.urls import reverse
+
+from engine_client.validators import is_swarm_id
 
 from .. import presenters
 from ..access import ADMIN, VIEWER
@@ -17,10 +18,9 @@ from ..engines import Host
 from ..streams import keys
 from ..streams.hub import Source
 from ..streams.swarm_sources import service_logs
-from .base import StreamConsumer
+from .base import StreamConsumer, event_time, page_read_at
 from .live import LogsConsumer, events_key, parse_tail
 
-SWARM_ID = re.compile(r"[a-z0-9]{25}")
 SWARM_TYPES = {"service", "node", "secret", "config"}
 SERVICE_LABEL = "com.docker.swarm.service.id"
 # What each page shows, who may see it, and which part of it is read again.
@@ -51,19 +51,16 @@ class SwarmLiveConsumer(StreamConsumer):
         if self.kind not in KINDS:
             raise ValueError("unknown swarm page")
         self.object_id = query.get("id", "")
-        if self.kind in ("node", "service") and not SWARM_ID.fullmatch(self.object_id):
+        if self.kind in ("node", "service") and not is_swarm_id(self.object_id):
             raise ValueError("not a swarm object ID")
-        try:
-            self.since = float(query.get("since") or 0)
-        except ValueError:
-            raise ValueError("since must be Unix seconds") from None
+        self.since = page_read_at(query)
         return [events_key(host)]
 
     def _relevant(self, ev: dict[str, Any]) -> bool:
         type_ = ev.get("Type")
         actor = ev.get("Actor") or {}
         attrs = actor.get("Attributes") or {}
-        when = (ev.get("timeNano") or 0) / 1e9 or float(ev.get("time") or 0)
+        when = event_time(ev)
         if when < self.since:
             return False
         task_container = (
@@ -105,8 +102,7 @@ class SwarmLiveConsumer(StreamConsumer):
             shown = [
                 presenters.event_row(ev)
                 for ev in events
-                if ev.get("Type") in SWARM_TYPES
-                and ((ev.get("timeNano") or 0) / 1e9 or float(ev.get("time") or 0)) >= self.since
+                if ev.get("Type") in SWARM_TYPES and (event_time(ev)) >= self.since
             ]
             if shown:
                 context = {"events": reversed(shown), "host": self.host, "user_role": ADMIN}
