@@ -13,6 +13,7 @@ import pytest
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import Group, User
 
+from dashboard.engines import forget_db_hosts
 from dashboard.streams.hub import Hub, get_hub
 from engine_client import EngineClient, EngineError
 
@@ -109,6 +110,14 @@ def lab_settings(settings: Any, engine: EngineClient) -> Iterator[Any]:
 def _fast_password_hasher(settings: Any) -> None:
     # Personas are made in many tests: the production hasher would spend ~0.4 s on each.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _no_hosts_from_another_test() -> Iterator[None]:
+    # The dashboard keeps the database's hosts for two seconds; a test's rolled-back rows
+    # (a rollback sends no signal to clear it) must not show in the next test.
+    yield
+    forget_db_hosts()
 
 
 @pytest.fixture
