@@ -257,7 +257,7 @@ def test_two_processes_share_logins_streams_and_live_pages(two_dashboards, make_
             seen = ""
             try:
                 async with asyncio.timeout(20):
-                    while not re.search(rf'id="container-{cid[:12]}" class="state-exited"', seen):
+                    while not re.search(rf'id="container-{cid[:12]}"\s+class="state-exited"', seen):
                         seen += await on_b.recv()
             except TimeoutError:
                 raise AssertionError(f"B's page never showed it stopped: {seen[-2000:]}") from None
