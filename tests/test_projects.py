@@ -200,3 +200,24 @@ def test_bad_project_names_are_refused_before_any_engine_call(lab_settings, admi
     resp = admin.get("/hosts/local/containers/", {"project": "Bad Name"})
     assert resp.status_code == 200
     assert "a project name is" in resp.content.decode()
+
+
+def test_a_step_the_engine_refuses_is_reported_and_audited_as_failed(
+    lab_settings, admin, engine, project, make_container
+):
+    # A container outside the project uses the project's volume: the engine refuses to
+    # remove that volume; everything else of the project still goes.
+    volume = f"{project.name}_data"
+    user = make_container(HostConfig={"Binds": [f"{volume}:/data"]})
+    resp = admin.post(
+        f"{H}/{project.name}/remove/",
+        {"confirm": project.name, "networks": "on", "volumes": "on"},
+        follow=True,
+    )
+    assert f"remove volume {volume}" in resp.content.decode()
+    assert engine.volumes.inspect(volume)
+    assert engine.containers.get_summary(user["Id"]) is not None
+    assert engine.projects.get(project.name).containers == []
+    entry = AuditEntry.objects.get(action="project.remove", target_id=project.name)
+    assert entry.outcome == AuditEntry.FAILED and volume in entry.message
+    engine.containers.remove(user["Id"], force=True)

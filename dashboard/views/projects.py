@@ -19,7 +19,7 @@ from engine_client import InvalidArgument
 from engine_client.projects import ProjectReport
 
 from ..access import ADMIN, OPERATOR, VIEWER, require_role
-from ..audit import audited
+from ..audit import Pending, audited
 from ..forms.projects import ProjectActionForm, ProjectRemoveForm
 from ..project_presenters import project_row
 from ..streams.sources import PROJECT_LOG_CONTAINERS_MAX
@@ -65,6 +65,12 @@ def project_detail(request: HttpRequest, host: str, name: str) -> HttpResponse:
     return render(request, "projects/detail.html", context)
 
 
+def _record(entry: Pending, report: ProjectReport) -> None:
+    """Every step in the audit entry; the entry fails if any step did."""
+    entry.params["steps"] = [f"{s.what}: {s.outcome}" for s in report.steps]
+    entry.failed = "; ".join(f"{s.what}: {s.message}" for s in report.failed)
+
+
 def _report_message(request: HttpRequest, report: ProjectReport, past: str) -> None:
     if not report.steps:
         messages.info(request, f"Nothing to do: {report.project} was already {past.lower()}")
@@ -87,7 +93,7 @@ def _lifecycle(action: str, past: str):
         params = {} if timeout is None else {"timeout": timeout}
         with audited(request, h.name, f"project.{action}", name, name, params) as entry:
             report = client.projects.lifecycle(name, action, timeout=timeout)
-            entry.params["steps"] = [f"{s.what}: {s.outcome}" for s in report.steps]
+            _record(entry, report)
         if request.htmx:
             # The page stays: the roll-up changes through its socket, the report goes beside
             # the buttons.
@@ -118,7 +124,7 @@ def project_remove(request: HttpRequest, host: str, name: str) -> HttpResponse:
             report = client.projects.remove(
                 name, networks=data["networks"], volumes=data["volumes"]
             )
-            entry.params["steps"] = [f"{s.what}: {s.outcome}" for s in report.steps]
+            _record(entry, report)
         _report_message(request, report, "Removed")
         return hx_redirect(request, reverse("project-list", args=[h.name]))
     status = 400 if request.method == "POST" else 200
