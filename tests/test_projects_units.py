@@ -41,3 +41,31 @@ def test_compose_names_pass(name):
 def test_names_compose_refuses_are_refused(name):
     with pytest.raises(InvalidArgument):
         check_project_name(name)
+
+
+def _event(kind: str, attrs: dict, when: float = 100.0) -> dict:
+    return {
+        "Type": kind,
+        "Action": "stop",
+        "Actor": {"ID": "x", "Attributes": attrs},
+        "timeNano": int(when * 1e9),
+    }
+
+
+def test_a_project_page_wakes_for_its_own_events_only():
+    from dashboard.consumers.live import ProjectsConsumer
+
+    consumer = ProjectsConsumer()
+    consumer.project, consumer.since = "shop", 50.0
+    assert consumer._relevant(_event("container", {"com.docker.compose.project": "shop"}))
+    assert consumer._relevant(_event("container", {"com.docker.stack.namespace": "shop"}))
+    assert consumer._relevant(_event("volume", {"name": "shop_data"}))
+    assert not consumer._relevant(_event("container", {"com.docker.compose.project": "shop2"}))
+    assert not consumer._relevant(_event("container", {}))
+    assert not consumer._relevant(_event("network", {"name": "shopping_default"}))
+    # Older than what the page read: already shown.
+    assert not consumer._relevant(_event("container", {"com.docker.compose.project": "shop"}, 10))
+    # The list wakes for any project's container.
+    consumer.project = ""
+    assert consumer._relevant(_event("container", {"com.docker.compose.project": "other"}))
+    assert not consumer._relevant(_event("container", {"name": "loose"}))

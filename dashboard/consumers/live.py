@@ -13,7 +13,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from engine_client.projects import PROJECT_LABEL
+from engine_client.projects import PROJECT_LABEL, STACK_LABEL
 from engine_client.validators import PROJECT_NAME
 
 from .. import presenters
@@ -282,10 +282,12 @@ class ProjectsConsumer(StreamConsumer):
         attrs = (ev.get("Actor") or {}).get("Attributes") or {}
         kind = ev.get("Type")
         if kind == "container":
-            label = attrs.get(PROJECT_LABEL)
+            # A compose container, or a stack's task container (swarm copies the label).
+            label = attrs.get(PROJECT_LABEL) or attrs.get(STACK_LABEL)
             return bool(label) and (not self.project or label == self.project)
-        if kind in ("network", "volume"):
-            # Their events carry no labels: compose names them <project>_<name>.
+        if kind in ("network", "volume", "service"):
+            # Their events carry no labels: compose and stack deploy name them
+            # <project>_<name>.
             name = attrs.get("name") or (ev.get("Actor") or {}).get("ID") or ""
             return not self.project or name.startswith(f"{self.project}_")
         return False
