@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,8 @@ SWARM_SERVICE_LABEL = "com.docker.swarm.service.name"
 
 _UNHEALTHY = re.compile(r"\(unhealthy\)")
 ACTIONS = ("start", "stop", "restart")
+# How many containers of a project are acted on at once.
+PARALLEL = 4
 
 
 def _labels(obj: dict[str, Any]) -> dict[str, str]:
@@ -116,6 +119,19 @@ class ProjectReport:
     @property
     def failed(self) -> list[Step]:
         return [s for s in self.steps if s.outcome == "failed"]
+
+
+def _run_step(step: tuple[str, Callable[[], Any]]) -> Step:
+    what, call = step
+    try:
+        call()
+    except NotFound:
+        # Gone meanwhile (removed by someone else): nothing left to do for it.
+        return Step(what, "skipped", "it was gone")
+    except EngineError as exc:
+        # One refusal does not stop the others: the report says which failed.
+        return Step(what, "failed", exc.message)
+    return Step(what, "done")
 
 
 def _name(summary: dict[str, Any]) -> str:
@@ -204,20 +220,17 @@ class ProjectsAPI:
                 owner.tasks.append(t)
 
     def _act(
-        self, name: str, action: str, steps: builtins.list[tuple[str, Callable[[], Any]]]
+        self, name: str, action: str, *phases: builtins.list[tuple[str, Callable[[], Any]]]
     ) -> ProjectReport:
+        """Run each phase's steps side by side (a project's containers stop together, as
+        compose stops them, rather than one grace period after another), the phases one
+        after the other; the report lists the steps in the order given."""
         report = ProjectReport(project=name, action=action)
-        for what, call in steps:
-            try:
-                call()
-            except NotFound:
-                # Gone meanwhile (removed by someone else): nothing left to do for it.
-                report.steps.append(Step(what, "skipped", "it was gone"))
-            except EngineError as exc:
-                # One refusal does not stop the others: the report says which failed.
-                report.steps.append(Step(what, "failed", exc.message))
-            else:
-                report.steps.append(Step(what, "done"))
+        for steps in phases:
+            if not steps:
+                continue
+            with ThreadPoolExecutor(min(PARALLEL, len(steps))) as pool:
+                report.steps.extend(pool.map(_run_step, steps))
         return report
 
     def lifecycle(self, name: str, action: str, timeout: int | None = None) -> ProjectReport:
@@ -245,8 +258,8 @@ class ProjectsAPI:
 
     def remove(self, name: str, networks: bool = False, volumes: bool = False) -> ProjectReport:
         """Remove a compose project's containers (killed first if running), and if asked its
-        networks and named volumes: what `compose down [-v]` removes. The networks go after
-        the containers (the engine refuses a network in use), the volumes last."""
+        networks and named volumes: what `compose down [-v]` removes. The networks and volumes
+        go once the containers are gone (the engine refuses one in use)."""
         project = self.get(name)
         api = self._c.containers
 
@@ -256,16 +269,17 @@ class ProjectsAPI:
         steps = [
             (f"remove container {_name(c)}", rm_container(c["Id"])) for c in project.containers
         ]
+        after: builtins.list[tuple[str, Callable[[], Any]]] = []
         if networks:
-            steps += [
+            after += [
                 (f"remove network {n['Name']}", self._rm_network(n.get("Id") or n["Name"]))
                 for n in project.networks
             ]
         if volumes:
-            steps += [
+            after += [
                 (f"remove volume {v['Name']}", self._rm_volume(v["Name"])) for v in project.volumes
             ]
-        return self._act(name, "remove", steps)
+        return self._act(name, "remove", steps, after)
 
     def _rm_network(self, network: str) -> Callable[[], Any]:
         return lambda: self._c.networks.remove(network)
