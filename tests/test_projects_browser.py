@@ -33,3 +33,18 @@ def test_a_person_stops_a_project_and_its_roll_up_changes_without_a_reload(
         page.locator(f"#project-{project.name}-msg", has_text="stop").wait_for()
         assert page.evaluate("window.notReloaded") is True
         tb.shot(page, "project-stopped")
+
+        page.locator("#project-start").click()
+        rollup.filter(has_text="3/3 running").wait_for(timeout=20000)
+        page.goto(f"{dashboard.url}/hosts/local/projects/")
+        page.locator(f"#project-{project.name}", has_text="3/3 running").wait_for()
+        tb.shot(page, "projects")
+        # The merged log: a line a service prints arrives tagged with that service.
+        page.goto(f"{dashboard.url}/hosts/local/projects/{project.name}/logs/")
+        page.locator("#log-state", has_text="following").wait_for(timeout=10000)
+        db = engine.projects.get(project.name).services["db"].containers[0]["Id"]
+        engine.exec.run(db, ["sh", "-c", "echo hello from db > /proc/1/fd/1"])
+        line = page.locator("#log-view .l", has_text="hello from db")
+        line.wait_for(timeout=15000)
+        assert line.locator(".svc").inner_text() == "db"
+        tb.shot(page, "project-logs")
