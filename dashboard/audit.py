@@ -70,6 +70,9 @@ def record_refusal(request: HttpRequest, kwargs: Mapping[str, Any], reason: str)
 class Pending:
     target_name: str = ""
     params: dict[str, Any] = field(default_factory=dict)
+    # A procedure that reports rather than raises (a whole project's stop, say) sets what
+    # failed here: the entry then says failed, with this message.
+    failed: str = ""
 
 
 @contextmanager
@@ -97,6 +100,8 @@ def audited(
         outcome, message = AuditEntry.FAILED, f"{type(exc).__name__}: {exc}"
         raise
     finally:
+        if outcome == AuditEntry.OK and pending.failed:
+            outcome, message = AuditEntry.FAILED, pending.failed
         request._audit_written = True
         AuditEntry.objects.create(
             **_who(request),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine_client.validators import PROJECT_NAME
+
 from .engines import HOST_NAME_RE
 
 
@@ -31,6 +33,19 @@ class ContainerIdConverter:
     """A full 64-hex container id: actions name exactly one container, never a reusable name."""
 
     regex = r"[0-9a-f]{64}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+class ProjectNameConverter:
+    """A compose project name by compose's own rule: anything else is a 404 before any
+    view (or engine call) sees it."""
+
+    regex = PROJECT_NAME.pattern
 
     def to_python(self, value: str) -> str:
         return value

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from engine_client.projects import container_project
+
 SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH", re.IGNORECASE)
 
 
@@ -79,6 +81,7 @@ def container_row(s: dict[str, Any]) -> dict[str, Any]:
         "running": state in ("running", "restarting", "paused"),
         "paused": state == "paused",
         "health": _health_from_status(s.get("Status", "")),
+        "project": container_project(s),
     }
 
 

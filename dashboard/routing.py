@@ -2,6 +2,8 @@
 
 from django.urls import re_path
 
+from engine_client.validators import PROJECT_NAME
+
 from .consumers.exec import ExecConsumer
 from .consumers.fleet import FleetConsumer
 from .consumers.live import (
@@ -9,6 +11,8 @@ from .consumers.live import (
     EventsConsumer,
     LogsConsumer,
     ProgressConsumer,
+    ProjectLogsConsumer,
+    ProjectsConsumer,
     ResourceListConsumer,
     StatsConsumer,
 )
@@ -26,6 +30,12 @@ websocket_urlpatterns = [
     re_path(rf"^{H}/containers/{CID}/stats/$", StatsConsumer.as_asgi(), name="ws-stats"),
     re_path(rf"^{H}/containers/{CID}/exec/$", ExecConsumer.as_asgi(), name="ws-exec"),
     re_path(rf"^{H}/containers/{CID}/run/$", RunOnceConsumer.as_asgi(), name="ws-run"),
+    re_path(rf"^{H}/projects/live/$", ProjectsConsumer.as_asgi(), name="ws-projects"),
+    re_path(
+        rf"^{H}/projects/(?P<project>{PROJECT_NAME.pattern})/logs/$",
+        ProjectLogsConsumer.as_asgi(),
+        name="ws-project-logs",
+    ),
     re_path(rf"^{H}/events/$", EventsConsumer.as_asgi(), name="ws-events"),
     re_path(rf"^{H}/progress/$", ProgressConsumer.as_asgi(), name="ws-progress"),
     re_path(

@@ -1,7 +1,12 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, register_converter
 
-from .converters import ContainerIdConverter, EngineRefConverter, HostNameConverter
+from .converters import (
+    ContainerIdConverter,
+    EngineRefConverter,
+    HostNameConverter,
+    ProjectNameConverter,
+)
 from .metrics import metrics_view
 from .views import (
     audit,
@@ -16,6 +21,7 @@ from .views import (
     image_transfer,
     images,
     networks,
+    projects,
     registries,
     system,
     users,
@@ -26,6 +32,7 @@ from .views.health import healthz
 register_converter(HostNameConverter, "host")
 register_converter(EngineRefConverter, "ref")
 register_converter(ContainerIdConverter, "cid")
+register_converter(ProjectNameConverter, "project")
 
 container_urls = [
     path("", containers.container_list, name="container-list"),
@@ -75,6 +82,16 @@ image_urls = [
     path("<ref:ref>/export/", image_transfer.image_export, name="image-export"),
 ]
 
+project_urls = [
+    path("", projects.project_list, name="project-list"),
+    path("<project:name>/", projects.project_detail, name="project-detail"),
+    path("<project:name>/start/", projects.project_start, name="project-start"),
+    path("<project:name>/stop/", projects.project_stop, name="project-stop"),
+    path("<project:name>/restart/", projects.project_restart, name="project-restart"),
+    path("<project:name>/remove/", projects.project_remove, name="project-remove"),
+    path("<project:name>/logs/", projects.project_logs, name="project-logs"),
+]
+
 volume_urls = [
     path("", volumes.volume_list, name="volume-list"),
     path("<ref:ref>/", volumes.volume_detail, name="volume-detail"),
@@ -105,6 +122,7 @@ registry_urls = [
 host_urls = [
     path("", hosts.host_detail, name="host-detail"),
     path("containers/", include(container_urls)),
+    path("projects/", include(project_urls)),
     path("events/", events.events, name="events"),
     path("images/", include(image_urls)),
     path("volumes/", include(volume_urls)),

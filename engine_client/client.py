@@ -131,6 +131,7 @@ class EngineClient:
         from .exec import ExecAPI
         from .images import ImagesAPI
         from .networks import NetworksAPI
+        from .projects import ProjectsAPI
         from .prune import PruneAPI
         from .swarm import ConfigsAPI, NodesAPI, SecretsAPI, ServicesAPI, SwarmAPI, TasksAPI
         from .system import SystemAPI
@@ -149,6 +150,7 @@ class EngineClient:
         self.tasks = TasksAPI(self)
         self.secrets = SecretsAPI(self)
         self.configs = ConfigsAPI(self)
+        self.projects = ProjectsAPI(self)
 
     def close(self) -> None:
         self._transport.close()

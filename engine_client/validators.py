@@ -70,6 +70,20 @@ def is_container_id(text: object) -> bool:
     return isinstance(text, str) and bool(CONTAINER_ID.fullmatch(text))
 
 
+# Compose's own rule for a project name (compose-spec: `^[a-z0-9][a-z0-9_-]*$`).
+PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,127}", re.ASCII)
+
+
+def check_project_name(name: object) -> str:
+    """A compose project (or swarm stack) name as compose accepts it."""
+    if not isinstance(name, str) or not PROJECT_NAME.fullmatch(name):
+        raise InvalidArgument(
+            "a project name is 1 to 128 lowercase letters, digits, '-' or '_', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
 def check_volume_name(name: object) -> str:
     if not isinstance(name, str) or not VOLUME_NAME.fullmatch(name):
         raise InvalidArgument(

@@ -56,6 +56,9 @@ ID_URLS = [
     f"{H}/images/{{}}/",
     f"{H}/volumes/{{}}/remove/",
     f"{H}/networks/{{}}/",
+    f"{H}/projects/{{}}/",
+    f"{H}/projects/{{}}/stop/",
+    f"{H}/projects/{{}}/remove/",
 ]
 
 
@@ -91,6 +94,15 @@ def test_a_malformed_id_is_refused_without_asking_the_engine(recording_host, adm
                 or "Not allowed" in _message(resp)
                 or ("Bad request" in _message(resp))
             ), (case, url)
+    assert recording_host.requests == []
+
+
+@pytest.mark.parametrize("name", ["Shop", "_shop", "shop.v2", "shop%20x", "a" * 129])
+def test_a_name_compose_would_refuse_is_no_project(recording_host, admin, name):
+    """Names that are fine container or volume names, but not compose project names."""
+    for url in (f"{H}/projects/{name}/", f"{H}/projects/{name}/logs/"):
+        assert admin.get(url).status_code == 404
+    assert admin.post(f"{H}/projects/{name}/stop/").status_code == 404
     assert recording_host.requests == []
 
 

@@ -13,12 +13,21 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from engine_client.projects import PROJECT_LABEL, STACK_LABEL
+from engine_client.validators import PROJECT_NAME
+
 from .. import presenters
 from ..access import ADMIN, role_of
 from ..engines import Host
 from ..streams import keys
 from ..streams.hub import Source
-from ..streams.sources import EventsSource, ListStatsSource, StatsSource, container_logs
+from ..streams.sources import (
+    PROJECT_LOG_CONTAINERS_MAX,
+    EventsSource,
+    ListStatsSource,
+    StatsSource,
+    container_logs,
+)
 from .base import StreamConsumer, event_time, page_read_at
 
 _RELATIVE = re.compile(r"(\d{1,6})([smhd])")
@@ -90,6 +99,7 @@ class ContainersConsumer(StreamConsumer):
     def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
         self.q = query.get("q", "")[:128].lower()
         self.show = query.get("show", "all")
+        self.project = query.get("project", "")
         self.since = page_read_at(query)
         client = self.client
         interval = settings.LIST_STATS_INTERVAL
@@ -104,6 +114,8 @@ class ContainersConsumer(StreamConsumer):
 
     def _shown(self, row: dict[str, Any]) -> bool:
         if self.show == "running" and not row["running"]:
+            return False
+        if self.project and row["project"] != self.project:
             return False
         return not self.q or self.q in row["name"].lower() or self.q in row["image"].lower()
 
@@ -249,3 +261,84 @@ class ResourceListConsumer(StreamConsumer):
             parts.append(render_to_string("_live_status.html", {"status": status, "oob": True}))
         if parts:
             await self.send(text_data="".join(parts))
+
+
+class ProjectsConsumer(StreamConsumer):
+    """The projects list and a project's page, from the host's events stream: an event of a
+    project's container (its labels come with the event) has the page read the part that
+    changed again, once per batch: a project's page its own body (roll-up, services,
+    networks, volumes), the list its rows (a project may have appeared or gone)."""
+
+    def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
+        self.project = query.get("project", "")
+        if self.project and not PROJECT_NAME.fullmatch(self.project):
+            raise ValueError("not a project name")
+        self.since = page_read_at(query)
+        return [events_key(host)]
+
+    def _relevant(self, ev: dict[str, Any]) -> bool:
+        if event_time(ev) < self.since:
+            return False
+        attrs = (ev.get("Actor") or {}).get("Attributes") or {}
+        kind = ev.get("Type")
+        if kind == "container":
+            # A compose container, or a stack's task container (swarm copies the label).
+            label = attrs.get(PROJECT_LABEL) or attrs.get(STACK_LABEL)
+            return bool(label) and (not self.project or label == self.project)
+        if kind in ("network", "volume", "service"):
+            # Their events carry no labels: compose and stack deploy name them
+            # <project>_<name>.
+            name = attrs.get("name") or (ev.get("Actor") or {}).get("ID") or ""
+            return not self.project or name.startswith(f"{self.project}_")
+        return False
+
+    def _resync_html(self) -> str:
+        if self.project:
+            url = reverse("project-detail", args=[self.host.name, self.project])
+            target = f"project-{self.project}-body"
+        else:
+            url, target = reverse("project-list", args=[self.host.name]), "project-rows"
+        context = {"id": "project-resync", "url": url, "target": target}
+        return render_to_string("_resync.html", context)
+
+    async def forward(self, key: str, message: dict[str, Any]) -> None:
+        parts = []
+        status = message.get("status")
+        events = message.get("events") or []
+        if any(self._relevant(ev) for ev in events) or (status and status.get("resync")):
+            parts.append(self._resync_html())
+        if status:
+            parts.append(render_to_string("_live_status.html", {"status": status, "oob": True}))
+        if parts:
+            await self.send(text_data="".join(parts))
+
+
+# What a merged project log follows: containers as the page named them, id:service.
+_FOLLOWED = re.compile(r"([0-9a-f]{64}):([a-zA-Z0-9][a-zA-Z0-9_.-]{0,127})")
+
+
+class ProjectLogsConsumer(LogsConsumer):
+    """A project's merged log: one followed log per container (shared through the hub by
+    its key with every other viewer of that project's log), each line tagged with its
+    service. The page names the containers (it read the project): a viewer may read any
+    container's log on the host anyway, so the list is checked for form, not for rights."""
+
+    def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
+        tail = parse_tail(query.get("tail"))
+        items = [i for i in (query.get("c") or "").split(",") if i]
+        if len(items) > PROJECT_LOG_CONTAINERS_MAX:
+            raise ValueError(f"at most {PROJECT_LOG_CONTAINERS_MAX} containers")
+        out: list[tuple[str, Callable[[], Source]]] = []
+        client = self.client
+        for item in items:
+            m = _FOLLOWED.fullmatch(item)
+            if m is None:
+                raise ValueError("containers are named as id:service")
+            cid, service = m.groups()
+            key = keys.stream_key(host, keys.LOGS, cid, tail, "", service)
+            out.append((key, _logs_factory(client, cid, tail, service)))
+        return out
+
+
+def _logs_factory(client: Any, cid: str, tail: int | str, service: str) -> Callable[[], Source]:
+    return lambda: container_logs(client, cid, tail=tail, since=None, service=service)

@@ -51,6 +51,7 @@ from .fields import (
     parse_env_lines,
     parse_words,
 )
+from .projects import project_field
 
 MIN_MEMORY = 6 * 1024 * 1024  # the engine's own minimum
 # What a secret-looking variable's value shows as in a form filled from a container: the
@@ -566,6 +567,8 @@ class ContainerFilterForm(forms.Form):
         required=False,
         initial="all",
     )
+    # Only the containers of one compose project (its label).
+    project = project_field(label="Project", required=False)
 
 
 class ContainerRemoveForm(forms.Form):

@@ -119,5 +119,10 @@ def task_prefix(task_id: str, task: str, node: str) -> str:
     )
 
 
+def service_prefix(service: str) -> str:
+    """Which compose service printed a line of a project's merged log."""
+    return f'<span class="task svc">{escape(service)}</span>'
+
+
 def render_lines(lines: list[LogLine]) -> str:
     return "".join(map(render_line, lines))

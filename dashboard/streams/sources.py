@@ -22,7 +22,7 @@ from engine_client.streams import EngineStream, LogLine, LogResume, LogStream, a
 
 from .. import presenters
 from .hub import Source
-from .render import render_lines
+from .render import render_line, render_lines, service_prefix
 
 # Container actions that change what its list row shows.
 ROW_ACTIONS = {
@@ -194,10 +194,20 @@ def _log_message(html: str, count: int, status: dict[str, str] | None) -> str:
     return json.dumps(message)
 
 
+# The most containers a project's merged log follows (one upstream each).
+PROJECT_LOG_CONTAINERS_MAX = 50
+
+
 def container_logs(
-    client: EngineClient, container_id: str, tail: int | str, since: float | None
+    client: EngineClient,
+    container_id: str,
+    tail: int | str,
+    since: float | None,
+    service: str = "",
 ) -> FollowedLogSource:
-    """A container's followed log; after a stop it waits for the container to start again."""
+    """A container's followed log; after a stop it waits for the container to start again.
+    With `service`, each line is tagged with it (a project's merged log: its stream key
+    names the service too, so it is not shared with the container's own log page)."""
 
     def open_log(tail: int | str, since: float | str | None) -> LogStream:
         return client.containers.logs(
@@ -221,7 +231,12 @@ def container_logs(
         since=since,
         resume=LogResume(),
         when_ended=when_ended,
+        render=_tagged(service_prefix(service)) if service else render_lines,
     )
+
+
+def _tagged(prefix: str) -> Callable[[list[LogLine]], str]:
+    return lambda lines: "".join(render_line(line, prefix) for line in lines)
 
 
 class StatsSource(Source):

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from engine_client import EngineClient, InvalidArgument
 from engine_client.container_spec import ContainerSpec
+from engine_client.projects import PROJECT_LABEL
 from engine_client.validators import check_env_key
 
 from .. import presenters
@@ -58,7 +59,10 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
     # A bad field is reported beside the filter and ignored; the good ones still apply.
     q = form.cleaned_data.get("q", "")
     show = form.cleaned_data.get("show") or "all"
-    summaries = client.containers.list(all=show == "all")
+    project = form.cleaned_data.get("project", "")
+    # One project's containers: by its label, filtered by the engine.
+    filters = {"label": [f"{PROJECT_LABEL}={project}"]} if project else None
+    summaries = client.containers.list(all=show == "all", filters=filters)
     total = len(summaries)
     if q:
         # Matched here, not by the engine: its name filter is an unanchored regex.
@@ -71,7 +75,7 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
     # Sorted and cut on the engine's raw entries; only the page shown becomes rows.
     page = paginate(summaries, request.GET, SORT_KEYS, "created", "desc")
     rows = [presenters.container_row(s) for s in page.items]
-    base = {"q": q, "show": show}
+    base = {"q": q, "show": show, **({"project": project} if project else {})}
     live_query = urlencode({**base, "since": f"{started:.3f}"})
     context = {
         "host": h,
@@ -79,6 +83,7 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
         "form": form,
         "q": q,
         "show": show,
+        "project": project,
         "total": total,
         "page": page,
         "base": base,

@@ -1,0 +1,48 @@
+"""Projects as the templates show them: pure functions over engine_client's Project (its
+list entries), no engine calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine_client.projects import Project
+
+from .presenters import container_row
+
+
+def _task_row(task: dict[str, Any]) -> dict[str, Any]:
+    status = task.get("Status") or {}
+    return {
+        "id": task.get("ID", ""),
+        "short_id": (task.get("ID") or "")[:12],
+        "name": f"task {task.get('Slot') or (task.get('NodeID') or '')[:12]}",
+        "state": status.get("State", "unknown"),
+        "status": status.get("Message", ""),
+        "task": True,
+    }
+
+
+def project_row(p: Project) -> dict[str, Any]:
+    """One project: its roll-up and what it holds, for the list's row and its page."""
+    services: list[dict[str, Any]] = []
+    for s in p.services.values():
+        rows = [container_row(c) for c in s.containers] + [_task_row(t) for t in s.tasks]
+        running = sum(1 for r in rows if r["state"] == "running")
+        services.append({"name": s.name or "(no service label)", "rows": rows, "running": running})
+    return {
+        "name": p.name,
+        "kind": p.kind,
+        "summary": p.summary,
+        "state": p.state,
+        "running": p.running,
+        "total": p.total,
+        "unhealthy": p.unhealthy,
+        "services": services,
+        "networks": [{"id": n.get("Id", ""), "name": n.get("Name", "")} for n in p.networks],
+        "volumes": [{"name": v.get("Name", ""), "driver": v.get("Driver", "")} for v in p.volumes],
+        "config_files": p.config_files,
+        "working_dir": p.working_dir,
+        # Containers that would go with a remove, by name (the confirm page lists them).
+        "container_names": [r["name"] for s in services for r in s["rows"] if not r.get("task")],
+        "containers": [(s["name"], r) for s in services for r in s["rows"] if not r.get("task")],
+    }
