@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -13,6 +14,7 @@ from channels.testing import WebsocketCommunicator
 
 from dashboard.asgi import application
 from dashboard.models import AuditEntry
+from dashboard.streams.hub import get_hub
 from engine_client.projects import PROJECT_LABEL
 
 from .support.clients import ORIGIN
@@ -116,9 +118,18 @@ def test_a_compose_stop_from_the_cli_changes_the_roll_up_over_the_websocket(
 
 
 def async_to_sync_run(fn):
+    """Run `fn` on a loop of its own. That loop has a stream hub of its own (one per loop),
+    which the `hub` fixture does not see: it is closed here, or its upstream threads (the
+    host's events, the followed logs) would outlive the test and show in later ones."""
     from asgiref.sync import async_to_sync
 
-    return async_to_sync(fn)()
+    async def run() -> Any:
+        try:
+            return await fn()
+        finally:
+            get_hub().close_all()
+
+    return async_to_sync(run)()
 
 
 def test_an_admin_removes_exactly_the_project(lab_settings, admin, engine, project, make_container):
