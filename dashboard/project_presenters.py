@@ -3,6 +3,8 @@ list entries), no engine calls."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from engine_client.projects import Project
@@ -20,6 +22,40 @@ def _task_row(task: dict[str, Any]) -> dict[str, Any]:
         "status": status.get("Message", ""),
         "task": True,
     }
+
+
+def project_list_row(p: Project) -> dict[str, Any]:
+    """One project as the list shows it: the roll-up and per-service counts only. The list
+    shows every project on the host at once, so it skips what only a project's own page
+    shows (each container's row: ports, times, commands)."""
+    services = []
+    for s in p.services.values():
+        total = len(s.containers) + len(s.tasks)
+        running = sum(1 for c in s.containers if c.get("State") == "running") + sum(
+            1 for t in s.tasks if (t.get("Status") or {}).get("State") == "running"
+        )
+        services.append(
+            {"name": s.name or "(no service label)", "running": running, "total": total}
+        )
+    row: dict[str, Any] = {
+        "name": p.name,
+        "kind": p.kind,
+        "summary": p.summary,
+        "state": p.state,
+        "running": p.running,
+        "total": p.total,
+        "unhealthy": p.unhealthy,
+        "services": services,
+        "networks": len(p.networks),
+        "volumes": len(p.volumes),
+        "working_dir": p.working_dir,
+    }
+    # What the row shows, digested: the list caches each row's HTML under it, so a reload
+    # or a live resync renders only the rows that changed (see projects/_rows.html).
+    row["key"] = hashlib.blake2b(
+        json.dumps(row, sort_keys=True).encode(), digest_size=12
+    ).hexdigest()
+    return row
 
 
 def project_row(p: Project) -> dict[str, Any]:

@@ -164,23 +164,33 @@ class ProjectsAPI:
         def project(name: str) -> Project:
             return projects.setdefault(name, Project(name))
 
-        for c in self._c.containers.list(all=True, filters=label(PROJECT_LABEL)):
-            labels = _labels(c)
-            p = project(labels[PROJECT_LABEL])
-            p._service(labels.get(SERVICE_LABEL, "")).containers.append(c)
-            if not p.config_files and labels.get(CONFIG_FILES_LABEL):
-                p.config_files = [f for f in labels[CONFIG_FILES_LABEL].split(",") if f]
-            p.working_dir = p.working_dir or labels.get(WORKING_DIR_LABEL, "")
-        for p in projects.values():
-            for s in p.services.values():
-                s.containers.sort(key=_name)
-        # Networks and volumes of a project without containers (all removed but them) still
-        # make it a project: remove must be able to reach them.
-        for n in self._c.networks.list(filters=label(PROJECT_LABEL)):
-            project(_labels(n)[PROJECT_LABEL]).networks.append(n)
-        for v in self._c.volumes.list(filters=label(PROJECT_LABEL)):
-            project(_labels(v)[PROJECT_LABEL]).volumes.append(v)
-        if self._is_manager():
+        # The lists are independent: read them side by side, so the page costs about as
+        # much as the longest of them (the container list), not their sum.
+        with ThreadPoolExecutor(4, thread_name_prefix="projects-read") as pool:
+            containers = pool.submit(
+                self._c.containers.list, all=True, filters=label(PROJECT_LABEL)
+            )
+            networks = pool.submit(self._c.networks.list, filters=label(PROJECT_LABEL))
+            volumes = pool.submit(self._c.volumes.list, filters=label(PROJECT_LABEL))
+            manager = pool.submit(self._is_manager)
+            for c in containers.result():
+                labels = _labels(c)
+                p = project(labels[PROJECT_LABEL])
+                p._service(labels.get(SERVICE_LABEL, "")).containers.append(c)
+                if not p.config_files and labels.get(CONFIG_FILES_LABEL):
+                    p.config_files = [f for f in labels[CONFIG_FILES_LABEL].split(",") if f]
+                p.working_dir = p.working_dir or labels.get(WORKING_DIR_LABEL, "")
+            for p in projects.values():
+                for s in p.services.values():
+                    s.containers.sort(key=_name)
+            # Networks and volumes of a project without containers (all removed but them)
+            # still make it a project: remove must be able to reach them.
+            for n in networks.result():
+                project(_labels(n)[PROJECT_LABEL]).networks.append(n)
+            for v in volumes.result():
+                project(_labels(v)[PROJECT_LABEL]).volumes.append(v)
+            is_manager = manager.result()
+        if is_manager:
             self._read_stacks(projects, label(STACK_LABEL))
         for p in projects.values():
             p.services = dict(sorted(p.services.items()))

@@ -69,3 +69,29 @@ def test_a_project_page_wakes_for_its_own_events_only():
     consumer.project = ""
     assert consumer._relevant(_event("container", {"com.docker.compose.project": "other"}))
     assert not consumer._relevant(_event("container", {"name": "loose"}))
+
+
+def test_a_cached_list_row_is_rendered_again_when_what_it_shows_changes():
+    """The list keeps each row's HTML under a digest of what the row shows: the same
+    project reads the same, a container that stopped changes the row at once."""
+    from types import SimpleNamespace
+
+    from django.template.loader import render_to_string
+
+    from dashboard.project_presenters import project_list_row
+
+    host = SimpleNamespace(name="local")
+    up = Project("shop", services={"web": ProjectService("web", [_c("running", "Up 1 minute")])})
+    down = Project("shop", services={"web": ProjectService("web", [_c("exited", "Exited (0)")])})
+    first = project_list_row(up)
+    assert project_list_row(up)["key"] == first["key"]
+    assert project_list_row(down)["key"] != first["key"]
+
+    def rows(p: Project) -> str:
+        return render_to_string(
+            "projects/_rows.html", {"rows": [project_list_row(p)], "host": host}
+        )
+
+    assert "1/1 running" in rows(up) and "1/1 running" in rows(up)
+    html = rows(down)
+    assert "0/1 running" in html and "1/1 running" not in html

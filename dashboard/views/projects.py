@@ -21,7 +21,7 @@ from engine_client.projects import ProjectReport
 from ..access import ADMIN, OPERATOR, VIEWER, require_role
 from ..audit import Pending, audited
 from ..forms.projects import ProjectActionForm, ProjectRemoveForm
-from ..project_presenters import project_row
+from ..project_presenters import project_list_row, project_row
 from ..streams.sources import PROJECT_LOG_CONTAINERS_MAX
 from ..web import host_client, hx_redirect
 
@@ -35,7 +35,7 @@ def _ws_url(host: str, query: dict[str, str]) -> str:
 def project_list(request: HttpRequest, host: str) -> HttpResponse:
     h, client = host_client(request, host)
     started = time.time()  # events from now on reach the page through its socket
-    rows = [project_row(p) for p in client.projects.list()]
+    rows = [project_list_row(p) for p in client.projects.list()]
     context = {
         "host": h,
         "rows": rows,
