@@ -79,9 +79,12 @@ def paginate(
     keys: dict[str, Callable[[Any], Any]],
     default_sort: str,
     default_order: str = "asc",
+    group: Callable[[Any], str] | None = None,
 ) -> Page:
     """Sort `items` by the `sort`/`order` parameters (unknown ones fall back to the
-    defaults) and cut out the `page` of `per` items (clamped to the pages there are)."""
+    defaults) and cut out the `page` of `per` items (clamped to the pages there are).
+    With `group`, items are kept together by its key (by name, the empty key last) and
+    sorted within their group, before the page is cut."""
     sort = params.get("sort") or default_sort
     if sort not in keys:
         sort = default_sort
@@ -92,6 +95,9 @@ def paginate(
     if per not in PER_PAGE_CHOICES:
         per = DEFAULT_PER_PAGE
     ordered = sorted(items, key=keys[sort], reverse=order == "desc")
+    if group is not None:
+        # A stable sort keeps the order chosen above within each group.
+        ordered.sort(key=lambda item: (not group(item), group(item)))
     pages = max(1, -(-len(ordered) // per))
     number = min(max(_int(params.get("page"), 1), 1), pages)
     start = (number - 1) * per

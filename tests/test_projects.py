@@ -5,6 +5,8 @@ binary: the grouping and roll-up, whole-project stop/start/remove from the dashb
 from __future__ import annotations
 
 import asyncio
+import re
+import secrets
 import time
 from typing import Any
 
@@ -15,7 +17,7 @@ from channels.testing import WebsocketCommunicator
 from dashboard.asgi import application
 from dashboard.models import AuditEntry
 from dashboard.streams.hub import get_hub
-from engine_client.projects import PROJECT_LABEL
+from engine_client.projects import PROJECT_LABEL, SERVICE_LABEL
 
 from .support.clients import ORIGIN
 from .support.compose import SERVICES, compose_project
@@ -232,3 +234,30 @@ def test_a_step_the_engine_refuses_is_reported_and_audited_as_failed(
     entry = AuditEntry.objects.get(action="project.remove", target_id=project.name)
     assert entry.outcome == AuditEntry.FAILED and volume in entry.message
     engine.containers.remove(user["Id"], force=True)
+
+
+def test_the_containers_list_groups_by_project(lab_settings, viewer, make_container):
+    """Grouped, each project's containers follow its heading (a project's size counted over
+    every page), containers of no project last; sorting applies within each group."""
+    tag = secrets.token_hex(3)
+    for project, service in [("b", "web"), ("a", "web"), ("b", "db"), ("", "")]:
+        labels = {PROJECT_LABEL: f"g{tag}{project}", SERVICE_LABEL: service} if project else {}
+        name = f"g{tag}-{project or 'loose'}-{service or 'x'}"
+        make_container(name=name, start=False, Labels=labels)
+    query = {"q": f"g{tag}-", "group": "project", "sort": "name", "order": "desc"}
+    html = viewer.get("/hosts/local/containers/", query).content.decode()
+    order = re.findall(rf'class="group-head"|>(g{tag}-[a-z]+-[a-z]+)</a>', html)
+    heads = re.findall(r'class="group-head".*?</th>', html, re.S)
+    assert [m or "HEAD" for m in order] == [
+        "HEAD", f"g{tag}-a-web",
+        "HEAD", f"g{tag}-b-web", f"g{tag}-b-db",  # by name, descending, inside the group
+        "HEAD", f"g{tag}-loose-x",
+    ]  # fmt: skip
+    assert f"g{tag}a" in heads[0] and "1 container<" in heads[0]
+    assert f"g{tag}b" in heads[1] and "2 containers" in heads[1]
+    assert "Not in a project" in heads[2]
+    # Ungrouped, the same list has no headings.
+    query.pop("group")
+    assert (
+        'class="group-head"' not in viewer.get("/hosts/local/containers/", query).content.decode()
+    )

@@ -569,6 +569,9 @@ class ContainerFilterForm(forms.Form):
     )
     # Only the containers of one compose project (its label).
     project = project_field(label="Project", required=False)
+    group = forms.ChoiceField(
+        label="Group", choices=[("", "No grouping"), ("project", "By project")], required=False
+    )
 
 
 class ContainerRemoveForm(forms.Form):

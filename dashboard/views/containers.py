@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from engine_client import EngineClient, InvalidArgument
 from engine_client.container_spec import ContainerSpec
-from engine_client.projects import PROJECT_LABEL
+from engine_client.projects import PROJECT_LABEL, container_project
 from engine_client.validators import check_env_key
 
 from .. import presenters
@@ -60,6 +61,7 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
     q = form.cleaned_data.get("q", "")
     show = form.cleaned_data.get("show") or "all"
     project = form.cleaned_data.get("project", "")
+    group = form.cleaned_data.get("group", "")
     # One project's containers: by its label, filtered by the engine.
     filters = {"label": [f"{PROJECT_LABEL}={project}"]} if project else None
     summaries = client.containers.list(all=show == "all", filters=filters)
@@ -73,9 +75,20 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
             if needle in _raw_name(s).lower() or needle in (s.get("Image") or "").lower()
         ]
     # Sorted and cut on the engine's raw entries; only the page shown becomes rows.
-    page = paginate(summaries, request.GET, SORT_KEYS, "created", "desc")
+    by = container_project if group else None
+    page = paginate(summaries, request.GET, SORT_KEYS, "created", "desc", group=by)
     rows = [presenters.container_row(s) for s in page.items]
-    base = {"q": q, "show": show, **({"project": project} if project else {})}
+    if group:
+        # Each group's size over every page, for its heading.
+        counts = Counter(container_project(s) for s in summaries)
+        for row in rows:
+            row["group_count"] = counts[row["project"]]
+    base = {
+        "q": q,
+        "show": show,
+        **({"project": project} if project else {}),
+        **({"group": group} if group else {}),
+    }
     live_query = urlencode({**base, "since": f"{started:.3f}"})
     context = {
         "host": h,
@@ -84,10 +97,12 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
         "q": q,
         "show": show,
         "project": project,
+        "group": group,
         "total": total,
         "page": page,
         "base": base,
-        "inserts": _inserts(page),
+        # Grouped, a new container belongs inside its group: the page does not guess where.
+        "inserts": _inserts(page) and not group,
         "per_choices": PER_PAGE_CHOICES,
         "list_url": reverse("container-list", args=[h.name]),
         "columns": SORT_COLUMNS,
