@@ -179,11 +179,12 @@ def save(host: Host, project: str, compose_text: str, env_text: str, new: bool) 
             output = run.run()
             if run.timed_out or run.exit_status != 0:
                 text = "\n".join(output).replace(str(folder / candidate), COMPOSE_FILE)
+                ended = f"{run.outcome} (exit status {run.exit_status})"
                 problems = (
-                    [FileProblem(COMPOSE_FILE, None, run.outcome)]
+                    [FileProblem(COMPOSE_FILE, None, ended)]
                     if run.timed_out
                     else problems_from_compose_error(text, compose_text)
-                    or [FileProblem(COMPOSE_FILE, None, run.outcome)]
+                    or [FileProblem(COMPOSE_FILE, None, ended)]
                 )
                 return SaveResult(problems)
             stacks.write_files(folder, compose_text, env_text)
@@ -217,8 +218,9 @@ def preview(host: Host, project: str) -> Preview:
         return Preview([], str(exc))
     output = run.run()
     if run.timed_out or run.exit_status != 0:
+        ended = f"{run.outcome} (exit status {run.exit_status})"
         tail = "\n".join(output[-5:])
-        return Preview([], f"{run.outcome}: {tail}" if tail else run.outcome)
+        return Preview([], f"{ended}: {tail}" if tail else ended)
     return Preview(plan_from_dry_run(output))
 
 

@@ -227,17 +227,12 @@ class ComposeRun:
 
     @property
     def outcome(self) -> str:
-        """The end of the run in words."""
+        """The end of the run in words (the exit status is `exit_status`)."""
         if self.timed_out:
-            return (
-                f"compose did not finish within {self.timeout:g} s: it was ended "
-                f"(exit status {self.exit_status})"
-            )
+            return f"compose did not finish within {self.timeout:g} s: it was ended"
         if self.stopped:
-            return f"the run was called off (exit status {self.exit_status})"
-        if self.exit_status == 0:
-            return "compose finished (exit status 0)"
-        return f"compose failed (exit status {self.exit_status})"
+            return "the run was called off"
+        return "compose finished" if self.exit_status == 0 else "compose failed"
 
     def _expire(self) -> None:
         with self._lock:

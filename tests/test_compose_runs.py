@@ -220,7 +220,9 @@ def test_a_compose_that_hangs_is_ended_and_the_page_says_so(lab, admin, engine):
     pids = [int(p) for p in pids_file.read_text().split()]
     pids_file.unlink()
     for pid in pids:
-        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+        stat = Path(f"/proc/{pid}/stat")
+        # Gone, or a zombie its new parent has not reaped yet: not running.
+        assert not stat.exists() or stat.read_text().rpartition(")")[2].split()[0] == "Z"
 
 
 def test_a_v1_compose_is_refused_with_a_message():
@@ -480,3 +482,21 @@ def test_only_admins_open_the_editor(lab, operator, viewer, admin, engine):
         assert who.get(f"{H}/{name}/edit/").status_code == 403
         assert who.post(f"{H}/{name}/run/", {"action": "up"}).status_code == 403
     assert admin.get(f"{H}/{name}/edit/").status_code == 200
+
+
+async def test_interpolation_sees_the_env_file_but_not_the_dashboards_environment(
+    hub, lab, admin, engine, monkeypatch
+):
+    monkeypatch.setenv("DASHBOARD_SECRET_KEY", "must-not-reach-a-container")
+    name = lab.name()
+    compose = labelled_compose(engine.lab_image_name).replace(
+        "    stop_grace_period",
+        '    environment:\n      LEAK: "${DASHBOARD_SECRET_KEY:-unset}"\n'
+        '      FROM_ENV: "${GREETING}"\n    stop_grace_period',
+    )
+    resp = await sync_to_async(new_project)(admin, name, compose, "GREETING=hello\n")
+    assert resp.status_code == 302, resp.content.decode()[-3000:]
+    assert state_of(await run(admin, name, "up")) == "done"
+    (c,) = await sync_to_async(containers_of)(engine, name)
+    env = (await sync_to_async(engine.containers.inspect)(c["Id"]))["Config"]["Env"]
+    assert "LEAK=unset" in env and "FROM_ENV=hello" in env

@@ -10,6 +10,6 @@ while [ $# -gt 0 ]; do
   shift
 done
 echo "fake compose: hanging on purpose"
-sleep 600 &
+sleep 60 &
 echo "$$ $!" > "/tmp/fake-compose-hangs-$project.pids"
 wait
