@@ -97,6 +97,7 @@ project_urls = [
     path("<project:name>/preview/", project_editor.project_preview, name="project-preview"),
     path("<project:name>/run/", project_editor.project_run, name="project-run"),
     path("<project:name>/adopt/", project_editor.project_adopt, name="project-adopt"),
+    path("<project:name>/forget/", project_editor.project_forget, name="project-forget"),
 ]
 
 volume_urls = [

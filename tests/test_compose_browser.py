@@ -9,24 +9,18 @@ import secrets
 import pytest
 
 from . import test_browser as tb
-from .support.browser import live_dashboard
 from .support.compose import down_by_name, labelled_compose, require_compose
 from .support.lab import RUN_ID
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
 browser = tb.browser
+dashboard = tb.dashboard
 page = tb.page
 
 
-@pytest.fixture(scope="module")
-def dashboard(engine):
-    binary = require_compose()
-    with live_dashboard(engine.lab_url, DASHBOARD_COMPOSE_BIN=binary) as live:
-        yield live
-
-
 def test_a_person_writes_a_project_brings_it_up_and_down_from_the_editor(page, dashboard, engine):
+    binary = require_compose()
     name = f"dtb-{RUN_ID}-{secrets.token_hex(2)}"
     compose = labelled_compose(engine.lab_image_name, {"web": '["httpd", "-f", "-p", "8080"]'})
     try:
@@ -74,4 +68,4 @@ def test_a_person_writes_a_project_brings_it_up_and_down_from_the_editor(page, d
         )
         tb.shot(page, "project-editor-down")
     finally:
-        down_by_name(require_compose(), engine.lab_url, name)
+        down_by_name(binary, engine.lab_url, name)

@@ -356,6 +356,13 @@ async def test_a_project_is_created_edited_and_brought_down_from_the_editor(
     assert stacks.is_stored(stacks.project_folder("local", name))
     html = (await sync_to_async(admin.get)(f"{H}/")).content.decode()
     assert f'href="{H}/{name}/edit/"' in html
+    # Its files removed from the stacks directory, once its name is typed back.
+    resp = await sync_to_async(admin.post)(f"{H}/{name}/forget/", {"confirm": "nope"})
+    assert stacks.is_stored(stacks.project_folder("local", name))
+    resp = await sync_to_async(admin.post)(f"{H}/{name}/forget/", {"confirm": name})
+    assert resp.status_code == 302 and resp["Location"] == f"{H}/"
+    assert not stacks.project_folder("local", name).exists()
+    assert (await sync_to_async(admin.get)(f"{H}/{name}/edit/")).status_code == 404
 
 
 async def test_output_lines_reach_the_page_before_the_exit_status(hub, lab, admin, engine):
@@ -475,6 +482,13 @@ def test_adopting_is_refused_when_the_file_is_unreadable_or_fails_the_checks(
         assert stacks_files(lab) == []
 
 
+def test_a_new_project_cannot_take_over_one_made_elsewhere(lab, admin, engine, tmp_path):
+    with compose_project(tmp_path, engine.lab_url, engine.lab_image_name) as project:
+        resp = new_project(admin, project.name, labelled_compose(engine.lab_image_name))
+        assert resp.status_code == 400 and "adopt it" in resp.content.decode()
+        assert stacks_files(lab) == []
+
+
 def test_only_admins_open_the_editor(lab, operator, viewer, admin, engine):
     name = lab.name()
     assert new_project(admin, name, labelled_compose(engine.lab_image_name)).status_code == 302
@@ -500,3 +514,20 @@ async def test_interpolation_sees_the_env_file_but_not_the_dashboards_environmen
     (c,) = await sync_to_async(containers_of)(engine, name)
     env = (await sync_to_async(engine.containers.inspect)(c["Id"]))["Config"]["Env"]
     assert "LEAK=unset" in env and "FROM_ENV=hello" in env
+
+
+async def test_a_run_link_is_its_issuers_alone(hub, lab, admin, engine):
+    from .support.clients import persona
+
+    name = lab.name()
+    resp = await sync_to_async(new_project)(admin, name, labelled_compose(engine.lab_image_name))
+    assert resp.status_code == 302
+    path = await start_run(admin, name, "up")
+    other = await sync_to_async(persona)("bob-admin", "admin")
+    comm = WebsocketCommunicator(application, path, headers=[ORIGIN, cookie_of(other)])
+    connected, _ = await comm.connect()
+    assert connected
+    html = await comm.receive_from(timeout=10)
+    assert 'data-state="refused"' in html and "belongs to someone else" in html
+    await comm.disconnect()
+    assert await sync_to_async(containers_of)(engine, name) == []

@@ -75,12 +75,30 @@ def _save(request, h, name: str, form, new: bool) -> compose_runs.SaveResult:
     return result
 
 
+def _runs_elsewhere(client, host_name: str, name: str) -> bool:
+    """A project of that name has containers here but no files in the stacks directory:
+    a new one would take its containers over."""
+    if stacks.is_stored(stacks.project_folder(host_name, name)):
+        return False  # save says it exists already
+    try:
+        client.projects.get(name)
+    except NotFound:
+        return False
+    return True
+
+
 @require_http_methods(["GET", "POST"])
 @require_role(ADMIN)
 def project_new(request: HttpRequest, host: str) -> HttpResponse:
-    h, _ = host_client(request, host)
+    h, client = host_client(request, host)
     form = NewProjectForm(request.POST or None, initial={"compose": SAMPLE})
     if request.method == "POST":
+        if form.is_valid() and _runs_elsewhere(client, h.name, form.cleaned_data["name"]):
+            form.add_error(
+                "name",
+                "a project of this name already runs here, made elsewhere: adopt it from "
+                "its page to edit it here",
+            )
         if not form.is_valid():
             return _editor(request, h, "", form, status=400, new=True)
         name = form.cleaned_data["name"]
@@ -143,7 +161,8 @@ def project_run(request: HttpRequest, host: str, name: str) -> HttpResponse:
         )
     action = form.cleaned_data["action"]
     job = compose_runs.issue(request, h.name, name, action)
-    ws_url = f"/ws/hosts/{h.name}/projects/{name}/run/?{urlencode({'t': compose_runs.ticket(job)})}"
+    query = urlencode({"t": compose_runs.ticket(job), "j": job.job})
+    ws_url = f"/ws/hosts/{h.name}/projects/{name}/run/?{query}"
     context = {
         "host": h,
         "project": name,
@@ -180,3 +199,21 @@ def project_adopt(request: HttpRequest, host: str, name: str) -> HttpResponse:
         return render(request, "projects/_adopt_refused.html", context, status=400)
     messages.success(request, f"Adopted {name}: its files are now in the stacks directory")
     return hx_redirect(request, reverse("project-edit", args=[h.name, name]))
+
+
+@require_POST
+@require_role(ADMIN)
+def project_forget(request: HttpRequest, host: str, name: str) -> HttpResponse:
+    """Remove the project's files from the stacks directory (its containers are untouched:
+    down or remove them first, or they go on as a project made elsewhere)."""
+    h, _ = host_client(request, host)
+    folder = stacks.project_folder(h.name, name)
+    if not stacks.is_stored(folder):
+        raise Http404(f"{name} is not in the stacks directory")
+    if request.POST.get("confirm") != name:
+        messages.error(request, f"type {name} to remove its files")
+        return hx_redirect(request, reverse("project-edit", args=[h.name, name]))
+    with audited(request, h.name, "project.forget", name, name), stacks.project_lock(folder):
+        stacks.remove_files(folder)
+    messages.success(request, f"Removed the files of {name} from the stacks directory")
+    return hx_redirect(request, reverse("project-list", args=[h.name]))
