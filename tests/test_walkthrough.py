@@ -5,7 +5,8 @@ remove a volume and a network. Screenshots of every step go to DASHBOARD_WALKTHR
 the ones the README shows.
 
 More steps are added to EXTRA_STEPS (the swarm's: scaling a service on the two-node lab
-swarm): each is `step(page, dashboard, shot)` and runs, in order, after the built-in ones.
+swarm; the project editor's: a compose project written, brought up and down): each is
+`step(page, dashboard, shot)` and runs, in order, after the built-in ones.
 """
 
 from __future__ import annotations
