@@ -48,6 +48,7 @@ from . import stacks
 from .audit import mask
 from .engines import Host, get_host
 from .models import AuditEntry
+from .streams.compose_run import ComposeRunSource, RunRefused, RunResult
 
 _SALT = "dashboard.compose-run"
 TICKET_MAX_AGE = 15 * 60
@@ -205,7 +206,10 @@ class Preview:
 
 def preview(host: Host, project: str) -> Preview:
     """What `up` would create, recreate or remove (`up --dry-run`, compose 2.26 has it)."""
-    folder = stacks.project_folder(host.name, project)
+    try:
+        folder = checked_folder(host.name, project)
+    except RunRefused as exc:
+        return Preview([], str(exc))
     try:
         run = make_run(
             host,
@@ -295,14 +299,38 @@ def read_ticket(value: str | None, host: str, project: str, user_id: Any) -> Job
     )
 
 
-def source_for(job: Job) -> Any:
+def checked_folder(host_name: str, project: str) -> Path:
+    """The project's folder, once the files in it pass the checks again: they may have been
+    edited on disk since the dashboard wrote them. RunRefused says what fails."""
+    folder = stacks.project_folder(host_name, project)
+    compose_text, env_text = stacks.read_files(folder)
+    if not compose_text:
+        raise RunRefused(f"{project} has no compose.yaml in the stacks directory")
+    problems = check_files(folder, compose_text, env_text)
+    if problems:
+        raise RunRefused(
+            "the files in the stacks directory fail the checks (edited outside the "
+            "dashboard?): " + "; ".join(str(p) for p in problems)
+        )
+    return folder
+
+
+def source_for(job: Job) -> ComposeRunSource:
     """The hub source that runs `job` (the running or finished one, if there is one)."""
-    from .streams.compose_run import ComposeRunSource, RunResult
 
     def start() -> ComposeRun:
-        host = get_host(job.host)
-        connections.close_all()
-        return make_run(host, job.project, stacks.project_folder(job.host, job.project), job.args)
+        # In the run's thread, holding the project's lock.
+        try:
+            host = get_host(job.host)
+        finally:
+            connections.close_all()
+        folder = stacks.project_folder(job.host, job.project)
+        if not stacks.claim_run(folder, job.job, TICKET_MAX_AGE):
+            raise RunRefused(
+                "this run has already been run (a page reconnecting to it after it ended); "
+                "start it again from the editor"
+            )
+        return make_run(host, job.project, checked_folder(job.host, job.project), job.args)
 
     def on_done(result: RunResult) -> None:
         record(job, result)
@@ -313,15 +341,16 @@ def source_for(job: Job) -> Any:
     )
 
 
-def record(job: Job, result: Any) -> None:
+def record(job: Job, result: RunResult) -> None:
     """The audit entry for a finished run (from the run's thread)."""
     try:
         user_id = job.user_id if User.objects.filter(pk=job.user_id).exists() else None
-        outcome = (
-            AuditEntry.OK
-            if result.exit_status == 0 and not result.refused
-            else (AuditEntry.DENIED if result.refused else AuditEntry.FAILED)
-        )
+        if result.refused:
+            outcome = AuditEntry.DENIED
+        elif result.state == "done":
+            outcome = AuditEntry.OK
+        else:
+            outcome = AuditEntry.FAILED
         AuditEntry.objects.create(
             user_id=user_id,
             username=job.username,

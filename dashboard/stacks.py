@@ -14,6 +14,7 @@ import fcntl
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -129,6 +130,26 @@ def remove_files(folder: Path) -> None:
             (folder / name).unlink()
     with contextlib.suppress(OSError):
         folder.rmdir()
+
+
+def claim_run(folder: Path, job: str, keep_seconds: float) -> bool:
+    """True the first time run `job` of the project is claimed, False ever after (within
+    `keep_seconds`): a page that reconnects with an old run's link, in this process or
+    another, must not run compose again. Markers are files `.<project>.runs/<job>`."""
+    if not re.fullmatch(r"[0-9a-f]{16}", job):
+        raise ValueError(f"not a run id: {job!r}")
+    runs = folder.parent / f".{folder.name}.runs"
+    _make_private_dirs(runs)
+    now = time.time()
+    for old in runs.iterdir():
+        with contextlib.suppress(OSError):
+            if now - old.stat().st_mtime > keep_seconds:
+                old.unlink()
+    try:
+        os.close(os.open(runs / job, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return False
+    return True
 
 
 @contextlib.contextmanager

@@ -529,3 +529,35 @@ async def test_a_run_link_is_its_issuers_alone(hub, lab, admin, engine):
     assert 'data-state="refused"' in html and "belongs to someone else" in html
     await comm.disconnect()
     assert await sync_to_async(containers_of)(engine, name) == []
+
+
+async def test_a_run_link_runs_once_even_when_its_page_comes_back_later(hub, lab, admin, engine):
+    from dashboard.streams.compose_run import ComposeRunSource
+
+    name = lab.name()
+    resp = await sync_to_async(new_project)(admin, name, labelled_compose(engine.lab_image_name))
+    assert resp.status_code == 302
+    path = await start_run(admin, name, "up")
+    assert state_of(await follow(path, cookie_of(admin))) == "done"
+    (c,) = await sync_to_async(containers_of)(engine, name)
+    # The finished run forgotten by this process (or the page reconnecting to another one):
+    # its link does not run compose a second time.
+    ComposeRunSource._jobs.clear()
+    hub.close_all()
+    messages = await follow(path, cookie_of(admin))
+    assert state_of(messages) == "refused" and "already been run" in messages[-1]
+    assert [x["Id"] for x in await sync_to_async(containers_of)(engine, name)] == [c["Id"]]
+
+
+async def test_files_edited_on_disk_to_point_outside_are_not_run(hub, lab, admin, engine):
+    name = lab.name()
+    resp = await sync_to_async(new_project)(admin, name, labelled_compose(engine.lab_image_name))
+    assert resp.status_code == 302
+    folder = stacks.project_folder("local", name)
+    compose = labelled_compose(engine.lab_image_name) + "secrets:\n  k:\n    file: /etc/shadow\n"
+    (folder / "compose.yaml").write_text(compose)
+    preview = (await sync_to_async(admin.get)(f"{H}/{name}/preview/")).content.decode()
+    assert "fail the checks" in preview and "absolute path" in preview
+    messages = await run(admin, name, "up")
+    assert state_of(messages) == "refused" and "fail the checks" in messages[-1]
+    assert await sync_to_async(containers_of)(engine, name) == []

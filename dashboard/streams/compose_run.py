@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 KEEP_LINES = 5000
 
 
+class RunRefused(Exception):
+    """The run may not start (its files fail the checks, it already ran): the message says
+    why; compose is not run."""
+
+
 @dataclass
 class RunResult:
     command: str = ""
@@ -101,7 +106,7 @@ class ComposeRunSource(Source):
                 result.exit_status = run.exit_status
                 result.timed_out = run.timed_out
                 result.message = run.outcome
-        except ProjectBusy as exc:
+        except (ProjectBusy, RunRefused) as exc:
             result.refused = True
             result.message = str(exc)
         except ComposeUnavailable as exc:
