@@ -23,6 +23,7 @@ from types import SimpleNamespace
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from dashboard import compose_runs, stacks
 from dashboard.asgi import application
@@ -30,6 +31,7 @@ from dashboard.models import AuditEntry
 from engine_client.compose import ComposeUnavailable, find_compose
 from engine_client.projects import PROJECT_LABEL
 
+from . import test_hosts_views as hv
 from .support.clients import ORIGIN, cookie_of
 from .support.compose import (
     compose_project,
@@ -40,6 +42,9 @@ from .support.compose import (
 from .support.lab import RUN_ID
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
+
+# The lab engine's TLS listener, reached through a relay into its namespace.
+tls_engine_port = hv.tls_engine_port
 
 H = "/hosts/local/projects"
 SUPPORT = Path(__file__).parent / "support"
@@ -560,4 +565,43 @@ async def test_files_edited_on_disk_to_point_outside_are_not_run(hub, lab, admin
     assert "fail the checks" in preview and "absolute path" in preview
     messages = await run(admin, name, "up")
     assert state_of(messages) == "refused" and "fail the checks" in messages[-1]
+    assert await sync_to_async(containers_of)(engine, name) == []
+
+
+async def test_a_tls_host_is_deployed_to_with_its_certificate_directory(
+    hub, lab, admin, engine, tls_engine_port
+):
+    """compose reaches a host added with uploaded certificates through the 0700 directory the
+    dashboard decrypts them into (DOCKER_CERT_PATH, DOCKER_TLS_VERIFY)."""
+    if engine.lab_kind == "podman":
+        pytest.skip("the lab's TLS listener is dockerd's; Podman has none")
+    base = {"name": "secure", "url": f"tcp://127.0.0.1:{tls_engine_port}", "tls": "on"}
+    files = {
+        f"tls_{kind}": SimpleUploadedFile(
+            f"{kind}.pem", (Path(hv.LAB_TLS_DIR) / f"{kind}.pem").read_bytes()
+        )
+        for kind in ("ca", "cert", "key")
+    }
+    resp = await sync_to_async(admin.post)(
+        "/settings/hosts/add/", {**base, "tls_verify": "on", **files}
+    )
+    assert resp.status_code == 302
+    name = lab.name()
+    resp = await sync_to_async(admin.post)(
+        "/hosts/secure/projects/_new/",
+        {"name": name, "compose": labelled_compose(engine.lab_image_name), "env": ""},
+    )
+    assert resp.status_code == 302, resp.content.decode()[-2000:]
+    resp = await sync_to_async(admin.hx_post)(
+        f"/hosts/secure/projects/{name}/run/", {"action": "up"}, target="project-runs"
+    )
+    path = unescape(re.search(r'ws-connect="([^"]+)"', resp.content.decode()).group(1))
+    messages = await follow(path, cookie_of(admin))
+    assert state_of(messages) == "done", messages[-1]
+    assert await sync_to_async(running_services)(engine, name) == {"web": engine.lab_image_name}
+    resp = await sync_to_async(admin.hx_post)(
+        f"/hosts/secure/projects/{name}/run/", {"action": "down"}, target="project-runs"
+    )
+    path = unescape(re.search(r'ws-connect="([^"]+)"', resp.content.decode()).group(1))
+    assert state_of(await follow(path, cookie_of(admin))) == "done"
     assert await sync_to_async(containers_of)(engine, name) == []
