@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
 import re
 import secrets
 import time
@@ -212,16 +211,19 @@ def test_a_compose_that_hangs_is_ended_and_the_page_says_so(lab, admin, engine):
     compose_runs._binary.clear()
     name = lab.name()
     started = time.monotonic()
-    resp = new_project(admin, name, labelled_compose(engine.lab_image_name))
+    pids_file = Path(f"/tmp/fake-compose-hangs-{name}.pids")
+    try:
+        resp = new_project(admin, name, labelled_compose(engine.lab_image_name))
+    finally:
+        pids = [int(p) for p in pids_file.read_text().split()] if pids_file.exists() else []
+        pids_file.unlink(missing_ok=True)
     assert time.monotonic() - started < 15
     assert resp.status_code == 400
     (found,) = problems(resp.content.decode())
     assert "did not finish within 2 s: it was ended" in found[1], found
     assert stacks_files(lab) == []
     # compose and the child it left holding its output are both gone.
-    pids_file = Path(f"/tmp/fake-compose-hangs-{name}.pids")
-    pids = [int(p) for p in pids_file.read_text().split()]
-    pids_file.unlink()
+    assert len(pids) == 2
     for pid in pids:
         stat = Path(f"/proc/{pid}/stat")
         # Gone, or a zombie its new parent has not reaped yet: not running.
@@ -436,7 +438,7 @@ async def test_a_run_that_hangs_is_ended_and_its_status_says_so(hub, lab, admin,
     assert "did not finish within 2 s: it was ended" in text
     (entry,) = await audit("project.compose.up", name)
     assert entry.outcome == "failed" and "it was ended" in entry.message
-    os.unlink(f"/tmp/fake-compose-hangs-{name}.pids")
+    Path(f"/tmp/fake-compose-hangs-{name}.pids").unlink(missing_ok=True)
 
 
 async def test_down_with_volumes_asks_first(hub, lab, admin, engine):

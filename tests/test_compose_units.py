@@ -81,14 +81,17 @@ def test_a_run_past_its_deadline_is_ended_with_everything_it_started(tmp_path):
         timeout=1,
     )
     started = time.monotonic()
-    lines = run.run()
+    pids_file = Path(f"/tmp/fake-compose-hangs-{name}.pids")
+    try:
+        lines = run.run()
+    finally:
+        pids = [int(p) for p in pids_file.read_text().split()] if pids_file.exists() else []
+        pids_file.unlink(missing_ok=True)
     assert time.monotonic() - started < 10
     assert lines == ["fake compose: hanging on purpose"]
     assert run.timed_out and run.exit_status is not None and run.exit_status < 0
     assert run.outcome == "compose did not finish within 1 s: it was ended"
-    pids_file = Path(f"/tmp/fake-compose-hangs-{name}.pids")
-    pids = [int(p) for p in pids_file.read_text().split()]
-    pids_file.unlink()
+    assert len(pids) == 2
     for pid in pids:
         assert not alive(pid), f"{pid} outlived the deadline"
 
