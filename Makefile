@@ -37,9 +37,12 @@ test: dev-venv
 demo: venv
 	./lab/engine-lab with -- $(MAKE) --no-print-directory _demo
 
+# The demo's project editor uses the lab's compose v2 unless DASHBOARD_COMPOSE_BIN says otherwise.
 _demo:
 	DOCKER_HOST=$(LAB_DOCKER_HOST) $(BIN)/python lab/demo.py
-	DOCKER_HOST=$(LAB_DOCKER_HOST) $(MAKE) --no-print-directory run
+	DOCKER_HOST=$(LAB_DOCKER_HOST) \
+	DASHBOARD_COMPOSE_BIN="$${DASHBOARD_COMPOSE_BIN:-$$(./lab/engine-lab env | sed -n 's/^export LAB_COMPOSE=//p')}" \
+	$(MAKE) --no-print-directory run
 
 lab-up:
 	./lab/engine-lab up

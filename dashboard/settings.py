@@ -232,3 +232,11 @@ HOST_HEALTH_INTERVAL = env_float("DASHBOARD_HOST_HEALTH_INTERVAL", 5.0)
 CREDENTIALS_KEY = os.environ.get("DASHBOARD_CREDENTIALS_KEY", "")
 # The largest image archive an upload (load or import) may be, in bytes.
 IMAGE_UPLOAD_MAX_BYTES = int(env_float("DASHBOARD_IMAGE_UPLOAD_MAX_BYTES", 2 * 1024**3))
+
+# Compose projects the dashboard deploys: one folder per host and project (compose.yaml and
+# .env, plain files the CLI can use too), and the compose v2 binary that runs them (found on
+# PATH as the `docker compose` plugin or `docker-compose` when unset). A run that takes longer
+# than COMPOSE_TIMEOUT seconds is ended (its whole process group).
+STACKS_DIR = Path(os.environ.get("DASHBOARD_STACKS_DIR") or DATA_DIR / "stacks")
+COMPOSE_BIN = os.environ.get("DASHBOARD_COMPOSE_BIN", "")
+COMPOSE_TIMEOUT = env_float("DASHBOARD_COMPOSE_TIMEOUT", 600.0)

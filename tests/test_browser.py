@@ -7,6 +7,7 @@ import re
 import pytest
 
 from .support.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, live_dashboard
+from .support.compose import compose_binary
 from .support.lab import REQUIRE_ENGINE
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
@@ -14,7 +15,10 @@ pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
 @pytest.fixture(scope="module")
 def dashboard(engine):
-    with live_dashboard(engine.lab_url, DASHBOARD_LIST_STATS_INTERVAL="1") as live:
+    # The lab's compose v2 for the project editor ("" when there is none: PATH is searched).
+    with live_dashboard(
+        engine.lab_url, DASHBOARD_LIST_STATS_INTERVAL="1", DASHBOARD_COMPOSE_BIN=compose_binary()
+    ) as live:
         yield live
 
 

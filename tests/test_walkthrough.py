@@ -5,7 +5,8 @@ remove a volume and a network. Screenshots of every step go to DASHBOARD_WALKTHR
 the ones the README shows.
 
 More steps are added to EXTRA_STEPS (the swarm's: scaling a service on the two-node lab
-swarm): each is `step(page, dashboard, shot)` and runs, in order, after the built-in ones.
+swarm; the project editor's: a compose project written, brought up and down): each is
+`step(page, dashboard, shot)` and runs, in order, after the built-in ones.
 """
 
 from __future__ import annotations
@@ -66,6 +67,41 @@ def scale_a_service_on_the_lab_swarm(
 
 
 EXTRA_STEPS.append(("swarm", scale_a_service_on_the_lab_swarm))
+
+
+def deploy_a_project_from_the_editor(
+    page: Any, dashboard: Any, shot: Callable[[str], None]
+) -> None:
+    """A compose project written in the editor, previewed, brought up with compose's lines
+    streaming in, seen on the Projects page, then brought down (the lab's compose v2)."""
+    from .support.compose import down_by_name, labelled_compose, require_compose
+    from .support.lab import LAB_DOCKER_HOST, LAB_IMAGE
+
+    binary = require_compose()
+    name = f"dtw-{RUN_ID}"
+    services = {"web": '["httpd", "-f", "-p", "8080"]', "worker": '["sleep", "3000"]'}
+    try:
+        page.goto(f"{dashboard.url}/hosts/local/projects/_new/")
+        page.fill("#id_name", name)
+        page.fill("#id_compose", labelled_compose(LAB_IMAGE, services))
+        page.fill("#id_env", "GREETING=hello\n")
+        page.locator("#project-save").click()
+        page.locator("#project-preview .plan-create").first.wait_for(timeout=20000)
+        shot("project-editor")
+        page.locator("#run-up").click()
+        page.locator('.run-panel .run-status[data-state="done"]').wait_for(timeout=60000)
+        shot("project-editor-up")
+        page.goto(f"{dashboard.url}/hosts/local/projects/")
+        page.locator(f"#project-{name}", has_text="2/2 running").wait_for(timeout=20000)
+        shot("section-projects")
+        page.goto(f"{dashboard.url}/hosts/local/projects/{name}/edit/")
+        page.locator("#run-down").click()
+        page.locator('.run-panel .run-status[data-state="done"]').wait_for(timeout=60000)
+    finally:
+        down_by_name(binary, LAB_DOCKER_HOST, name)
+
+
+EXTRA_STEPS.append(("compose", deploy_a_project_from_the_editor))
 
 
 def test_a_newcomer_walks_through_the_dashboard(
