@@ -22,16 +22,21 @@ from django.core import signing
 from django.db import connections
 from django.http import HttpRequest
 
+from engine_client import EngineClient
+from engine_client.compose_files import COMPOSE_FILE, FileProblem, check_files
 from engine_client.stack_cli import (
     CLIRun,
     CLIUnavailable,
     DockerCLI,
+    check_config,
     check_stack_name,
     cli_env,
     deploy_args,
     find_docker_cli,
     read_env_values,
     remove_args,
+    stack_problems,
+    version_problem,
 )
 
 from .audit import mask
@@ -39,6 +44,7 @@ from .engines import Host
 from .models import AuditEntry
 from .stacks import ProjectBusy, project_folder, project_lock, read_files
 from .streams.stack_run import CLIRunSource
+from .swarm_web import not_manager_text
 
 _SALT = "dashboard.stack-run"
 TICKET_MAX_AGE = 15 * 60
@@ -76,6 +82,34 @@ def config_dir() -> str:
 
 def env_for(host: Host, env_text: str = "") -> dict[str, str]:
     return cli_env(host.url, host.tls, config_dir(), read_env_values(env_text))
+
+
+def refusal(client: EngineClient) -> str:
+    """Why stacks cannot be deployed on this host ('' when they can)."""
+    if client.flavor.is_podman:
+        return "This host is a Podman engine: Podman has no swarm mode, so no stacks."
+    state = client.swarm.local_state()
+    if state["state"] == "active" and state["manager"]:
+        return ""
+    return f"{not_manager_text(state)} Stacks are deployed on a swarm manager."
+
+
+def check_stack_files(
+    host: Host, cli: DockerCLI, stack: str, compose: str, env: str
+) -> list[FileProblem]:
+    """Everything wrong with a stack's files, cheapest check first: the stacks directory's
+    rules (size, YAML, paths outside the folder, .env), what this CLI version needs, then
+    the CLI's own `docker stack config` (its complaints at their lines). Nothing is written
+    and nothing runs against the engine."""
+    folder = stack_folder(host.name, stack)
+    problems = check_files(folder, compose, env)
+    if problems:
+        return problems
+    if text := version_problem(cli, compose):
+        return [FileProblem(COMPOSE_FILE, 1, text)]
+    cwd = str(folder) if folder.is_dir() else config_dir()
+    code, said = check_config(cli, compose, env_for(host, env), cwd)
+    return stack_problems(said, compose) if code != 0 else []
 
 
 def issue(request: HttpRequest, host: str, kind: str, stack: str) -> Job:

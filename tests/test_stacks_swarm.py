@@ -22,7 +22,8 @@ from engine_client.projects import STACK_LABEL
 
 from .support.clients import ORIGIN, cookie_of
 from .support.compose import require_docker_cli
-from .support.lab import LAB_IMAGE, RUN_ID, TEST_LABEL
+from .support.lab import RUN_ID
+from .support.stacks import small_stack, stack_file
 from .support.swarm_lab import needs_worker, swarm, swarm_settings, wait_for
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
@@ -30,34 +31,9 @@ __all__ = ["swarm", "swarm_settings"]
 
 S = "/hosts/local/stacks"
 
-# Two replicas, at most one per node: one on each of the two lab nodes. Labelled as this
-# run's (the swarm fixture removes what is left); GREETING comes from the stack's .env.
-STACK_FILE = """\
-services:
-  web:
-    image: {image}
-    command: ["sh", "-c", "while true; do echo $$GREETING from $$(hostname); sleep 0.5; done"]
-    environment:
-      GREETING: ${{GREETING}}
-    stop_grace_period: 1s
-    deploy:
-      replicas: {replicas}
-      labels: {{{label}: "{run}"}}
-      placement:
-        max_replicas_per_node: 1
-      update_config:
-        parallelism: 0
-        monitor: 1s
-"""
-
-
-def stack_file(replicas: int) -> str:
-    return STACK_FILE.format(image=LAB_IMAGE, replicas=replicas, label=TEST_LABEL, run=RUN_ID)
-
 
 @pytest.fixture
 def stack_settings(swarm_settings, tmp_path, engine):
-    needs_worker(engine)
     swarm_settings.DOCKER_BIN = require_docker_cli()
     swarm_settings.STACKS_DIR = tmp_path / "stacks"
     swarm_settings.DOCKER_CLI_CONFIG_DIR = tmp_path / "cli"
@@ -105,6 +81,7 @@ def output(messages: list[dict[str, Any]]) -> str:
 def test_a_stack_is_deployed_across_both_nodes_updated_and_removed(
     admin, viewer, engine, swarm, stack_name
 ):
+    needs_worker(engine)
     assert admin.get(f"{S}/new/").status_code == 200
     env = "GREETING=hello\n"
     resp = admin.post(f"{S}/new/", {"name": stack_name, "compose": stack_file(2), "env": env})
@@ -124,6 +101,7 @@ def test_a_stack_is_deployed_across_both_nodes_updated_and_removed(
     assert {t["NodeID"] for t in tasks} == swarm.node_ids  # one on each node
     page = viewer.get(f"/hosts/local/projects/{stack_name}/").content.decode()
     assert 'data-replicas="2/2"' in page and "swarm stack" in page
+    assert f"{stack_name}_default" in page  # its network, by the stack's label
 
     # Update from the edit page: one replica, and the .env value changed.
     form = admin.get(f"{S}/{stack_name}/edit/").content.decode()
@@ -191,6 +169,7 @@ def test_a_bad_stack_file_is_refused_beside_its_line_and_nothing_is_deployed(
 
 
 def test_a_worker_host_refuses_and_nothing_runs(admin, engine, swarm, stack_name):
+    needs_worker(engine)
     resp = admin.get("/hosts/node2/stacks/new/")
     assert resp.status_code == 200
     assert "swarm worker" in resp.content.decode()
@@ -221,3 +200,20 @@ def test_without_the_cli_the_page_says_how_to_get_it(admin, engine, swarm, stack
     assert 'id="stack-no-cli"' in html and "DASHBOARD_DOCKER_BIN" in html
     # Read-only stack views keep working.
     assert admin.get("/hosts/local/projects/").status_code == 200
+
+
+def test_a_stack_deploys_and_goes_on_each_swarm_engine(admin, viewer, engine, swarm, stack_name):
+    """Docker 20.10 (API 1.41) and Docker 26 (API 1.45) alike, by the same CLI 26."""
+    compose = small_stack()
+    resp = admin.post(f"{S}/new/", {"name": stack_name, "compose": compose, "env": ""})
+    assert resp.status_code == 302, resp.content.decode()[-2000:]
+    messages = run_page(admin, resp["Location"])
+    assert messages[-1]["exit"]["code"] == 0, output(messages)
+    swarm.wait_running(f"{stack_name}_app", 1, timeout=60)
+    assert (
+        'data-replicas="1/1"' in viewer.get(f"/hosts/local/projects/{stack_name}/").content.decode()
+    )
+    resp = admin.post(f"{S}/{stack_name}/remove/", {"confirm": stack_name})
+    messages = run_page(admin, resp["Location"])
+    assert messages[-1]["exit"]["code"] == 0, output(messages)
+    assert not swarm.manager.services.list(filters={"label": [f"{STACK_LABEL}={stack_name}"]})

@@ -18,15 +18,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from engine_client import EngineClient, NotFound
-from engine_client.compose_files import COMPOSE_FILE, FileProblem, check_files
-from engine_client.projects import STACK_LABEL
-from engine_client.stack_cli import (
-    CLIUnavailable,
-    check_config,
-    check_stack_name,
-    stack_problems,
-    version_problem,
-)
+from engine_client.compose_files import FileProblem
+from engine_client.stack_cli import CLIUnavailable, check_stack_name
 
 from .. import stack_runs
 from ..access import ADMIN, require_role
@@ -35,7 +28,6 @@ from ..engines import Host
 from ..forms.stacks import StackForm, StackRemoveForm
 from ..project_presenters import project_row
 from ..stacks import ProjectBusy, project_lock, read_files, write_files
-from ..swarm_web import not_manager_text
 from ..web import host_client, hx_redirect
 
 EXAMPLE = """\
@@ -47,16 +39,6 @@ services:
 """
 
 
-def _refusal(client: EngineClient) -> str:
-    """Why stacks cannot be deployed on this host ('' when they can)."""
-    if client.flavor.is_podman:
-        return "This host is a Podman engine: Podman has no swarm mode, so no stacks."
-    state = client.swarm.local_state()
-    if state["state"] == "active" and state["manager"]:
-        return ""
-    return f"{not_manager_text(state)} Stacks are deployed on a swarm manager."
-
-
 def _cli() -> tuple[Any, str]:
     try:
         return stack_runs.docker_cli(), ""
@@ -64,23 +46,10 @@ def _cli() -> tuple[Any, str]:
         return None, str(exc)
 
 
-def _check(h: Host, cli: Any, stack: str, compose: str, env: str) -> list[FileProblem]:
-    """Everything wrong with the files, from the cheapest check to the CLI's own."""
-    folder = stack_runs.stack_folder(h.name, stack)
-    problems = check_files(folder, compose, env)
-    if problems:
-        return problems
-    if text := version_problem(cli, compose):
-        return [FileProblem(COMPOSE_FILE, 1, text)]
-    cwd = str(folder) if folder.is_dir() else stack_runs.config_dir()
-    code, said = check_config(cli, compose, stack_runs.env_for(h, env), cwd)
-    return stack_problems(said, compose) if code != 0 else []
-
-
 def _editor(request: HttpRequest, h: Host, client: EngineClient, stack: str | None) -> HttpResponse:
     """The new-stack page (stack None) and a stack's edit page: GET shows the form, POST
     checks it, writes the files and starts the deploy."""
-    refusal = _refusal(client)
+    refusal = stack_runs.refusal(client)
     cli, no_cli = _cli()
     if request.method == "POST":
         data = request.POST.copy()
@@ -97,7 +66,7 @@ def _editor(request: HttpRequest, h: Host, client: EngineClient, stack: str | No
     if request.method == "POST" and not refusal and not no_cli and form.is_valid():
         name = form.cleaned_data["name"]
         compose, env = form.cleaned_data["compose"], form.cleaned_data["env"]
-        problems = _check(h, cli, name, compose, env)
+        problems = stack_runs.check_stack_files(h, cli, name, compose, env)
         if not problems:
             folder = stack_runs.stack_folder(h.name, name)
             try:
@@ -151,7 +120,7 @@ def stack_remove(request: HttpRequest, host: str, name: str) -> HttpResponse:
     removes; runs it once the stack's name is typed back."""
     h, client = host_client(request, host)
     stack = check_stack_name(name)
-    refusal = _refusal(client)
+    refusal = stack_runs.refusal(client)
     cli, no_cli = _cli()
     form = StackRemoveForm(request.POST or None, stack=stack)
     if request.method == "POST" and not refusal and not no_cli and form.is_valid():
@@ -161,10 +130,7 @@ def stack_remove(request: HttpRequest, host: str, name: str) -> HttpResponse:
         p = project_row(client.projects.get(stack))
     except NotFound:
         p = None
-    # The stack's networks carry its label (compose's project label is not on them).
-    networks = client.networks.list(filters={"label": [f"{STACK_LABEL}={stack}"]})
     context = {"host": h, "stack": stack, "p": p, "form": form, "refusal": refusal}
-    context["networks"] = sorted(n.get("Name", "") for n in networks)
     context["no_cli"] = no_cli
     status = 200 if request.method == "GET" else 409 if refusal or no_cli else 400
     return render(request, "stacks/confirm_remove.html", context, status=status)
