@@ -107,6 +107,8 @@ def check_stack_files(
         return problems
     if text := version_problem(cli, compose):
         return [FileProblem(COMPOSE_FILE, 1, text)]
+    if not cli.has_config:
+        return []  # an older CLI: the deploy itself refuses a bad file, before it creates anything
     cwd = str(folder) if folder.is_dir() else config_dir()
     code, said = check_config(cli, compose, env_for(host, env), cwd)
     return stack_problems(said, compose) if code != 0 else []

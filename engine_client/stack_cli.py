@@ -11,9 +11,11 @@ interpolation), a timeout that ends the whole process group, its output read lin
 
 Versions: CLI 23.0 and newer read compose files without `version:` (docker/cli#3257);
 20.10 to 22.x need a top-level `version: "3.x"` (they say "unsupported Compose file version:
-1.0" otherwise), so for those the file is checked for it before anything runs. Older CLIs
-are refused. Seen working: 26.1.5 (Debian 13's `docker-cli`), 20.10.24 (Debian 12's).
-"""
+1.0" otherwise), so for those the file is checked for it before anything runs. The file is
+checked with `docker stack config` from 23.0 on (20.10 has no such command; before 23.0 a
+file the CLI refuses is refused by the deploy itself, before it creates anything). Older
+CLIs are refused. Seen working: 26.1.5 (Debian 13's `docker-cli`, what the tests use),
+20.10.24 (Debian 12's, by hand, with `version: "3.8"`)."""
 
 from __future__ import annotations
 
@@ -79,6 +81,11 @@ class DockerCLI:
     @property
     def needs_version_key(self) -> bool:
         return self.version[:2] < VERSIONLESS_FROM
+
+    @property
+    def has_config(self) -> bool:
+        # `docker stack config` (the file checked, nothing deployed) is not in 20.10.
+        return self.version[:2] >= VERSIONLESS_FROM
 
     @property
     def has_detach(self) -> bool:

@@ -46,7 +46,8 @@ def test_the_cli_version_and_what_it_needs():
     assert not new.needs_version_key and new.has_detach
     assert version_problem(new, "services: {}\n") == ""
     old = parse_version("/x/docker", "Docker version 20.10.24+dfsg1, build 297e128\n")
-    assert old.needs_version_key and not old.has_detach
+    assert old.needs_version_key and not old.has_detach and not old.has_config
+    assert new.has_config
     assert "version:" in version_problem(old, "services: {}\n")
     assert version_problem(old, 'version: "3.8"\nservices: {}\n') == ""
     assert "--detach=false" in deploy_args(new, "s", "/f") and "--detach" not in " ".join(
