@@ -24,6 +24,7 @@ from django.http import HttpRequest
 
 from engine_client import EngineClient
 from engine_client.compose_files import COMPOSE_FILE, FileProblem, check_files
+from engine_client.projects import STACK_LABEL
 from engine_client.stack_cli import (
     CLIRun,
     CLIUnavailable,
@@ -42,7 +43,7 @@ from engine_client.stack_cli import (
 from .audit import mask
 from .engines import Host
 from .models import AuditEntry
-from .stacks import ProjectBusy, project_folder, project_lock, read_files
+from .stacks import ProjectBusy, is_stored, project_folder, project_lock, read_files
 from .streams.stack_run import CLIRunSource
 from .swarm_web import not_manager_text
 
@@ -92,6 +93,13 @@ def refusal(client: EngineClient) -> str:
     if state["state"] == "active" and state["manager"]:
         return ""
     return f"{not_manager_text(state)} Stacks are deployed on a swarm manager."
+
+
+def exists(client: EngineClient, host: Host, stack: str) -> bool:
+    """Whether the host has a stack of this name: its files here, or services of it there."""
+    if is_stored(stack_folder(host.name, stack)):
+        return True
+    return bool(client.services.list(filters={"label": [f"{STACK_LABEL}={stack}"]}, status=False))
 
 
 def check_stack_files(

@@ -96,6 +96,10 @@ def test_a_stack_is_deployed_across_both_nodes_updated_and_removed(
     assert entry.outcome == AuditEntry.OK and entry.params["exit_status"] == 0
     assert entry.username == "alice-admin"
 
+    # A new stack of the same name is refused: it exists (edit it instead).
+    again = admin.post(f"{S}/new/", {"name": stack_name, "compose": stack_file(1), "env": env})
+    assert again.status_code == 400 and "already exists" in again.content.decode()
+
     service = f"{stack_name}_web"
     tasks = swarm.wait_running(service, 2, timeout=60)
     assert {t["NodeID"] for t in tasks} == swarm.node_ids  # one on each node

@@ -51,6 +51,7 @@ def _editor(request: HttpRequest, h: Host, client: EngineClient, stack: str | No
     checks it, writes the files and starts the deploy."""
     refusal = stack_runs.refusal(client)
     cli, no_cli = _cli()
+    adopt = False
     if request.method == "POST":
         data = request.POST.copy()
         if stack is not None:
@@ -59,6 +60,8 @@ def _editor(request: HttpRequest, h: Host, client: EngineClient, stack: str | No
     elif stack is not None:
         compose, env = read_files(stack_runs.stack_folder(h.name, stack))
         form = StackForm(initial={"name": stack, "compose": compose, "env": env})
+        # A stack deployed elsewhere (the CLI, another tool): its file is not here to edit.
+        adopt = not compose
     else:
         form = StackForm(initial={"compose": EXAMPLE})
     problems: list[FileProblem] = []
@@ -66,8 +69,11 @@ def _editor(request: HttpRequest, h: Host, client: EngineClient, stack: str | No
     if request.method == "POST" and not refusal and not no_cli and form.is_valid():
         name = form.cleaned_data["name"]
         compose, env = form.cleaned_data["compose"], form.cleaned_data["env"]
-        problems = stack_runs.check_stack_files(h, cli, name, compose, env)
-        if not problems:
+        if stack is None and stack_runs.exists(client, h, name):
+            form.add_error("name", f"a stack {name} already exists on this host: edit it instead")
+        else:
+            problems = stack_runs.check_stack_files(h, cli, name, compose, env)
+        if form.is_valid() and not problems:
             folder = stack_runs.stack_folder(h.name, name)
             try:
                 with project_lock(folder):
@@ -88,9 +94,10 @@ def _editor(request: HttpRequest, h: Host, client: EngineClient, stack: str | No
         "cli": cli,
         "problems": problems,
         "busy": busy,
+        "adopt": adopt,
     }
     failed = request.method == "POST"
-    status = 409 if failed and (refusal or busy) else 400 if failed else 200
+    status = 409 if failed and (refusal or busy or no_cli) else 400 if failed else 200
     return render(request, "stacks/editor.html", context, status=status)
 
 
