@@ -187,6 +187,13 @@ def source_for(job: Job, host: Host) -> CLIRunSource:
     folder = stack_folder(job.host, job.stack)
 
     def make_run() -> CLIRun:
+        # A ticket runs once: after a restart of this process (its runs forgotten) a page
+        # coming back with the same ticket is told, rather than deploying or removing again.
+        if (earlier := _recorded(job)) is not None:
+            raise RunFinished(
+                f"this run finished earlier (exit status {earlier.params.get('exit_status')}, "
+                "see the audit trail); start a new one from the stack's page"
+            )
         cli = docker_cli()
         if job.kind == "deploy":
             # Read again under the lock: the files as they are when the run starts.
@@ -202,14 +209,30 @@ def source_for(job: Job, host: Host) -> CLIRunSource:
     return CLIRunSource.for_job(
         job.job,
         lambda: CLIRunSource(
-            make_run, lambda: project_lock(folder), on_done, (ProjectBusy, CLIUnavailable)
+            make_run,
+            lambda: project_lock(folder),
+            on_done,
+            (ProjectBusy, CLIUnavailable, RunFinished),
         ),
     )
 
 
+class RunFinished(Exception):
+    """The ticket's run already ran (its audit entry is there)."""
+
+
+def _recorded(job: Job) -> AuditEntry | None:
+    try:
+        return AuditEntry.objects.filter(action=f"stack.{job.kind}", params__job=job.job).first()
+    finally:
+        connections.close_all()
+
+
 def record(job: Job, code: int | None, error: str, lines: list[str]) -> None:
     """The audit entry of a finished run (from the run's thread): who, host, stack, the
-    command, its exit status and the end of its output."""
+    command, its exit status and the end of its output. Once per ticket."""
+    if _recorded(job) is not None:
+        return
     try:
         user_id = job.user_id if User.objects.filter(pk=job.user_id).exists() else None
         failed = bool(error) or code != 0
@@ -222,7 +245,7 @@ def record(job: Job, code: int | None, error: str, lines: list[str]) -> None:
             action=f"stack.{job.kind}",
             target_id=job.stack,
             target_name=job.stack,
-            params=mask({"command": command_of(job), "exit_status": code}),
+            params=mask({"command": command_of(job), "exit_status": code, "job": job.job}),
             outcome=AuditEntry.FAILED if failed else AuditEntry.OK,
             message=message[:2000],
         )

@@ -18,6 +18,7 @@ from dashboard.asgi import application
 from dashboard.models import AuditEntry
 from dashboard.stacks import project_folder, project_lock
 from dashboard.streams.hub import get_hub
+from dashboard.streams.stack_run import CLIRunSource
 from engine_client.projects import STACK_LABEL
 
 from .support.clients import ORIGIN, cookie_of
@@ -213,6 +214,12 @@ def test_a_stack_deploys_and_goes_on_each_swarm_engine(admin, viewer, engine, sw
     assert resp.status_code == 302, resp.content.decode()[-2000:]
     messages = run_page(admin, resp["Location"])
     assert messages[-1]["exit"]["code"] == 0, output(messages)
+    # The run page again with the same ticket, after the process forgot its runs (a
+    # restart): told the run finished, and nothing runs a second time.
+    CLIRunSource._jobs.clear()
+    again = run_page(admin, resp["Location"])
+    assert "finished earlier (exit status 0" in again[-1]["exit"]["error"]
+    assert AuditEntry.objects.filter(action="stack.deploy", target_id=stack_name).count() == 1
     swarm.wait_running(f"{stack_name}_app", 1, timeout=60)
     assert (
         'data-replicas="1/1"' in viewer.get(f"/hosts/local/projects/{stack_name}/").content.decode()
