@@ -135,3 +135,30 @@ def test_a_quick_run_reports_its_output_and_exit_status(tmp_path):
     assert list(run.lines()) == ["one", "two"]
     assert run.returncode == 3 and not run.timed_out
     assert os.path.isdir(tmp_path)
+
+
+def test_a_run_that_hangs_ends_with_the_timeout_on_the_page_and_in_the_outcome(tmp_path):
+    import contextlib
+    import json
+
+    from dashboard.streams.stack_run import CLIRunSource
+
+    outcome: list[tuple[int | None, str, list[str]]] = []
+    sent: list[object] = []
+    source = CLIRunSource(
+        lambda: CLIRun(
+            [_fake_hanging_cli(tmp_path), str(tmp_path / "child.pid")], {}, str(tmp_path), 1.0
+        ),
+        contextlib.nullcontext,
+        lambda code, error, lines: outcome.append((code, error, lines)),
+        (),
+    )
+    source.start(sent.append, "test run")
+    assert source.done.wait(15)
+    [(code, error, lines)] = outcome
+    assert lines == ["started"] and code is not None and code < 0
+    assert "timeout" in error
+    message = json.loads(source.replay()[0]["text"])
+    assert message["status"]["state"] == "failed" and "timeout" in message["status"]["text"]
+    assert "started" in message["lines"] and message["exit"]["error"] == error
+    assert ("lines", '<div class="l o">started</div>', 1) in sent
