@@ -56,6 +56,13 @@ def test_an_admin_deploys_updates_and_removes_a_stack(page, dashboard, swarm, st
     page.goto(f"{base}/projects/")
     page.locator("#stack-new").click()
     page.fill("#id_name", stack_name)
+    # A key the CLI does not know: its complaint shows beside the editor, at its line.
+    grace = "    stop_grace_period: 1s\n"
+    page.fill("#id_compose", stack_file(2).replace(grace, f"{grace}    bogus: 1\n"))
+    page.locator("#stack-deploy").click()
+    page.locator(".field-error[data-line='8']", has_text="bogus").wait_for(timeout=20000)
+    tb.shot(page, "stack-bad-file")
+    assert not swarm.manager.services.list(filters={"label": [f"{STACK_LABEL}={stack_name}"]})
     page.fill("#id_compose", stack_file(2))
     page.fill("#id_env", "GREETING=hello\n")
     tb.shot(page, "stack-new")
