@@ -4,6 +4,7 @@ from django.urls import re_path
 
 from engine_client.validators import PROJECT_NAME
 
+from .consumers.compose import ComposeRunConsumer
 from .consumers.exec import ExecConsumer
 from .consumers.fleet import FleetConsumer
 from .consumers.live import (
@@ -35,6 +36,11 @@ websocket_urlpatterns = [
         rf"^{H}/projects/(?P<project>{PROJECT_NAME.pattern})/logs/$",
         ProjectLogsConsumer.as_asgi(),
         name="ws-project-logs",
+    ),
+    re_path(
+        rf"^{H}/projects/(?P<project>{PROJECT_NAME.pattern})/run/$",
+        ComposeRunConsumer.as_asgi(),
+        name="ws-project-run",
     ),
     re_path(
         rf"^{H}/stacks/(?P<stack>{PROJECT_NAME.pattern})/run/$",

@@ -112,6 +112,16 @@ def write_files(folder: Path, compose_text: str, env_text: str) -> None:
         _replace(folder / name, text)
 
 
+def write_candidate(folder: Path, name: str, text: str) -> Path:
+    """A file beside the project's own (e.g. `.compose.yaml.candidate`) for compose to read
+    before the real one is replaced: relative paths in it resolve as they will."""
+    if "/" in name or not name.startswith("."):
+        raise ValueError(f"not a candidate file name: {name!r}")
+    _make_private_dirs(folder)
+    _replace(folder / name, text)
+    return folder / name
+
+
 def remove_files(folder: Path) -> None:
     """Forget a project's files (after `down`): the two files, then the folder if empty."""
     for name in (COMPOSE_FILE, ENV_FILE):

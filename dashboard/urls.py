@@ -21,6 +21,7 @@ from .views import (
     image_transfer,
     images,
     networks,
+    project_editor,
     projects,
     registries,
     stacks,
@@ -91,6 +92,12 @@ project_urls = [
     path("<project:name>/restart/", projects.project_restart, name="project-restart"),
     path("<project:name>/remove/", projects.project_remove, name="project-remove"),
     path("<project:name>/logs/", projects.project_logs, name="project-logs"),
+    # "_new" cannot be a project's name (one starts with a letter or digit).
+    path("_new/", project_editor.project_new, name="project-new"),
+    path("<project:name>/edit/", project_editor.project_edit, name="project-edit"),
+    path("<project:name>/preview/", project_editor.project_preview, name="project-preview"),
+    path("<project:name>/run/", project_editor.project_run, name="project-run"),
+    path("<project:name>/adopt/", project_editor.project_adopt, name="project-adopt"),
 ]
 
 volume_urls = [

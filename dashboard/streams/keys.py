@@ -24,7 +24,10 @@ PROGRESS = "progress"
 HEALTH = "health"
 RUN = "run"
 STACK_RUN = "stackrun"
-KINDS = frozenset({EVENTS, LOGS, SERVICE_LOGS, STATS, LIST_STATS, PROGRESS, HEALTH, RUN, STACK_RUN})
+COMPOSE = "compose"
+KINDS = frozenset(
+    {EVENTS, LOGS, SERVICE_LOGS, STATS, LIST_STATS, PROGRESS, HEALTH, RUN, COMPOSE, STACK_RUN}
+)
 
 
 class StreamKey(NamedTuple):

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from engine_client import InvalidArgument
 from engine_client.projects import ProjectReport
 
+from .. import stacks
 from ..access import ADMIN, OPERATOR, VIEWER, require_role
 from ..audit import Pending, audited
 from ..forms.projects import ProjectActionForm, ProjectRemoveForm
@@ -39,6 +40,8 @@ def project_list(request: HttpRequest, host: str) -> HttpResponse:
     context = {
         "host": h,
         "rows": rows,
+        # Projects in the stacks directory with nothing running (down, or never up).
+        "stored_idle": sorted(set(stacks.stored_projects(h.name)) - {r["name"] for r in rows}),
         "ws_url": _ws_url(h.name, {"since": f"{started:.3f}"}),
         "initial_status": {"state": "connecting", "text": "connecting…"},
     }
@@ -57,6 +60,7 @@ def project_detail(request: HttpRequest, host: str, name: str) -> HttpResponse:
         "host": h,
         "p": p,
         "actions": [("start", "Start"), ("stop", "Stop"), ("restart", "Restart")],
+        "stored": stacks.is_stored(stacks.project_folder(h.name, name)),
         "ws_url": _ws_url(h.name, {"project": name, "since": f"{started:.3f}"}),
         "initial_status": {"state": "connecting", "text": "connecting…"},
     }

@@ -152,3 +152,28 @@ def compose_project(tmp: Path, docker_host: str, image: str) -> Iterator[Compose
         yield project
     finally:
         project.run("down", "-v", "--remove-orphans", "-t", "1")
+
+
+def down_by_name(binary: str, docker_host: str, name: str) -> None:
+    """Bring a project down by its name alone (compose v2 finds it by its labels), with its
+    volumes: the cleanup of a project a test had the dashboard make."""
+    subprocess.run(
+        [binary, "-p", name, "down", "-v", "--remove-orphans", "-t", "1"],
+        capture_output=True,
+        env={"PATH": os.environ.get("PATH", ""), "DOCKER_HOST": docker_host, "HOME": "/tmp"},
+        cwd="/tmp",
+        timeout=COMPOSE_TIMEOUT,
+        check=False,
+    )
+
+
+def labelled_compose(image: str, services: dict[str, str] | None = None) -> str:
+    """A compose file whose services (name -> command) and default network carry the run's
+    test label; each service stops at once."""
+    services = services or {"web": '["sleep", "3000"]'}
+    body = "".join(
+        f"  {name}:\n    image: {image}\n    command: {command}\n    stop_grace_period: 1s\n"
+        f'    labels: {{{TEST_LABEL}: "{RUN_ID}"}}\n'
+        for name, command in services.items()
+    )
+    return f'services:\n{body}networks:\n  default:\n    labels: {{{TEST_LABEL}: "{RUN_ID}"}}\n'

@@ -1,0 +1,380 @@
+"""Compose runs for the projects in the stacks directory: save (checked, then `compose
+config`), preview (`up --dry-run`), and the runs a page watches (up, pull, restart, down).
+
+A run is started the way a pull is (dashboard/progress.py): the view checks the request and
+hands the page a signed ticket naming the run; the page's websocket presents it, and the
+consumer starts (or rejoins) the run in the hub. The run goes on to its end if the page is
+closed (stopping compose half-way leaves a project half-made); its outcome — who, host,
+project, command, exit status — is written to the audit trail when compose exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core import signing
+from django.db import connections
+from django.http import HttpRequest
+
+from engine_client.compose import (
+    ComposeBinary,
+    ComposeRun,
+    ComposeUnavailable,
+    Connection,
+    PlanStep,
+    find_compose,
+    plan_from_dry_run,
+    private_home,
+)
+from engine_client.compose_files import (
+    COMPOSE_FILE,
+    ENV_FILE,
+    MAX_COMPOSE_BYTES,
+    FileProblem,
+    check_files,
+    problems_from_compose_error,
+)
+from engine_client.validators import check_project_name
+
+from . import stacks
+from .audit import mask
+from .engines import Host, get_host
+from .models import AuditEntry
+
+_SALT = "dashboard.compose-run"
+TICKET_MAX_AGE = 15 * 60
+# `compose config` and `up --dry-run` are quick: they get at most this long.
+CHECK_TIMEOUT = 60.0
+# The runs a page can start, and compose's arguments for each.
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "up": ("up", "-d", "--remove-orphans"),
+    "pull": ("pull",),
+    "restart": ("restart",),
+    "down": ("down", "--remove-orphans"),
+    "down-volumes": ("down", "--remove-orphans", "--volumes"),
+}
+ACTION_LABELS = {
+    "up": "Up",
+    "pull": "Pull",
+    "restart": "Restart",
+    "down": "Down",
+    "down-volumes": "Down, with volumes",
+}
+
+_binary: dict[str, ComposeBinary] = {}
+_binary_lock = threading.Lock()
+
+
+def compose_binary() -> ComposeBinary:
+    """The compose v2 binary (DASHBOARD_COMPOSE_BIN or PATH); ComposeUnavailable says how
+    to get one. A binary found is remembered; a missing one is looked for again next time."""
+    configured = settings.COMPOSE_BIN
+    with _binary_lock:
+        found = _binary.get(configured)
+        if found is None:
+            found = _binary[configured] = find_compose(configured)
+        return found
+
+
+def compose_problem() -> str:
+    """Why compose cannot run here, or ""."""
+    try:
+        compose_binary()
+    except ComposeUnavailable as exc:
+        return str(exc)
+    return ""
+
+
+def connection_for(host: Host) -> Connection:
+    """The host's connection as the docker CLI's variables say it. A TLS host's certificates
+    are the files the dashboard already decrypted into its private 0700 directory (or the
+    DOCKER_CERT_PATH the first host came with)."""
+    tls = host.tls
+    if tls is None:
+        return Connection(docker_host=host.url)
+    first = tls.client_cert or tls.ca_cert or tls.client_key or ""
+    return Connection(
+        docker_host=host.url,
+        cert_path=os.path.dirname(first),
+        tls_verify=tls.verify,
+        tls=True,
+    )
+
+
+def compose_home() -> Path:
+    return private_home(Path(settings.DATA_DIR) / "compose-home")
+
+
+def make_run(
+    host: Host,
+    project: str,
+    folder: Path,
+    args: tuple[str, ...],
+    timeout: float | None = None,
+    compose_file: str = COMPOSE_FILE,
+    env_file: str | None = None,
+) -> ComposeRun:
+    return ComposeRun(
+        binary=compose_binary(),
+        project=project,
+        folder=folder,
+        connection=connection_for(host),
+        home=compose_home(),
+        args=args,
+        timeout=settings.COMPOSE_TIMEOUT if timeout is None else timeout,
+        compose_file=compose_file,
+        env_file=env_file,
+    )
+
+
+@dataclass
+class SaveResult:
+    problems: list[FileProblem]
+    created: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def save(host: Host, project: str, compose_text: str, env_text: str, new: bool) -> SaveResult:
+    """Check the files, have compose read them (`config -q`) as candidates beside the real
+    ones, and only then put them in place. Nothing is written when either refuses; a
+    project another run holds is refused (ProjectBusy)."""
+    folder = stacks.project_folder(host.name, project)
+    if new and stacks.is_stored(folder):
+        return SaveResult(
+            [FileProblem(COMPOSE_FILE, None, f"{project} is already a project here: edit it")]
+        )
+    problems = check_files(folder, compose_text, env_text)
+    if problems:
+        return SaveResult(problems)
+    binary_problem = compose_problem()
+    if binary_problem:
+        return SaveResult([FileProblem(COMPOSE_FILE, None, binary_problem)])
+    existed = folder.exists()
+    with stacks.project_lock(folder):
+        candidate = f".{COMPOSE_FILE}.candidate"
+        env_candidate = f".{ENV_FILE}.candidate"
+        stacks.write_candidate(folder, candidate, compose_text)
+        stacks.write_candidate(folder, env_candidate, env_text)
+        try:
+            run = make_run(
+                host,
+                project,
+                folder,
+                ("config", "-q"),
+                timeout=min(CHECK_TIMEOUT, settings.COMPOSE_TIMEOUT),
+                compose_file=candidate,
+                env_file=env_candidate,
+            )
+            output = run.run()
+            if run.timed_out or run.exit_status != 0:
+                text = "\n".join(output).replace(str(folder / candidate), COMPOSE_FILE)
+                ended = f"{run.outcome} (exit status {run.exit_status})"
+                problems = (
+                    [FileProblem(COMPOSE_FILE, None, ended)]
+                    if run.timed_out
+                    else problems_from_compose_error(text, compose_text)
+                    or [FileProblem(COMPOSE_FILE, None, ended)]
+                )
+                return SaveResult(problems)
+            stacks.write_files(folder, compose_text, env_text)
+            return SaveResult([], created=not existed)
+        finally:
+            for name in (candidate, env_candidate):
+                with contextlib.suppress(FileNotFoundError):
+                    (folder / name).unlink()
+            if not existed and not stacks.is_stored(folder):
+                stacks.remove_files(folder)
+
+
+@dataclass
+class Preview:
+    steps: list[PlanStep]
+    error: str = ""
+
+
+def preview(host: Host, project: str) -> Preview:
+    """What `up` would create, recreate or remove (`up --dry-run`, compose 2.26 has it)."""
+    folder = stacks.project_folder(host.name, project)
+    try:
+        run = make_run(
+            host,
+            project,
+            folder,
+            ("up", "--dry-run", "-d", "--remove-orphans"),
+            timeout=min(CHECK_TIMEOUT, settings.COMPOSE_TIMEOUT),
+        )
+    except ComposeUnavailable as exc:
+        return Preview([], str(exc))
+    output = run.run()
+    if run.timed_out or run.exit_status != 0:
+        ended = f"{run.outcome} (exit status {run.exit_status})"
+        tail = "\n".join(output[-5:])
+        return Preview([], f"{ended}: {tail}" if tail else ended)
+    return Preview(plan_from_dry_run(output))
+
+
+# -- runs a page watches -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    host: str
+    project: str
+    action: str
+    job: str
+    user_id: int
+    username: str
+    remote_addr: str
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        return ACTIONS[self.action]
+
+
+def issue(request: HttpRequest, host: str, project: str, action: str) -> Job:
+    if action not in ACTIONS:
+        raise ValueError(action)
+    return Job(
+        host=host,
+        project=check_project_name(project),
+        action=action,
+        job=secrets.token_hex(8),
+        user_id=request.user.pk,
+        username=request.user.get_username(),
+        remote_addr=request.META.get("REMOTE_ADDR", "")[:64],
+    )
+
+
+def ticket(job: Job) -> str:
+    data = {
+        "h": job.host,
+        "p": job.project,
+        "a": job.action,
+        "j": job.job,
+        "u": job.user_id,
+        "n": job.username,
+        "r": job.remote_addr,
+    }
+    return signing.dumps(data, salt=_SALT, compress=True)
+
+
+def read_ticket(value: str | None, host: str, project: str, user_id: Any) -> Job:
+    """The run a ticket names; ValueError when it is forged, expired, or someone else's."""
+    try:
+        data = signing.loads(value or "", salt=_SALT, max_age=TICKET_MAX_AGE)
+    except signing.SignatureExpired:
+        raise ValueError("this run's link has expired; start it again") from None
+    except signing.BadSignature:
+        raise ValueError("not a valid run link") from None
+    if (
+        data.get("h") != host
+        or data.get("p") != project
+        or data.get("u") != user_id
+        or data.get("a") not in ACTIONS
+    ):
+        raise ValueError("this run's link belongs to someone else")
+    return Job(
+        host=data["h"],
+        project=check_project_name(data["p"]),
+        action=data["a"],
+        job=str(data["j"]),
+        user_id=data["u"],
+        username=data.get("n", ""),
+        remote_addr=data.get("r", ""),
+    )
+
+
+def source_for(job: Job) -> Any:
+    """The hub source that runs `job` (the running or finished one, if there is one)."""
+    from .streams.compose_run import ComposeRunSource, RunResult
+
+    def start() -> ComposeRun:
+        host = get_host(job.host)
+        connections.close_all()
+        return make_run(host, job.project, stacks.project_folder(job.host, job.project), job.args)
+
+    def on_done(result: RunResult) -> None:
+        record(job, result)
+
+    folder = stacks.project_folder(job.host, job.project)
+    return ComposeRunSource.for_job(
+        job.job, lambda: ComposeRunSource(job.job, folder, start, on_done)
+    )
+
+
+def record(job: Job, result: Any) -> None:
+    """The audit entry for a finished run (from the run's thread)."""
+    try:
+        user_id = job.user_id if User.objects.filter(pk=job.user_id).exists() else None
+        outcome = (
+            AuditEntry.OK
+            if result.exit_status == 0 and not result.refused
+            else (AuditEntry.DENIED if result.refused else AuditEntry.FAILED)
+        )
+        AuditEntry.objects.create(
+            user_id=user_id,
+            username=job.username,
+            remote_addr=job.remote_addr,
+            host=job.host,
+            action=f"project.compose.{job.action}",
+            target_id=job.project,
+            target_name=job.project,
+            params=mask({"command": result.command, "exit_status": result.exit_status}),
+            outcome=outcome,
+            message=result.message[:2000],
+        )
+    finally:
+        connections.close_all()
+
+
+# -- adopting a project the CLI made -------------------------------------------------------
+
+
+def adopt(host: Host, project: str, config_files: list[str], working_dir: str) -> SaveResult:
+    """Copy a CLI project's compose file (and the .env beside it) into the stacks directory,
+    once they pass the same checks relative to their own folder, and compose reads them in
+    their new one. Refused, saying why, when the file is not there to read or fails."""
+
+    def refused(message: str) -> SaveResult:
+        return SaveResult([FileProblem(COMPOSE_FILE, None, message)])
+
+    if len(config_files) != 1:
+        return refused(
+            f"{project} was made from {len(config_files)} compose files "
+            f"({', '.join(config_files) or 'none named'}); only a project made from one can "
+            "be adopted"
+        )
+    source = Path(config_files[0])
+    if not source.is_absolute():
+        return refused(f"its compose file {source} is not an absolute path")
+    own_folder = Path(working_dir) if working_dir else source.parent
+    try:
+        compose_text = _read_limited(source)
+        env_path = own_folder / ENV_FILE
+        env_text = _read_limited(env_path) if env_path.is_file() else ""
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return refused(f"{source} cannot be read on the dashboard's machine: {reason}")
+    problems = check_files(own_folder, compose_text, env_text)
+    if problems:
+        return SaveResult(problems)
+    return save(host, project, compose_text, env_text, new=True)
+
+
+def _read_limited(path: Path) -> str:
+    with open(path, "rb") as f:
+        data = f.read(MAX_COMPOSE_BYTES + 1)
+    if len(data) > MAX_COMPOSE_BYTES:
+        raise ValueError(f"it is over {MAX_COMPOSE_BYTES} bytes")
+    return data.decode("utf-8")

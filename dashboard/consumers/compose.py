@@ -1,0 +1,33 @@
+"""A compose run's websocket: its output lines as they come, then its exit status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..access import ADMIN
+from ..engines import Host
+from ..streams import keys
+from ..streams.hub import Source
+from .base import StreamConsumer
+
+
+class ComposeRunConsumer(StreamConsumer):
+    """Deploying is an admin's; the run is the one the view issued this same person a ticket
+    for (dashboard/compose_runs.py), so a socket cannot start a run no view allowed."""
+
+    role = ADMIN
+
+    def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
+        from .. import compose_runs
+
+        project = self.scope["url_route"]["kwargs"]["project"]
+        user = self.scope.get("user")
+        job = compose_runs.read_ticket(
+            query.get("t"), host.name, project, getattr(user, "pk", None)
+        )
+        key = keys.stream_key(host, keys.COMPOSE, job.project, job.job)
+        return [(key, lambda: compose_runs.source_for(job))]
+
+    async def forward(self, key: str, message: dict[str, Any]) -> None:
+        await self.send(text_data=message["html"])

@@ -1,0 +1,150 @@
+"""A compose run as a hub source: compose's output lines as they come, then its exit status.
+
+The run holds the project's lock (dashboard/stacks.py) from start to end, so a second run of
+the same project — from this process or another — is refused, never interleaved. Like a pull
+it is read to its end even when its last viewer has gone (stopping compose half-way leaves a
+project half-made); a viewer who comes back rejoins it by its job id and gets every line
+kept so far.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from engine_client.compose import ComposeRun, ComposeUnavailable
+
+from ..stacks import ProjectBusy, project_lock
+from .hub import Source
+
+log = logging.getLogger(__name__)
+KEEP_LINES = 5000
+
+
+@dataclass
+class RunResult:
+    command: str = ""
+    exit_status: int | None = None
+    timed_out: bool = False
+    refused: bool = False
+    message: str = ""
+
+    @property
+    def state(self) -> str:
+        if self.refused:
+            return "refused"
+        return "done" if self.exit_status == 0 and not self.timed_out else "failed"
+
+
+class ComposeRunSource(Source):
+    _jobs: OrderedDict[str, ComposeRunSource] = OrderedDict()
+    _jobs_lock = threading.Lock()
+    KEEP_JOBS = 64
+
+    def __init__(
+        self,
+        job: str,
+        folder: Path,
+        start_run: Callable[[], ComposeRun],
+        on_done: Callable[[RunResult], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.job = job
+        self.folder = folder
+        self.start_run = start_run
+        self.on_done = on_done
+        self.result: RunResult | None = None
+        self.command = ""
+        self._lines: deque[str] = deque(maxlen=KEEP_LINES)
+        self._started = False
+        self.done = threading.Event()
+
+    @classmethod
+    def for_job(cls, job: str, make: Callable[[], ComposeRunSource]) -> ComposeRunSource:
+        with cls._jobs_lock:
+            source = cls._jobs.get(job)
+            if source is None:
+                source = cls._jobs[job] = make()
+                finished = [k for k, s in cls._jobs.items() if s.done.is_set()]
+                for key in finished[: max(len(cls._jobs) - cls.KEEP_JOBS, 0)]:
+                    del cls._jobs[key]
+            return source
+
+    def start(self, emit: Callable[[Any], None], name: str) -> None:
+        with self._lock:
+            self._emit = emit
+            self.stopping.clear()
+            if self._started:
+                return  # a viewer came back: the run goes on as it was
+            self._started = True
+        threading.Thread(target=self._main, name=name, daemon=True).start()
+
+    def stop(self) -> None:
+        self.stopping.set()  # nobody watches: stop sending, but let compose finish
+
+    def run(self) -> None:
+        result = RunResult()
+        try:
+            with project_lock(self.folder):
+                run = self.start_run()
+                result.command = self.command = run.command
+                self.emit(("started", run.command))
+                for line in run.lines():
+                    self.emit(("line", line))
+                result.exit_status = run.exit_status
+                result.timed_out = run.timed_out
+                result.message = run.outcome
+        except ProjectBusy as exc:
+            result.refused = True
+            result.message = str(exc)
+        except ComposeUnavailable as exc:
+            result.message = str(exc)
+        except OSError as exc:
+            result.message = f"compose could not be started: {exc}"
+        except Exception as exc:
+            log.exception("compose run %s failed", self.job)
+            result.message = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.result = result
+            self.done.set()
+            self.emit(("end",))
+            if self.on_done is not None:
+                try:
+                    self.on_done(result)
+                except Exception:
+                    log.exception("recording the end of compose run %s failed", self.job)
+
+    # -- on the loop ------------------------------------------------------------------------
+
+    def emit(self, item: Any) -> None:
+        # Lines are kept here, in the reading thread, whether anyone watches or not: a
+        # viewer who comes back gets them all.
+        if item[0] == "line":
+            self._lines.append(item[1])
+        super().emit(item)
+
+    def combine(self, items: list[Any]) -> dict[str, Any] | None:
+        lines = [item[1] for item in items if item[0] == "line"]
+        ended = any(item[0] == "end" for item in items)
+        return {"html": self._render(lines, replace=False, with_status=ended or not lines)}
+
+    def replay(self) -> list[dict[str, Any]]:
+        return [{"html": self._render(list(self._lines), replace=True, with_status=True)}]
+
+    def _render(self, lines: list[str], replace: bool, with_status: bool) -> str:
+        context = {
+            "job": self.job,
+            "lines": lines,
+            "replace": replace,
+            "with_status": with_status,
+            "command": self.command,
+            "result": self.result,
+        }
+        return render_to_string("projects/_run_update.html", context)

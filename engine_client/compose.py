@@ -1,0 +1,292 @@
+"""The real compose v2 binary, run for one project against one engine.
+
+Never through a shell: an argument list. Never with the dashboard's own environment either:
+compose interpolates `${VAR}` from its environment into the containers it makes, and
+`secrets.*.environment` reads it, so a file could otherwise copy the dashboard's secret key
+into a container. The environment is built from scratch: PATH, a HOME and DOCKER_CONFIG
+that belong to the dashboard, and the host's connection (DOCKER_HOST, and for a TLS host
+DOCKER_CERT_PATH/DOCKER_TLS_VERIFY pointing at the 0700 directory the dashboard writes its
+certificates to). A run has a deadline, after which its whole process group is killed (a
+plugin or credential helper it started included) and the run says so.
+
+Plain Python; no Django.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .compose_files import COMPOSE_FILE
+
+# Where compose and the helpers it may start (docker-credential-*, buildx) are looked for.
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+VERSION_TIMEOUT = 15.0
+# After SIGTERM at the deadline, this long before SIGKILL.
+KILL_GRACE_SECONDS = 2.0
+HOW_TO_GET = (
+    "Install the compose v2 plugin (`docker compose`) or a standalone v2 `docker-compose` on "
+    "the dashboard's machine, or point DASHBOARD_COMPOSE_BIN at one (Debian 13 packages it "
+    "as docker-compose; `lab/engine-lab deps` unpacks it)."
+)
+_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+
+
+class ComposeUnavailable(Exception):
+    """No usable compose v2 binary; the message says why and how to get one."""
+
+
+@dataclass(frozen=True)
+class ComposeBinary:
+    argv: tuple[str, ...]  # ("/usr/bin/docker-compose",) or ("/usr/bin/docker", "compose")
+    version: str
+
+    def __str__(self) -> str:
+        return f"{' '.join(self.argv)} {self.version}"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How compose reaches one engine, as the docker CLI's variables say it."""
+
+    docker_host: str
+    cert_path: str = ""
+    tls_verify: bool = False
+    tls: bool = False
+
+
+def find_compose(configured: str = "", search_path: str | None = None) -> ComposeBinary:
+    """The compose v2 binary: `configured` (DASHBOARD_COMPOSE_BIN) when set, else the
+    `docker compose` plugin, else `docker-compose`, on the PATH. v1 is refused."""
+    candidates: list[tuple[str, ...]] = []
+    if configured:
+        path = shutil.which(configured, path=search_path) or configured
+        # A docker CLI named there means its compose plugin.
+        if os.path.basename(path) == "docker":
+            candidates.append((path, "compose"))
+        else:
+            candidates.append((path,))
+    else:
+        if docker := shutil.which("docker", path=search_path):
+            candidates.append((docker, "compose"))
+        if standalone := shutil.which("docker-compose", path=search_path):
+            candidates.append((standalone,))
+    reasons: list[str] = []
+    for argv in candidates:
+        version, reason = _version_of(argv)
+        if version:
+            return ComposeBinary(argv, version)
+        reasons.append(reason)
+    if not candidates:
+        reasons.append("no compose binary found on PATH")
+    raise ComposeUnavailable(f"{'; '.join(reasons)}. {HOW_TO_GET}")
+
+
+def _version_of(argv: tuple[str, ...]) -> tuple[str, str]:
+    shown = " ".join(argv)
+    try:
+        done = subprocess.run(
+            [*argv, "version", "--short"],
+            capture_output=True,
+            text=True,
+            timeout=VERSION_TIMEOUT,
+            env={"PATH": SAFE_PATH, "HOME": "/nonexistent"},
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return "", f"{shown} could not be run ({exc})"
+    out = done.stdout.strip()
+    match = _VERSION.match(out)
+    if done.returncode != 0 or not match:
+        said = (done.stderr or done.stdout).strip().splitlines()
+        return "", f"{shown} did not say its version ({said[0] if said else done.returncode})"
+    if int(match.group(1)) < 2:
+        return "", f"{shown} is compose {out} (v1): the dashboard needs compose v2"
+    return out, ""
+
+
+def compose_env(connection: Connection, home: Path) -> dict[str, str]:
+    """The whole environment of a compose run (nothing of the dashboard's own)."""
+    env = {
+        "PATH": SAFE_PATH,
+        "HOME": str(home),
+        "DOCKER_CONFIG": str(home / "docker"),
+        "DOCKER_HOST": connection.docker_host,
+        # Plain lines, no colour or cursor movement: they are shown as text in a page.
+        "COMPOSE_ANSI": "never",
+        "COMPOSE_PROGRESS": "plain",
+        "LANG": "C.UTF-8",
+    }
+    if connection.tls or connection.tls_verify:
+        env["DOCKER_CERT_PATH"] = connection.cert_path
+        if connection.tls_verify:
+            env["DOCKER_TLS_VERIFY"] = "1"
+        else:
+            env["DOCKER_TLS"] = "1"
+    return env
+
+
+def private_home(path: Path) -> Path:
+    """The dashboard-owned HOME of compose runs (0700), with an empty docker config."""
+    (path / "docker").mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
+@dataclass
+class ComposeRun:
+    """One compose command for one project: iterate `lines()`, then read `exit_status`."""
+
+    binary: ComposeBinary
+    project: str
+    folder: Path
+    connection: Connection
+    home: Path
+    args: Sequence[str]
+    timeout: float
+    compose_file: str = COMPOSE_FILE
+    env_file: str | None = None
+    exit_status: int | None = None
+    timed_out: bool = False
+    stopped: bool = False
+    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _drained: bool = field(default=False, repr=False)
+
+    @property
+    def argv(self) -> list[str]:
+        argv = [
+            *self.binary.argv,
+            "--project-directory",
+            str(self.folder),
+            "-p",
+            self.project,
+            "-f",
+            str(self.folder / self.compose_file),
+        ]
+        if self.env_file:
+            argv += ["--env-file", str(self.folder / self.env_file)]
+        return [*argv, *self.args]
+
+    @property
+    def command(self) -> str:
+        """What was run, for people: `compose -p shop up -d` (no paths)."""
+        return " ".join(["compose", "-p", self.project, *self.args])
+
+    def lines(self) -> Iterator[str]:
+        """compose's output (stdout and stderr, in order), a line at a time as it comes."""
+        process = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=compose_env(self.connection, self.home),
+            cwd=self.folder,
+            # Its own process group: the deadline ends compose and all it started.
+            start_new_session=True,
+        )
+        with self._lock:
+            self._process = process
+        deadline = threading.Timer(self.timeout, self._expire)
+        deadline.daemon = True
+        deadline.start()
+        try:
+            assert process.stdout is not None
+            for raw in iter(process.stdout.readline, b""):
+                yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            self._drained = True
+            self.exit_status = process.wait()
+        finally:
+            deadline.cancel()
+            if process.poll() is None:
+                self._kill(process)
+                self.exit_status = process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
+
+    def run(self) -> list[str]:
+        """The whole run; its output lines."""
+        return list(self.lines())
+
+    def stop(self) -> None:
+        """End the run now (any thread)."""
+        self.stopped = True
+        with self._lock:
+            process = self._process
+        if process is not None and process.poll() is None:
+            self._kill(process)
+
+    @property
+    def outcome(self) -> str:
+        """The end of the run in words (the exit status is `exit_status`)."""
+        if self.timed_out:
+            return f"compose did not finish within {self.timeout:g} s: it was ended"
+        if self.stopped:
+            return "the run was called off"
+        return "compose finished" if self.exit_status == 0 else "compose failed"
+
+    def _expire(self) -> None:
+        with self._lock:
+            process = self._process
+        if process is not None:
+            # Even when compose itself has ended: a child of it may still hold the output open.
+            self.timed_out = process.poll() is None or not self._drained
+            self._kill(process)
+
+    @staticmethod
+    def _kill(process: subprocess.Popen[bytes]) -> None:
+        """SIGTERM to the whole group, SIGKILL to what is left of it after a grace."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(process.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                return
+            if sig == signal.SIGTERM:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(KILL_GRACE_SECONDS)
+
+
+DRY_RUN_PREFIX = "DRY-RUN MODE -"
+# compose's progress verbs that change something, and how the preview says them.
+_PLAN_VERBS = {
+    "Creating": "create",
+    "Recreate": "recreate",
+    "Removing": "remove",
+    "Pulling": "pull",
+    "Building": "build",
+}
+_PLAN_LINE = re.compile(r"^\s*(\w+)\s+(\S+)\s+(\w+)")
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    action: str  # create, recreate, remove, pull, build
+    kind: str  # Container, Network, Volume, Image...
+    name: str
+
+
+def plan_from_dry_run(lines: Sequence[str]) -> list[PlanStep]:
+    """What `up --dry-run` says it would change, each thing once, in its order."""
+    steps: list[PlanStep] = []
+    for line in lines:
+        text = line.strip()
+        if not text.startswith(DRY_RUN_PREFIX):
+            continue
+        match = _PLAN_LINE.match(text.removeprefix(DRY_RUN_PREFIX))
+        if not match:
+            continue
+        kind, name, verb = match.groups()
+        action = _PLAN_VERBS.get(verb)
+        step = PlanStep(action, kind, name) if action else None
+        if step is not None and step not in steps:
+            steps.append(step)
+    return steps
