@@ -228,3 +228,7 @@ def test_a_stack_deploys_and_goes_on_each_swarm_engine(admin, viewer, engine, sw
     messages = run_page(admin, resp["Location"])
     assert messages[-1]["exit"]["code"] == 0, output(messages)
     assert not swarm.manager.services.list(filters={"label": [f"{STACK_LABEL}={stack_name}"]})
+
+
+def test_editing_a_stack_that_is_not_there_is_a_404(admin, engine, swarm, stack_name):
+    assert admin.get(f"{S}/{stack_name}/edit/").status_code == 404

@@ -60,6 +60,8 @@ def _editor(request: HttpRequest, h: Host, client: EngineClient, stack: str | No
     elif stack is not None:
         compose, env = read_files(stack_runs.stack_folder(h.name, stack))
         form = StackForm(initial={"name": stack, "compose": compose, "env": env})
+        if not compose and not refusal and not stack_runs.exists(client, h, stack):
+            raise NotFound(f"no stack {stack} on this host", 404)
         # A stack deployed elsewhere (the CLI, another tool): its file is not here to edit.
         adopt = not compose
     else:
