@@ -109,12 +109,13 @@ class CLIRunSource(Source):
                     self._status = {"state": "failed", "text": f"Exit status {code}: {error}"}
                 else:
                     self._status = {"state": "exited", "text": f"Exit status {code}"}
-            self.done.set()
-            self.emit(("changed",))
+            # Recorded before the page is told: an exit status shown is an audited one.
             try:
                 self.on_done(code, error, list(self._texts))
             except Exception:
                 log.exception("recording the end of a stack run failed")
+            self.done.set()
+            self.emit(("changed",))
 
     def _set_status(self, state: str, text: str) -> None:
         with self._state_lock:
