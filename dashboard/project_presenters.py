@@ -58,13 +58,45 @@ def project_list_row(p: Project) -> dict[str, Any]:
     return row
 
 
+def _swarm_service(svc: dict[str, Any] | None, tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    """A stack's service as its page shows it: replicas running/desired, its image, and
+    the state of its last update (UpdateStatus: updating, completed, paused, rollback_...)."""
+    if svc is None:
+        return {}
+    spec = svc.get("Spec") or {}
+    mode = spec.get("Mode") or {}
+    running = sum(1 for t in tasks if (t.get("Status") or {}).get("State") == "running")
+    desired: int | None = (mode.get("Replicated") or {}).get("Replicas")
+    if desired is None:  # global: one task per eligible node
+        desired = len(tasks)
+    update = svc.get("UpdateStatus") or {}
+    image = ((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image", "")
+    return {
+        "id": svc.get("ID", ""),
+        "full_name": spec.get("Name", ""),
+        "mode": "global" if "Global" in mode else "replicated",
+        "replicas": f"{running}/{desired}",
+        "desired": desired,
+        "image": image.split("@")[0],
+        "update_state": update.get("State", ""),
+        "update_message": update.get("Message", ""),
+    }
+
+
 def project_row(p: Project) -> dict[str, Any]:
     """One project: its roll-up and what it holds, for the list's row and its page."""
     services: list[dict[str, Any]] = []
     for s in p.services.values():
         rows = [container_row(c) for c in s.containers] + [_task_row(t) for t in s.tasks]
         running = sum(1 for r in rows if r["state"] == "running")
-        services.append({"name": s.name or "(no service label)", "rows": rows, "running": running})
+        services.append(
+            {
+                "name": s.name or "(no service label)",
+                "rows": rows,
+                "running": running,
+                "swarm": _swarm_service(s.service, s.tasks),
+            }
+        )
     return {
         "name": p.name,
         "kind": p.kind,

@@ -17,7 +17,7 @@ from .consumers.live import (
     ResourceListConsumer,
     StatsConsumer,
 )
-from .consumers.run import RunOnceConsumer
+from .consumers.run import RunOnceConsumer, StackRunConsumer
 from .consumers.swarm import ServiceLogsConsumer, SwarmLiveConsumer
 from .engines import HOST_NAME_RE
 
@@ -41,6 +41,11 @@ websocket_urlpatterns = [
         rf"^{H}/projects/(?P<project>{PROJECT_NAME.pattern})/run/$",
         ComposeRunConsumer.as_asgi(),
         name="ws-project-run",
+    ),
+    re_path(
+        rf"^{H}/stacks/(?P<stack>{PROJECT_NAME.pattern})/run/$",
+        StackRunConsumer.as_asgi(),
+        name="ws-stack-run",
     ),
     re_path(rf"^{H}/events/$", EventsConsumer.as_asgi(), name="ws-events"),
     re_path(rf"^{H}/progress/$", ProgressConsumer.as_asgi(), name="ws-progress"),

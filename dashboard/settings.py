@@ -240,3 +240,10 @@ IMAGE_UPLOAD_MAX_BYTES = int(env_float("DASHBOARD_IMAGE_UPLOAD_MAX_BYTES", 2 * 1
 STACKS_DIR = Path(os.environ.get("DASHBOARD_STACKS_DIR") or DATA_DIR / "stacks")
 COMPOSE_BIN = os.environ.get("DASHBOARD_COMPOSE_BIN", "")
 COMPOSE_TIMEOUT = env_float("DASHBOARD_COMPOSE_TIMEOUT", 600.0)
+
+# Swarm stacks are deployed with the docker CLI (`docker stack deploy`): DASHBOARD_DOCKER_BIN
+# names it, else `docker` on PATH. A stack run that takes longer than STACK_TIMEOUT seconds
+# is ended (its whole process group). The CLI gets a config folder of the dashboard's own.
+DOCKER_BIN = os.environ.get("DASHBOARD_DOCKER_BIN", "")
+STACK_TIMEOUT = env_float("DASHBOARD_STACK_TIMEOUT", 300.0)
+DOCKER_CLI_CONFIG_DIR = DATA_DIR / "docker-cli"

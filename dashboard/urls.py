@@ -24,6 +24,7 @@ from .views import (
     project_editor,
     projects,
     registries,
+    stacks,
     system,
     users,
     volumes,
@@ -127,10 +128,18 @@ registry_urls = [
     path("remove/", registries.registry_remove, name="registry-remove"),
 ]
 
+stack_urls = [
+    path("new/", stacks.stack_new, name="stack-new"),
+    path("<project:name>/edit/", stacks.stack_edit, name="stack-edit"),
+    path("<project:name>/remove/", stacks.stack_remove, name="stack-remove"),
+    path("<project:name>/run/", stacks.stack_run, name="stack-run"),
+]
+
 host_urls = [
     path("", hosts.host_detail, name="host-detail"),
     path("containers/", include(container_urls)),
     path("projects/", include(project_urls)),
+    path("stacks/", include(stack_urls)),
     path("events/", events.events, name="events"),
     path("images/", include(image_urls)),
     path("volumes/", include(volume_urls)),

@@ -208,6 +208,13 @@ class ProjectsAPI:
         self, projects: dict[str, Project], filters: dict[str, builtins.list[str]]
     ) -> None:
         services = self._c.services.list(filters=filters, status=False)
+        # The networks `docker stack deploy` made carry the stack's label (not compose's).
+        for n in self._c.networks.list(filters=filters):
+            stack = _labels(n).get(STACK_LABEL, "")
+            if stack and stack not in projects:
+                projects[stack] = Project(stack, kind="stack")
+            if stack:
+                projects[stack].networks.append(n)
         if not services:
             return
         by_id: dict[str, ProjectService] = {}

@@ -28,6 +28,7 @@ from ..streams.sources import (
     StatsSource,
     container_logs,
 )
+from ..streams.swarm_sources import service_logs
 from .base import StreamConsumer, event_time, page_read_at
 
 _RELATIVE = re.compile(r"(\d{1,6})([smhd])")
@@ -315,6 +316,7 @@ class ProjectsConsumer(StreamConsumer):
 
 # What a merged project log follows: containers as the page named them, id:service.
 _FOLLOWED = re.compile(r"([0-9a-f]{64}):([a-zA-Z0-9][a-zA-Z0-9_.-]{0,127})")
+_FOLLOWED_SERVICE = re.compile(r"([a-z0-9]{25}):([a-zA-Z0-9][a-zA-Z0-9_.-]{0,127})")
 
 
 class ProjectLogsConsumer(LogsConsumer):
@@ -337,8 +339,25 @@ class ProjectLogsConsumer(LogsConsumer):
             cid, service = m.groups()
             key = keys.stream_key(host, keys.LOGS, cid, tail, "", service)
             out.append((key, _logs_factory(client, cid, tail, service)))
+        # A swarm stack's services (id:service), each followed as the engine merges its tasks.
+        services = [i for i in (query.get("s") or "").split(",") if i]
+        if len(services) > PROJECT_LOG_CONTAINERS_MAX:
+            raise ValueError(f"at most {PROJECT_LOG_CONTAINERS_MAX} services")
+        for item in services:
+            m = _FOLLOWED_SERVICE.fullmatch(item)
+            if m is None:
+                raise ValueError("services are named as id:service")
+            sid, service = m.groups()
+            key = keys.stream_key(host, keys.SERVICE_LOGS, sid, tail, service)
+            out.append((key, _service_logs_factory(client, sid, tail, service)))
         return out
 
 
 def _logs_factory(client: Any, cid: str, tail: int | str, service: str) -> Callable[[], Source]:
     return lambda: container_logs(client, cid, tail=tail, since=None, service=service)
+
+
+def _service_logs_factory(
+    client: Any, sid: str, tail: int | str, service: str
+) -> Callable[[], Source]:
+    return lambda: service_logs(client, sid, tail=tail, service=service)

@@ -23,8 +23,11 @@ LIST_STATS = "liststats"
 PROGRESS = "progress"
 HEALTH = "health"
 RUN = "run"
+STACK_RUN = "stackrun"
 COMPOSE = "compose"
-KINDS = frozenset({EVENTS, LOGS, SERVICE_LOGS, STATS, LIST_STATS, PROGRESS, HEALTH, RUN, COMPOSE})
+KINDS = frozenset(
+    {EVENTS, LOGS, SERVICE_LOGS, STATS, LIST_STATS, PROGRESS, HEALTH, RUN, COMPOSE, STACK_RUN}
+)
 
 
 class StreamKey(NamedTuple):

@@ -14,7 +14,7 @@ from engine_client import EngineClient, EngineError
 from engine_client.streams import LogLine, LogStream, after, timestamp_to_unix
 from engine_client.swarm import LOG_NODE, LOG_TASK, split_details
 
-from .render import render_line, task_prefix
+from .render import render_line, service_prefix, task_prefix
 from .sources import FollowedLogSource
 
 # At most this often the task/node names are read again for an unknown task.
@@ -46,9 +46,10 @@ class AfterLastLine:
 class ServiceLogNames:
     """The names of a service's tasks and nodes, for its log lines; whether it has a TTY."""
 
-    def __init__(self, client: EngineClient, service_id: str) -> None:
+    def __init__(self, client: EngineClient, service_id: str, tag: str = "") -> None:
         self.client = client
         self.service_id = service_id
+        self.tag = tag  # HTML before the task's own prefix (a stack's merged log: the service)
         self.tasks: dict[str, str] = {}
         self.nodes: dict[str, str] = {}
         self._read_at = 0.0
@@ -82,17 +83,22 @@ class ServiceLogNames:
                     self.read()
             task = self.tasks.get(task_id, task_id[:12])
             node = self.nodes.get(node_id, node_id[:12])
-            prefix = task_prefix(task_id, task, node)
+            prefix = self.tag + task_prefix(task_id, task, node)
             out.append(render_line(LogLine(line.stream, text, line.timestamp), prefix))
         return "".join(out)
 
 
 def service_logs(
-    client: EngineClient, service_id: str, tail: int | str, since: float | None = None
+    client: EngineClient,
+    service_id: str,
+    tail: int | str,
+    since: float | None = None,
+    service: str = "",
 ) -> FollowedLogSource:
     """A service's followed log, in the container log viewer's messages (the same page
-    script shows them)."""
-    names = ServiceLogNames(client, service_id)
+    script shows them). With `service`, each line is tagged with it too (a stack's merged
+    log: its stream key names the service, so it is not shared with the service page's)."""
+    names = ServiceLogNames(client, service_id, service_prefix(service) if service else "")
 
     def open_log(tail: int | str, since: float | str | None) -> LogStream:
         names.read()  # also whether the tasks have a TTY: the stream is framed otherwise

@@ -149,6 +149,12 @@ def project_logs(request: HttpRequest, host: str, name: str) -> HttpResponse:
         "tail": "100",
         "c": ",".join(f"{row['id']}:{service}" for service, row in followed),
     }
+    if p["kind"] == "stack":
+        # A stack's log: each service's, merged by the engine from every task on every node.
+        services = [s for s in p["services"] if s["swarm"].get("id")]
+        services = services[:PROJECT_LOG_CONTAINERS_MAX]
+        followed = [(s["name"], {"id": s["swarm"]["id"]}) for s in services]
+        query = {"tail": "100", "s": ",".join(f"{row['id']}:{name}" for name, row in followed)}
     context = {
         "host": h,
         "p": p,

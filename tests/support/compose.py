@@ -22,9 +22,33 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_TIMEOUT = 120
 
 
+def docker_cli_binary() -> str:
+    """The lab's docker CLI (26, for `docker stack deploy`): DASHBOARD_TEST_DOCKER_CLI, else
+    LAB_DOCKER_CLI from `lab/engine-lab env`; never the machine's PATH (a fresh machine has
+    none, and this one's is another version). '' when there is none."""
+    return _lab_binary("DASHBOARD_TEST_DOCKER_CLI", "LAB_DOCKER_CLI")
+
+
+def require_docker_cli() -> str:
+    path = docker_cli_binary()
+    if not path:
+        reason = (
+            "no lab docker CLI: set DASHBOARD_TEST_DOCKER_CLI or run lab/engine-lab deps "
+            "(lab/engine-lab env prints LAB_DOCKER_CLI)"
+        )
+        if REQUIRE_ENGINE:
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return path
+
+
 def compose_binary() -> str:
     """The compose binary's path, or '' when there is none."""
-    path = os.environ.get("DASHBOARD_TEST_COMPOSE", "")
+    return _lab_binary("DASHBOARD_TEST_COMPOSE", "LAB_COMPOSE")
+
+
+def _lab_binary(variable: str, lab_variable: str) -> str:
+    path = os.environ.get(variable, "")
     if not path:
         try:
             out = subprocess.run(
@@ -37,7 +61,7 @@ def compose_binary() -> str:
         except (OSError, subprocess.TimeoutExpired):
             out = ""
         for line in out.splitlines():
-            if line.startswith("export LAB_COMPOSE="):
+            if line.startswith(f"export {lab_variable}="):
                 path = line.partition("=")[2].strip().strip("'\"")
     return path if path and os.access(path, os.X_OK) else ""
 
