@@ -260,7 +260,13 @@ def test_the_command_the_page_shows_makes_the_same_container(
     with tempfile.TemporaryDirectory(dir="/tmp") as bind_dir:
         name = f"dt-{RUN_ID}-run-api"
         cli_containers.append(name)
-        made = made_by_api(engine, many_settings(volume, bind_dir), name)
+        body = many_settings(volume, bind_dir)
+        newer = cli == CLIS["cli26"] and engine.lab_engine == "docker26"
+        if newer:
+            # API 1.43/1.44 settings that only CLI 25+ can give (the page says so).
+            body["Healthcheck"]["StartInterval"] = 10**9
+            body["HostConfig"]["Annotations"] = {"org.example.team": "blue"}
+        made = made_by_api(engine, body, name)
         argv = page_command(viewer, made["Id"])
         for flag in (
             "--health-cmd",
@@ -274,6 +280,8 @@ def test_the_command_the_page_shows_makes_the_same_container(
             "--ulimit",
         ):
             assert flag in argv, f"{flag} missing from {argv}"
+        if newer:
+            assert "--health-start-interval" in argv and "--annotation" in argv
         copy = f"dt-{RUN_ID}-run-cli"
         cli_containers.append(copy)
         done = run_cli(cli, engine, argv, copy)

@@ -204,6 +204,10 @@ class ContainerForm(forms.Form):
     health_interval = forms.CharField(label="Check every", required=False, max_length=40)
     health_timeout = forms.CharField(label="Timeout", required=False, max_length=40)
     health_start_period = forms.CharField(label="Start period", required=False, max_length=40)
+    # API 1.44 and later (Docker 25+); older engines ignore it.
+    health_start_interval = forms.CharField(
+        label="Check every (start period)", required=False, max_length=40
+    )
     health_retries = forms.IntegerField(
         label="Retries", required=False, min_value=0, max_value=1000
     )
@@ -226,6 +230,7 @@ class ContainerForm(forms.Form):
         "health_interval",
         "health_timeout",
         "health_start_period",
+        "health_start_interval",
         "health_retries",
     )
 
@@ -403,6 +408,9 @@ class ContainerForm(forms.Form):
     def clean_health_start_period(self) -> int:
         return self._duration("health_start_period")
 
+    def clean_health_start_interval(self) -> int:
+        return self._duration("health_start_interval")
+
     def clean_tmpfs(self) -> dict[str, str]:
         """One tmpfs a line: `/path` or `/path:size=64m,mode=1777` (as `docker run --tmpfs`)."""
         out: dict[str, str] = {}
@@ -515,6 +523,7 @@ class ContainerForm(forms.Form):
             interval=d["health_interval"],
             timeout=d["health_timeout"],
             start_period=d["health_start_period"],
+            start_interval=d["health_start_interval"],
             retries=d.get("health_retries") or 0,
         )
 
@@ -619,6 +628,9 @@ def _health_initial(health: HealthSpec | None) -> dict[str, Any]:
         "health_interval": format_duration(health.interval) if health.interval else "",
         "health_timeout": format_duration(health.timeout) if health.timeout else "",
         "health_start_period": format_duration(health.start_period) if health.start_period else "",
+        "health_start_interval": format_duration(health.start_interval)
+        if health.start_interval
+        else "",
         "health_retries": health.retries or None,
     }
 
