@@ -686,7 +686,8 @@ NOT_IN_DOCKER_RUN: dict[str, str] = {
     "HostConfig.Cgroup": "no docker run flag",
     "HostConfig.MaskedPaths": "docker run keeps the engine's list or clears it "
     "(--security-opt systempaths=unconfined); a list of one's own has no flag",
-    "HostConfig.ReadonlyPaths": "as MaskedPaths",
+    "HostConfig.ReadonlyPaths": "docker run keeps the engine's list or clears it "
+    "(--security-opt systempaths=unconfined); a list of one's own has no flag",
     "HostConfig.SecurityOpt seccomp": "a seccomp profile is stored as its JSON, and "
     "--security-opt seccomp= takes a file: save the profile and name the file",
     "HostConfig.Mounts (npipe, cluster)": "Windows named pipes and cluster volumes: not shown",
