@@ -320,6 +320,9 @@ class ContainerSpec:
     # settings the form does not offer (a create keeps those from its base instead), and the
     # NOT_IN_DOCKER_RUN entries that this container has.
     others: list[list[str]] = field(default_factory=list, compare=False)
+    # The networks besides the first, with their aliases and fixed address: `docker run`
+    # attaches one network, these take a `docker network connect` each.
+    connects: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
     unexpressed: list[str] = field(default_factory=list, compare=False)
 
     # -- to the engine ----------------------------------------------------------------------
@@ -472,6 +475,7 @@ class ContainerSpec:
         if image_config is not None:
             spec.drop_image_defaults(image_config)
         spec.others, spec.unexpressed = _run_extras(c, image_config or {}, defaults)
+        spec.connects = other_networks(c, network)
         if spec.entrypoint and len(spec.entrypoint) > 1:
             spec.unexpressed.append("Config.Entrypoint")
         if spec.health is not None and spec.health.test[:1] == ["CMD"]:
@@ -564,6 +568,21 @@ class ContainerSpec:
             extra = self.entrypoint[1:]
         lines.append([self.image, *extra, *(self.cmd or [])])
         return lines
+
+    def network_connects(self) -> list[list[str]]:
+        """`docker network connect` for each network besides the first (after the run)."""
+        lines = []
+        for net, how in sorted(self.connects.items()):
+            words = ["docker", "network", "connect"]
+            for alias in how.get("aliases") or []:
+                words += ["--alias", alias]
+            if how.get("ipv4"):
+                words += ["--ip", how["ipv4"]]
+            lines.append([*words, net, self.name])
+        return lines
+
+    def network_connects_text(self) -> str:
+        return "\n".join(" ".join(shlex.quote(w) for w in line) for line in self.network_connects())
 
     def docker_run_text(self, secret_keys: set[str] | None = None) -> str:
         """The command as shell text, every word quoted, one option per line."""
@@ -694,7 +713,7 @@ NOT_IN_DOCKER_RUN: dict[str, str] = {
     "HostConfig.Mounts BindOptions": "bind options besides propagation and non-recursive "
     "(create the mount point, read-only recursion): not shown",
     "NetworkSettings.Networks (more than one)": "docker run (CLI 20.10) attaches one "
-    "network: connect the others afterwards with docker network connect",
+    "network: the page shows a docker network connect for each of the others, to run after it",
     "NetworkSettings.Networks DriverOpts": "per-endpoint driver options: not shown",
 }
 
@@ -867,6 +886,4 @@ def _run_extras(
         args.append(["--link", link])
     if any((e or {}).get("DriverOpts") for e in networks.values()):
         missing.append("NetworkSettings.Networks DriverOpts")
-    if other_networks(c, mode):
-        missing.append("NetworkSettings.Networks (more than one)")
     return args, list(dict.fromkeys(missing))

@@ -161,6 +161,28 @@ def page_command(client: Any, cid: str) -> list[str]:
     return shlex.split(text.replace("\\\n", " "))
 
 
+def page_connects(client: Any, cid: str) -> list[list[str]]:
+    """The `docker network connect` commands the page shows after the run, one a line."""
+    page = client.get(f"/hosts/local/containers/{cid}/", {"tab": "run"}).content.decode()
+    found = re.search(r'id="docker-network-connect">(.*?)</pre>', page, re.S)
+    lines = html.unescape(found.group(1)).splitlines() if found else []
+    return [shlex.split(line) for line in lines]
+
+
+def run_connect(cli: Path, engine: EngineClient, argv: list[str], name: str) -> None:
+    assert argv[:3] == ["docker", "network", "connect"]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DOCKER_HOST": engine.lab_url}
+    with tempfile.TemporaryDirectory() as config:
+        done = subprocess.run(
+            [str(cli), *argv[1:-1], name],
+            env={**env, "DOCKER_CONFIG": config},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 0, done.stderr
+
+
 def run_cli(
     cli: Path, engine: EngineClient, argv: list[str], name: str
 ) -> subprocess.CompletedProcess:
@@ -296,6 +318,7 @@ def test_a_network_of_its_own_with_a_fixed_address_and_no_health_check(
 ):
     lacks(engine, "podman", "the docker CLI's defaults (see the module docstring)")
     net = make_network(subnet="10.231.7.0/24")["Name"]
+    side = make_network()["Name"]
     name = f"dt-{RUN_ID}-net-api"
     cli_containers.append(name)
     body = {
@@ -318,7 +341,12 @@ def test_a_network_of_its_own_with_a_fixed_address_and_no_health_check(
         },
     }
     made = made_by_api(engine, body, name)
+    # A second network: docker run attaches one, the page shows a connect for the other.
+    engine.networks.connect(side, made["Id"], aliases=["sidecar"])
+    made = engine.containers.inspect(made["Id"])
     argv = page_command(viewer, made["Id"])
+    connects = page_connects(viewer, made["Id"])
+    assert connects == [["docker", "network", "connect", "--alias", "sidecar", side, name]]
     assert "--no-healthcheck" in argv and "--ip" in argv and "--init=false" in argv
     # The CLI's copy cannot have the same address: the page's command, with the address moved.
     i = argv.index("--ip")
@@ -327,7 +355,10 @@ def test_a_network_of_its_own_with_a_fixed_address_and_no_health_check(
     cli_containers.append(copy)
     done = run_cli(cli, engine, argv, copy)
     assert done.returncode == 0, done.stderr
+    for line in connects:
+        run_connect(cli, engine, line, copy)
     again = engine.containers.inspect(copy)
+    assert set(again["NetworkSettings"]["Networks"]) == {net, side}
     diffs = differences(made, again)
     assert diffs == [
         f"NetworkSettings.Networks.{net}.IPAMConfig.IPv4Address: "

@@ -164,6 +164,7 @@ def container_detail(request: HttpRequest, host: str, ref: str) -> HttpResponse:
             EngineDefaults.from_info(client.system.info()),
         )
         context["docker_run"] = spec.docker_run_text(secret_keys=_secret_keys(raw))
+        context["network_connects"] = spec.network_connects_text()
         context["unexpressed"] = [(k, NOT_IN_DOCKER_RUN[k]) for k in spec.unexpressed]
         context["not_in_docker_run"] = sorted(NOT_IN_DOCKER_RUN.items())
         context["secret_keys"] = sorted(
