@@ -6,7 +6,7 @@ DASHBOARD_BIND ?= 127.0.0.1
 DASHBOARD_PORT ?= 8000
 LAB_DOCKER_HOST := unix:///run/dl/n1.sock
 
-.PHONY: run test check lint types demo lab-up lab-down venv dev-venv clean
+.PHONY: run test check lint types demo bench lab-up lab-down venv dev-venv clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,16 @@ _demo:
 	DOCKER_HOST=$(LAB_DOCKER_HOST) \
 	DASHBOARD_COMPOSE_BIN="$${DASHBOARD_COMPOSE_BIN:-$$(./lab/engine-lab env | sed -n 's/^export LAB_COMPOSE=//p')}" \
 	$(MAKE) --no-print-directory run
+
+## bench: one benchmark, with the test extras it needs (websockets, playwright...):
+##        make bench BENCH=log_throughput ARGS="--lines 200000"
+bench: dev-venv
+	@if [ -z "$(BENCH)" ]; then \
+	    echo "Which benchmark? make bench BENCH=<name> [ARGS=\"...\"], <name> one of:"; \
+	    ls bench/*.py | xargs -n1 basename | sed -e 's/\.py$$//' -e '/^common$$/d' -e 's/^/  /'; \
+	    exit 2; \
+	fi
+	$(BIN)/python bench/$(BENCH).py $(ARGS)
 
 lab-up:
 	./lab/engine-lab up

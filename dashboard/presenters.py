@@ -335,3 +335,44 @@ def top_table(top: dict[str, Any]) -> dict[str, Any]:
         cells = [str(v) for v in row]
         rows.append(cells + [""] * (len(titles) - len(cells)))
     return {"titles": titles, "rows": rows}
+
+
+# -- published ports as links -----------------------------------------------------------------
+
+_PUBLISHED = re.compile(r"(?:\[(?P<ip6>[0-9a-fA-F:.]+)\]|(?P<ip>[0-9.]+)):(?P<port>\d{1,5})")
+_WILDCARD = ("", "0.0.0.0", "::")
+
+
+def port_host(engine_url: str, browser_host: str) -> str:
+    """The address a published port is reached at: a tcp:// engine's own host; for an engine
+    on a unix socket (this machine), the host name the browser reached the dashboard by."""
+    if engine_url.startswith(("tcp://", "http://", "https://")):
+        from urllib.parse import urlsplit
+
+        return urlsplit(engine_url).hostname or ""
+    host = browser_host.strip()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else ""
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def port_href(published: str, address: str) -> str:
+    """'0.0.0.0:8080->80/tcp' or '0.0.0.0:8080' -> 'http://<address>:8080/' (a port bound to one
+    other address than the wildcard or loopback: that address); '' for a port not published,
+    a UDP/SCTP one, or no address to link to."""
+    bound, _, target = published.partition("->")
+    if target and not target.endswith("/tcp"):
+        return ""
+    m = _PUBLISHED.fullmatch(bound)
+    if not m:
+        return ""
+    ip = m["ip6"] or m["ip"] or ""
+    loopback = ip.startswith("127.") or ip == "::1"
+    if ip not in _WILDCARD and not loopback:
+        address = ip
+    if not address:
+        return ""
+    host = f"[{address}]" if ":" in address else address
+    port = int(m["port"])
+    scheme = "https" if port in (443, 8443) else "http"
+    return f"{scheme}://{host}:{port}/"

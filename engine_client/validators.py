@@ -18,6 +18,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from .errors import InvalidArgument
 
@@ -179,6 +180,75 @@ def check_user(user: object) -> str:
     if not isinstance(user, str) or not _USER.fullmatch(user):
         raise InvalidArgument("a user is a name or uid, optionally :group or :gid")
     return user
+
+
+# -- health checks and tmpfs ----------------------------------------------------------------
+
+# Go's time.ParseDuration units, which `docker run --health-interval` and friends read.
+_DURATION_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9}
+_DURATION_UNITS["h"] = 3600 * 10**9
+_DURATION = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h)")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+# The engine refuses a health check interval, timeout or start period under 1 ms (other
+# than 0, "inherit from the image").
+HEALTH_MIN_NS = 10**6
+HEALTH_MAX_NS = 10 * 365 * 24 * 3600 * 10**9
+
+
+def parse_duration(text: object) -> int:
+    """'30s', '1m30s', '500ms', '0' -> nanoseconds, as Go's time.ParseDuration (the docker
+    CLI's --health-interval) reads them; a health check duration is 0 or at least 1 ms."""
+    if not isinstance(text, str):
+        raise InvalidArgument("a duration such as 30s, 1m30s or 500ms")
+    text = text.strip()
+    if text == "0":
+        return 0
+    if not text or len(text) > 40 or not re.fullmatch(rf"(?:{_DURATION.pattern})+", text):
+        raise InvalidArgument("a duration such as 30s, 1m30s or 500ms")
+    total = 0
+    for number, unit in _DURATION_PART.findall(text):
+        total += int(Decimal(number) * _DURATION_UNITS[unit])
+    if total and not HEALTH_MIN_NS <= total <= HEALTH_MAX_NS:
+        raise InvalidArgument("a duration of 0 or from 1ms up to ten years")
+    return total
+
+
+def format_duration(ns: int) -> str:
+    """Nanoseconds -> the shortest exact spelling ParseDuration reads: 90s -> '1m30s'."""
+    if ns % 10**9 == 0 and ns:
+        seconds = ns // 10**9
+        h, rest = divmod(seconds, 3600)
+        m, s = divmod(rest, 60)
+        return "".join(f"{n}{u}" for n, u in ((h, "h"), (m, "m"), (s, "s")) if n) or "0s"
+    for unit in ("ms", "us"):
+        if ns % _DURATION_UNITS[unit] == 0 and ns:
+            return f"{ns // _DURATION_UNITS[unit]}{unit}"
+    return f"{ns}ns" if ns else "0s"
+
+
+# A tmpfs mount's options, as `docker run --tmpfs /path:size=64m,mode=1777,noexec` takes them
+# (mount(8) options: a word, or word=value; the engine refuses what the kernel does not know).
+_TMPFS_OPTION = re.compile(r"[a-z][a-z_]{0,31}(=[A-Za-z0-9._:+-]{1,64})?", re.ASCII)
+TMPFS_PATH_MAX = 4096
+
+
+def check_tmpfs(path: object, options: object = "") -> tuple[str, str]:
+    """A tmpfs mount (HostConfig.Tmpfs): an absolute path in the container, not the root,
+    and its comma-separated mount options."""
+    if not isinstance(path, str) or not path.startswith("/") or len(path) > TMPFS_PATH_MAX:
+        raise InvalidArgument("a tmpfs is mounted at an absolute path in the container")
+    if path.rstrip("/") == "":
+        raise InvalidArgument("a tmpfs cannot be mounted over the container's root")
+    if ":" in path or "," in path or any(c.isspace() or c == "\x00" for c in path):
+        raise InvalidArgument("a tmpfs path has no ':', ',', spaces or NUL")
+    if not isinstance(options, str) or len(options) > 1024:
+        raise InvalidArgument("tmpfs options are at most 1024 characters")
+    for option in filter(None, options.split(",")):
+        if not _TMPFS_OPTION.fullmatch(option):
+            raise InvalidArgument(
+                f"{option[:40]!r} is not a tmpfs option (such as size=64m, mode=1777, noexec)"
+            )
+    return path, options
 
 
 # -- labels --------------------------------------------------------------------------------

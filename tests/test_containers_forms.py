@@ -202,6 +202,29 @@ INVALID = {
     ),
     "memory too small": ({"memory": "1k"}, "memory", "at least 6m"),
     "unknown capability": ({"cap_add": "NET_ADMIN FLY"}, "cap_add", "Unknown capability"),
+    "health interval not a duration": (
+        {"health_cmd": "true", "health_interval": "often"},
+        "health_interval",
+        "a duration such as 30s",
+    ),
+    "health timeout under 1ms": ({"health_timeout": "10us"}, "health_timeout", "from 1ms"),
+    "health command not an array of words": (
+        {"health_cmd": '["pg_isready", 5]'},
+        "health_cmd",
+        "JSON array of words",
+    ),
+    "no health check and a command": (
+        {"no_healthcheck": "on", "health_cmd": "true"},
+        "no_healthcheck",
+        "not both",
+    ),
+    "tmpfs at a relative path": ({"tmpfs": "/run\ncache"}, "tmpfs", "Line 2: a tmpfs is mounted"),
+    "tmpfs option with a shell": (
+        {"tmpfs": "/run:size=64m;reboot"},
+        "tmpfs",
+        "not a tmpfs option",
+    ),
+    "tmpfs twice": ({"tmpfs": "/run\n/run:size=1m"}, "tmpfs", "already a tmpfs"),
 }
 
 
@@ -395,3 +418,60 @@ def test_a_recreate_that_fails_part_way_says_what_it_did_and_puts_things_back(
     assert not [n for n in names if n.startswith(old["Name"] + "-new-")], "the new one is gone"
     entry = AuditEntry.objects.get(action="container.recreate")
     assert entry.outcome == "failed" and "start the new container" in entry.message
+
+
+def test_a_health_check_and_tmpfs_from_the_form_and_a_duplicate_that_keeps_them(
+    lab_settings, admin, engine, ui_label
+):
+    resp = admin.post(
+        NEW,
+        form_data(
+            ui_label,
+            name=f"dt-{RUN_ID}-health",
+            command="sleep 300",
+            health_cmd='["test", "-d", "/tmp"]',
+            health_interval="1m30s",
+            health_timeout="5s",
+            health_start_period="500ms",
+            health_start_interval="1s",
+            health_retries="4",
+            tmpfs="/run:size=16m,mode=1777\n/cache",
+        ),
+    )
+    assert resp.status_code == 302, resp.content.decode()[:3000]
+    (row,) = made_with(engine, ui_label)
+    made = engine.containers.inspect(row["Id"])
+    # The start interval is API 1.44's: Docker 20.10 and Podman (API 1.41) drop it.
+    start_interval = {"StartInterval": 10**9} if engine.lab_engine == "docker26" else {}
+    assert made["Config"]["Healthcheck"] == {
+        "Test": ["CMD", "test", "-d", "/tmp"],
+        "Interval": 90 * 10**9,
+        "Timeout": 5 * 10**9,
+        "StartPeriod": 500 * 10**6,
+        **start_interval,
+        "Retries": 4,
+    }
+    tmpfs = made["HostConfig"]["Tmpfs"]
+    if engine.lab_kind == "podman":
+        # Podman reports each tmpfs with its own default options after the given ones.
+        tmpfs = {k: v.replace(",rw,rprivate,nosuid,nodev,tmpcopyup", "") for k, v in tmpfs.items()}
+        tmpfs["/cache"] = tmpfs["/cache"].replace("rw,rprivate,nosuid,nodev,tmpcopyup", "")
+    assert tmpfs == {"/run": "size=16m,mode=1777", "/cache": ""}
+    values = page_form(admin.get(f"{NEW}?from={row['Id']}").content.decode())
+    assert values["health_cmd"] == '["test", "-d", "/tmp"]' and values["health_interval"] == "1m30s"
+    resp = admin.post(NEW, {**values, "then": "create"})
+    assert resp.status_code == 302, resp.content.decode()[:3000]
+    copy = next(r for r in made_with(engine, ui_label) if r["Id"] != row["Id"])
+    again = engine.containers.inspect(copy["Id"])
+    assert again["Config"]["Healthcheck"] == made["Config"]["Healthcheck"]
+    assert again["HostConfig"]["Tmpfs"] == made["HostConfig"]["Tmpfs"]
+
+
+def test_no_health_check_turns_the_images_off(lab_settings, admin, engine, ui_label):
+    resp = admin.post(NEW, form_data(ui_label, command="sleep 300", no_healthcheck="on"))
+    assert resp.status_code == 302, resp.content.decode()[:3000]
+    (row,) = made_with(engine, ui_label)
+    health = engine.containers.inspect(row["Id"])["Config"]["Healthcheck"]
+    # Podman fills in its default interval, timeout and retries beside the NONE.
+    assert health["Test"] == ["NONE"]
+    assert engine.lab_kind == "podman" or health == {"Test": ["NONE"]}

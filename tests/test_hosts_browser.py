@@ -10,7 +10,7 @@ import pytest
 
 from engine_client import EngineError
 
-from .support.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, live_dashboard
+from .support.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, live_dashboard, watch_console
 from .support.lab import LAB_DOCKER_HOST, LAB_IMAGE, RUN_ID, TEST_LABEL
 from .support.swarm_lab import node2_client
 
@@ -54,8 +54,7 @@ def test_two_engines_side_by_side(engine, node2):
     ):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        errors = watch_console(page)
         page.goto(dash.url + "/")
         page.fill("input[name=username]", dash.username)
         page.fill("input[name=password]", dash.password)

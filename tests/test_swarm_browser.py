@@ -10,7 +10,7 @@ import pytest
 from engine_client import EngineError
 
 from . import test_browser as tb
-from .support.browser import live_dashboard
+from .support.browser import live_dashboard, watch_console
 from .support.lab import LAB_DOCKER_HOST, RUN_ID
 from .support.swarm_lab import LAB_DOCKER_HOST2, service_spec, swarm
 
@@ -26,14 +26,7 @@ def page(browser, dashboard):
     script error and no CSP violation on any page the test visits."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-
-    def on_console(msg):
-        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
-            errors.append(msg.text)
-
-    pg.on("console", on_console)
+    errors = watch_console(pg)
     pg.goto(dashboard.url + "/login/")
     pg.fill("input[name=username]", dashboard.username)
     pg.fill("input[name=password]", dashboard.password)

@@ -50,3 +50,40 @@ def test_a_host_name_is_rfc_1123(name):
 def test_what_is_not_text_is_refused_not_crashed_on(check):
     with pytest.raises(InvalidArgument):
         check(None)
+
+
+def test_durations_read_as_go_reads_them_and_write_back_the_same():
+    from engine_client.validators import format_duration, parse_duration
+
+    for text, ns in (
+        ("30s", 30 * 10**9),
+        ("1m30s", 90 * 10**9),
+        ("500ms", 5 * 10**8),
+        ("1.5s", 15 * 10**8),
+        ("2h", 7200 * 10**9),
+        ("0", 0),
+    ):
+        assert parse_duration(text) == ns
+        assert parse_duration(format_duration(ns)) == ns
+    assert format_duration(90 * 10**9) == "1m30s"
+    for bad in ("", "30", "often", "-1s", "1s;reboot", "100us", "1e3s", None):
+        with pytest.raises(InvalidArgument):
+            parse_duration(bad)
+
+
+def test_a_tmpfs_is_an_absolute_path_and_mount_options():
+    from engine_client.validators import check_tmpfs
+
+    assert check_tmpfs("/run", "size=64m,mode=1777,noexec") == ("/run", "size=64m,mode=1777,noexec")
+    assert check_tmpfs("/cache") == ("/cache", "")
+    for path, options in (
+        ("run", ""),
+        ("/", ""),
+        ("/a b", ""),
+        ("/a,b", ""),
+        ("/run", "size=1m;x"),
+        ("/run", "Size=1m"),
+        ("/run", "x" * 2000),
+    ):
+        with pytest.raises(InvalidArgument):
+            check_tmpfs(path, options)

@@ -23,6 +23,7 @@ import pytest
 from engine_client import EngineError, NotFound
 
 from . import test_browser as tb
+from .support.browser import watch_console
 from .support.lab import RUN_ID, TEST_LABEL
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
@@ -115,16 +116,7 @@ def test_a_newcomer_walks_through_the_dashboard(
 
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on(
-        "console",
-        lambda m: (
-            m.type == "error"
-            and not m.text.startswith("Failed to load resource")
-            and errors.append(m.text)
-        ),
-    )
+    errors = watch_console(page)
     base = f"{dashboard.url}/hosts/local"
     name = f"dt-{RUN_ID}-walk"
     c = make_container(

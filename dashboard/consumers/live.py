@@ -113,6 +113,12 @@ class ContainersConsumer(StreamConsumer):
         self.user_role = await database_sync_to_async(role_of)(self.scope.get("user"))
         await super().connect()
 
+    def _port_host(self) -> str:
+        """Where published ports are reached, as the page's own links say (port_host)."""
+        headers = dict(self.scope.get("headers") or [])
+        browser_host = headers.get(b"host", b"").decode("latin-1")
+        return presenters.port_host(self.host.url, browser_host)
+
     def _shown(self, row: dict[str, Any]) -> bool:
         if self.show == "running" and not row["running"]:
             return False
@@ -139,7 +145,13 @@ class ContainersConsumer(StreamConsumer):
             return render_to_string("containers/_row_removed.html", {"short_id": cid[:12]})
         return render_to_string(
             "containers/_row.html",
-            {"host": self.host, "row": row, "user_role": self.user_role, "oob": True},
+            {
+                "host": self.host,
+                "row": row,
+                "user_role": self.user_role,
+                "oob": True,
+                "port_host": self._port_host(),
+            },
         )
 
     async def forward(self, key: str, message: dict[str, Any]) -> None:

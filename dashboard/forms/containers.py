@@ -6,6 +6,7 @@ itself is put beside the field it concerns."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from typing import Any
@@ -21,6 +22,7 @@ from engine_client.container_spec import (
     PROTOCOLS,
     RESTART_POLICIES,
     ContainerSpec,
+    HealthSpec,
     MountSpec,
     PortSpec,
     format_cpus,
@@ -36,9 +38,12 @@ from engine_client.validators import (
     check_hostname,
     check_image,
     check_label_filter,
+    check_tmpfs,
     check_user,
     check_volume_name,
+    format_duration,
     is_container_id,
+    parse_duration,
     valid_ip,
 )
 
@@ -195,11 +200,39 @@ class ContainerForm(forms.Form):
     privileged = forms.BooleanField(label="Privileged", required=False)
     cap_add = forms.CharField(label="Add capabilities", required=False, max_length=1024)
     cap_drop = forms.CharField(label="Drop capabilities", required=False, max_length=1024)
+    health_cmd = forms.CharField(label="Health check command", required=False, max_length=4096)
+    health_interval = forms.CharField(label="Check every", required=False, max_length=40)
+    health_timeout = forms.CharField(label="Timeout", required=False, max_length=40)
+    health_start_period = forms.CharField(label="Start period", required=False, max_length=40)
+    # API 1.44 and later (Docker 25+); older engines ignore it.
+    health_start_interval = forms.CharField(
+        label="Check every (start period)", required=False, max_length=40
+    )
+    health_retries = forms.IntegerField(
+        label="Retries", required=False, min_value=0, max_value=1000
+    )
+    no_healthcheck = forms.BooleanField(
+        label="No health check (turn the image's off)", required=False
+    )
+    tmpfs = forms.CharField(
+        label="tmpfs mounts",
+        required=False,
+        max_length=16 * 1024,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     keep = forms.BooleanField(label="Keep the container after a run once", required=False)
     # The container a duplicate was filled from: its hidden values are put back on submit.
     source = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64)
 
     PRIVILEGED_FIELDS = ("privileged", "cap_add", "cap_drop")
+    HEALTH_FIELDS = (
+        "health_cmd",
+        "health_interval",
+        "health_timeout",
+        "health_start_period",
+        "health_start_interval",
+        "health_retries",
+    )
 
     def __init__(
         self,
@@ -332,6 +365,69 @@ class ContainerForm(forms.Form):
     def clean_cap_drop(self) -> list[str]:
         return self._caps("cap_drop")
 
+    def clean_health_cmd(self) -> list[str]:
+        """The check's `Test`: a shell command line (CMD-SHELL), or a JSON array of words
+        (CMD, run without a shell), as a Dockerfile's HEALTHCHECK takes them."""
+        text = self.cleaned_data["health_cmd"].strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            try:
+                words = json.loads(text)
+            except ValueError:
+                words = None
+            if (
+                not isinstance(words, list)
+                or not words
+                or not all(isinstance(w, str) for w in words)
+            ):
+                raise ValidationError(
+                    'A JSON array of words such as ["pg_isready", "-U", "app"], or a shell '
+                    "command line."
+                )
+            return ["CMD", *words]
+        if "\x00" in text:
+            raise ValidationError("The command cannot hold NUL.")
+        return ["CMD-SHELL", text]
+
+    def _duration(self, name: str) -> int:
+        text = self.cleaned_data[name].strip()
+        if not text:
+            return 0
+        try:
+            return parse_duration(text)
+        except InvalidArgument as exc:
+            raise ValidationError(f"Write {exc}.") from None
+
+    def clean_health_interval(self) -> int:
+        return self._duration("health_interval")
+
+    def clean_health_timeout(self) -> int:
+        return self._duration("health_timeout")
+
+    def clean_health_start_period(self) -> int:
+        return self._duration("health_start_period")
+
+    def clean_health_start_interval(self) -> int:
+        return self._duration("health_start_interval")
+
+    def clean_tmpfs(self) -> dict[str, str]:
+        """One tmpfs a line: `/path` or `/path:size=64m,mode=1777` (as `docker run --tmpfs`)."""
+        out: dict[str, str] = {}
+        for n, line in enumerate(self.cleaned_data["tmpfs"].splitlines(), 1):
+            line = line.strip()
+            if not line:
+                continue
+            path, _, options = line.partition(":")
+            try:
+                check_tmpfs(path, options)
+            except InvalidArgument as exc:
+                raise ValidationError(f"Line {n}: {exc}.") from None
+            if path in out:
+                raise ValidationError(f"Line {n}: {path} is already a tmpfs above.")
+            out[path] = options
+        return out
+
     # -- across fields --------------------------------------------------------------------
 
     def clean(self) -> dict[str, Any]:
@@ -343,6 +439,11 @@ class ContainerForm(forms.Form):
             self.add_error("auto_remove", "A container that restarts cannot remove itself.")
         if data.get("aliases") and (data.get("network") or "") in BUILTIN_NETWORKS:
             self.add_error("aliases", "Aliases need a user-defined network (not the default).")
+        health_set = [f for f in self.HEALTH_FIELDS if data.get(f)]
+        if data.get("no_healthcheck") and health_set:
+            self.add_error(
+                "no_healthcheck", "Either no health check, or a check's settings: not both."
+            )
         image = data.get("image")
         if image and not data.get("pull") and "image" not in self.errors:
             try:
@@ -407,6 +508,23 @@ class ContainerForm(forms.Form):
             privileged=d.get("privileged", False),
             cap_add=d.get("cap_add", []),
             cap_drop=d.get("cap_drop", []),
+            health=self._health(),
+            tmpfs=d["tmpfs"],
+        )
+
+    def _health(self) -> HealthSpec | None:
+        d = self.cleaned_data
+        if d.get("no_healthcheck"):
+            return HealthSpec(["NONE"])
+        if not any(d.get(f) for f in self.HEALTH_FIELDS):
+            return None  # the image's own
+        return HealthSpec(
+            test=d["health_cmd"],
+            interval=d["health_interval"],
+            timeout=d["health_timeout"],
+            start_period=d["health_start_period"],
+            start_interval=d["health_start_interval"],
+            retries=d.get("health_retries") or 0,
         )
 
     # -- engine refusals -----------------------------------------------------------------
@@ -480,6 +598,8 @@ def form_initial(spec: ContainerSpec) -> tuple[dict[str, Any], list[dict[str, An
         "privileged": spec.privileged,
         "cap_add": " ".join(spec.cap_add),
         "cap_drop": " ".join(spec.cap_drop),
+        "tmpfs": "\n".join(f"{p}:{o}" if o else p for p, o in sorted(spec.tmpfs.items())),
+        **_health_initial(spec.health),
     }
     ports = [
         {
@@ -495,6 +615,24 @@ def form_initial(spec: ContainerSpec) -> tuple[dict[str, Any], list[dict[str, An
         for m in spec.mounts
     ]
     return initial, ports, mounts
+
+
+def _health_initial(health: HealthSpec | None) -> dict[str, Any]:
+    if health is None:
+        return {}
+    if health.disabled:
+        return {"no_healthcheck": True}
+    test = health.test
+    return {
+        "health_cmd": json.dumps(test[1:]) if test[:1] == ["CMD"] else health.shell_command,
+        "health_interval": format_duration(health.interval) if health.interval else "",
+        "health_timeout": format_duration(health.timeout) if health.timeout else "",
+        "health_start_period": format_duration(health.start_period) if health.start_period else "",
+        "health_start_interval": format_duration(health.start_interval)
+        if health.start_interval
+        else "",
+        "health_retries": health.retries or None,
+    }
 
 
 # -- the smaller actions ----------------------------------------------------------------------

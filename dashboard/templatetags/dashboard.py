@@ -4,6 +4,8 @@ from datetime import datetime
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
 register = template.Library()
@@ -20,6 +22,21 @@ def ago(value: datetime | None) -> str:
     if seconds < 60:
         return f"{int(seconds)} seconds ago"
     return f"{timesince(value)} ago"
+
+
+@register.filter
+def when(value: datetime | None) -> SafeString | str:
+    """A relative time ('3 minutes ago') that shows the absolute one on hover:
+    <time datetime="..." title="2026-11-30 10:02:03">3 minutes ago</time>."""
+    if not value:
+        return ""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        value.isoformat(),
+        local.strftime("%Y-%m-%d %H:%M:%S %Z").strip(),
+        ago(value),
+    )
 
 
 @register.filter

@@ -33,3 +33,11 @@ def iso_time(value: datetime | None) -> str:
 @register.filter
 def plain_time(value: datetime | None) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+@register.filter
+def port_href(published: str, address: str) -> str:
+    """A published port's link (see presenters.port_href); '' when it has none."""
+    from ..presenters import port_href as href
+
+    return href(published, address or "")

@@ -75,7 +75,8 @@ def _lifecycle(action: str, past: str):
         with audited(request, h.name, f"container.{action}", container_id, params=kwargs) as entry:
             entry.target_name = _name_of(client, container_id)
             getattr(client.containers, action)(container_id, **kwargs)
-        return _acted(request, host, container_id, f"{past}: {entry.target_name or container_id}")
+        who = entry.target_name or container_id[:12]
+        return _acted(request, host, container_id, f"{past} container {who}.")
 
     view.__name__ = f"container_{action}"
     return view
@@ -101,7 +102,7 @@ def container_kill(request: HttpRequest, host: str, container_id: str) -> HttpRe
     ) as entry:
         entry.target_name = _name_of(client, container_id)
         client.containers.kill(container_id, signal)
-    return _acted(request, host, container_id, f"Sent {signal} to {entry.target_name}")
+    return _acted(request, host, container_id, f"Sent {signal} to container {entry.target_name}.")
 
 
 @require_http_methods(["GET", "POST"])
@@ -126,7 +127,7 @@ def container_rename(request: HttpRequest, host: str, container_id: str) -> Http
             # Taken names and the like: beside the field, not on an error page.
             form.add_error("name", exc.message)
         else:
-            messages.success(request, f"Renamed {c['name']} to {new}")
+            messages.success(request, f"Container {c['name']} is renamed {new}.")
             return redirect(safe_next(request, reverse("container-detail", args=[host, c["id"]])))
     return render(request, "containers/rename.html", {"host": h, "c": c, "form": form})
 
@@ -151,7 +152,7 @@ def container_remove(request: HttpRequest, host: str, container_id: str) -> Http
             client.containers.remove(container_id, force=force, volumes=volumes)
         if request.htmx:
             return HttpResponse("")
-        messages.success(request, f"Removed {entry.target_name or container_id}")
+        messages.success(request, f"Removed container {entry.target_name or container_id[:12]}.")
         return redirect(safe_next(request, _list_url(host)))
     # Without an explicit confirmation nothing is removed: show what would go.
     c = presenters.container_detail(client.containers.inspect(container_id))

@@ -181,7 +181,7 @@ def container_new(request: HttpRequest, host: str) -> HttpResponse:
     if then == "run":
         return redirect(reverse("container-run", args=[host, cid]))
     verb = "Created and started" if then == "start" else "Created"
-    messages.success(request, f"{verb} {spec.name or cid[:12]}")
+    messages.success(request, f"{verb} container {spec.name or cid[:12]}.")
     for warning in report.warnings:
         messages.warning(request, f"The engine warns: {warning}")
     return redirect(reverse("container-detail", args=[host, cid]))
@@ -242,7 +242,7 @@ def container_edit(request: HttpRequest, host: str, container_id: str) -> HttpRe
     if report is None:  # the old container could not even be read again
         raise NotFound(f"No such container: {container_id}")
     if report.ok and not any(s.outcome == "failed" for s in report.steps):
-        messages.success(request, f"Recreated {spec.name}")
+        messages.success(request, f"Recreated container {spec.name} with the new settings.")
         return redirect(reverse("container-detail", args=[host, report.new_id]))
     return render(
         request,

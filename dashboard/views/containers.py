@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from engine_client import EngineClient, InvalidArgument
-from engine_client.container_spec import ContainerSpec
+from engine_client.container_spec import NOT_IN_DOCKER_RUN, ContainerSpec, EngineDefaults
 from engine_client.projects import PROJECT_LABEL, container_project
 from engine_client.validators import check_env_key
 
@@ -158,8 +158,15 @@ def container_detail(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     elif tab == "processes":
         context.update(_top_context(client, c))
     elif tab == "run":
-        spec = ContainerSpec.from_inspect(raw, client.images.config(raw.get("Image", "")))
+        spec = ContainerSpec.from_inspect(
+            raw,
+            client.images.config(raw.get("Image", "")),
+            EngineDefaults.from_info(client.system.info()),
+        )
         context["docker_run"] = spec.docker_run_text(secret_keys=_secret_keys(raw))
+        context["network_connects"] = spec.network_connects_text()
+        context["unexpressed"] = [(k, NOT_IN_DOCKER_RUN[k]) for k in spec.unexpressed]
+        context["not_in_docker_run"] = sorted(NOT_IN_DOCKER_RUN.items())
         context["secret_keys"] = sorted(
             k for k in _secret_keys(raw) if any(e.startswith(f"{k}=") for e in spec.env)
         )

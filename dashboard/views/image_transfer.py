@@ -26,6 +26,14 @@ from ..streams.threads import iterate_in_thread
 from ..web import host_client
 
 
+def _loaded_text(lines: list[str]) -> str:
+    """The engine's "Loaded image: a:1" lines, said as one sentence."""
+    names = [line.split(": ", 1)[-1] for line in lines if line.strip()]
+    if not names:
+        return "The archive is loaded."
+    return f"Loaded {len(names)} image{'' if len(names) == 1 else 's'}: {', '.join(names)}."
+
+
 @require_GET
 @require_role(ADMIN)
 def image_export(request: HttpRequest, host: str, ref: str) -> HttpResponse:
@@ -125,11 +133,11 @@ def _image_upload(request: HttpRequest, host: str, handler: SizeLimitHandler) ->
             if mode == "load":
                 loaded = client.images.load(archive)
                 entry.target_name = "; ".join(loaded)[:255]
-                text = "; ".join(loaded) or "Loaded."
+                text = _loaded_text(loaded)
             else:
                 image_id = client.images.import_tarball(archive, ref)
                 entry.target_name = str(ref)
-                text = f"Imported {ref} ({image_id[:19]})"
+                text = f"Imported image {ref} ({image_id[:19]})."
         messages.success(request, text)
         return redirect(reverse("image-list", args=[host]))
     context = {"host": h, "form": form, "limit": human_bytes(limit)}

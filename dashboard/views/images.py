@@ -207,7 +207,7 @@ def image_tag(request: HttpRequest, host: str, ref: str) -> HttpResponse:
         image = _image(client, ref)
         entry.target_name = ", ".join(rp.image_row(image)["tags"])
         made = client.images.tag(image["Id"], target)
-    return _done(request, _detail_url(host, image["Id"]), f"Tagged {made}")
+    return _done(request, _detail_url(host, image["Id"]), f"Tagged the image {made}.")
 
 
 @require_POST
@@ -251,5 +251,5 @@ def image_remove(request: HttpRequest, host: str, ref: str) -> HttpResponse:
         entry.params["result"] = result[:20]
     deleted = any(r.get("Deleted") for r in result)
     if deleted:
-        return _done(request, _list_url(host), f"Removed {entry.target_name}")
-    return _done(request, _detail_url(host, image["Id"]), f"Untagged {target}")
+        return _done(request, _list_url(host), f"Removed image {entry.target_name}.")
+    return _done(request, _detail_url(host, image["Id"]), f"Removed the tag {target}.")

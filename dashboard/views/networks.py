@@ -206,9 +206,8 @@ def network_connect(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     params = {"container": d["container"], "aliases": d["aliases"], "ipv4": d["ipv4"] or ""}
     with audited(request, h.name, "network.connect", n["id"], n["name"], params):
         client.networks.connect(n["id"], d["container"], d["aliases"], d["ipv4"] or "")
-    messages.success(
-        request, f"Connected {names.get(d['container'], d['container'])} to {n['name']}"
-    )
+    who = names.get(d["container"], d["container"])
+    messages.success(request, f"Connected container {who} to network {n['name']}.")
     return hx_redirect(request, reverse("network-detail", args=[h.name, n["id"]]))
 
 
@@ -224,7 +223,7 @@ def network_disconnect(request: HttpRequest, host: str, ref: str) -> HttpRespons
     params = {"container": cid, "force": force}
     with audited(request, h.name, "network.disconnect", n["id"], n["name"], params):
         client.networks.disconnect(n["id"], cid, force=force)
-    messages.success(request, f"Disconnected {cid[:12]} from {n['name']}")
+    messages.success(request, f"Disconnected container {cid[:12]} from network {n['name']}.")
     return hx_redirect(request, reverse("network-detail", args=[h.name, n["id"]]))
 
 

@@ -77,12 +77,19 @@ def _record(entry: Pending, report: ProjectReport) -> None:
 
 def _report_message(request: HttpRequest, report: ProjectReport, past: str) -> None:
     if not report.steps:
-        messages.info(request, f"Nothing to do: {report.project} was already {past.lower()}")
+        messages.info(
+            request, f"Nothing to do: project {report.project} was already {past.lower()}."
+        )
     elif report.ok:
-        messages.success(request, f"{past} {report.project}: {len(report.steps)} step(s)")
+        n = len(report.steps)
+        messages.success(
+            request, f"{past} project {report.project} ({n} step{'' if n == 1 else 's'})."
+        )
     else:
         failed = "; ".join(f"{s.what}: {s.message}" for s in report.failed)
-        messages.warning(request, f"{past} {report.project}, except: {failed}")
+        messages.warning(
+            request, f"{past} project {report.project}, but not all of it. What failed: {failed}"
+        )
 
 
 def _lifecycle(action: str, past: str):

@@ -89,6 +89,14 @@ def _done(request: HttpRequest, h: Host, node_id: str, text: str) -> HttpRespons
     return hx_redirect(request, swarm_url("swarm-node", h, node_id))
 
 
+# What an availability change means, said as a sentence.
+AVAILABILITY_SAID = {
+    "active": "Node {node} is active: it takes new tasks.",
+    "pause": "Node {node} is paused: it keeps its tasks but takes no new ones.",
+    "drain": "Node {node} is drained: its tasks move to other nodes.",
+}
+
+
 @require_POST
 @require_role(ADMIN)
 @swarm_view
@@ -103,7 +111,7 @@ def node_availability(request: HttpRequest, host: str, ref: str) -> HttpResponse
         request, h.name, "node.availability", node["id"], node["hostname"], {"availability": value}
     ):
         client.nodes.set_availability(node["id"], value)
-    return _done(request, h, node["id"], f"{node['hostname']} is now {value}.")
+    return _done(request, h, node["id"], AVAILABILITY_SAID[value].format(node=node["hostname"]))
 
 
 @require_POST
@@ -120,8 +128,8 @@ def node_role(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     action = "node.promote" if role == "manager" else "node.demote"
     with audited(request, h.name, action, node["id"], node["hostname"], {"role": role}):
         client.nodes.set_role(node["id"], role)
-    verb = "promoted to manager" if role == "manager" else "demoted to worker"
-    return _done(request, h, node["id"], f"{node['hostname']} {verb}.")
+    verb = "promoted: it is a manager now" if role == "manager" else "demoted: it is a worker now"
+    return _done(request, h, node["id"], f"Node {node['hostname']} is {verb}.")
 
 
 @require_POST
@@ -141,7 +149,7 @@ def node_labels(request: HttpRequest, host: str, ref: str) -> HttpResponse:
         request, h.name, "node.labels", node["id"], node["hostname"], {"add": add, "remove": remove}
     ):
         client.nodes.set_labels(node["id"], add, remove)
-    return _done(request, h, node["id"], f"Labels of {node['hostname']} updated.")
+    return _done(request, h, node["id"], f"The labels of node {node['hostname']} are saved.")
 
 
 @require_POST
@@ -155,5 +163,5 @@ def node_remove(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     node = sp.node_row(client.nodes.inspect(ref))
     with audited(request, h.name, "node.remove", node["id"], node["hostname"], {"force": force}):
         client.nodes.remove(node["id"], force=force)
-    messages.success(request, f"Node {node['hostname']} removed from the swarm.")
+    messages.success(request, f"Node {node['hostname']} is removed from the swarm.")
     return hx_redirect(request, swarm_url("swarm-nodes", h))

@@ -151,7 +151,8 @@ def service_scale(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     sid, name = _named(client, ref)
     with audited(request, h.name, "service.scale", sid, name, {"replicas": replicas}):
         warnings = client.services.scale(sid, replicas)
-    return _acted(request, h, sid, f"{name} scaled to {replicas}.", warnings)
+    tasks = "task" if replicas == 1 else "tasks"
+    return _acted(request, h, sid, f"Service {name} is scaled to {replicas} {tasks}.", warnings)
 
 
 @require_POST
@@ -167,7 +168,7 @@ def service_image(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     sid, name = _named(client, ref)
     with audited(request, h.name, "service.update_image", sid, name, {"image": image}):
         warnings = client.services.set_image(sid, image)
-    return _acted(request, h, sid, f"Updating {name} to {image}.", warnings)
+    return _acted(request, h, sid, f"Service {name} is being updated to {image}.", warnings)
 
 
 @require_POST
@@ -178,7 +179,7 @@ def service_force_update(request: HttpRequest, host: str, ref: str) -> HttpRespo
     sid, name = _named(client, ref)
     with audited(request, h.name, "service.force_update", sid, name):
         warnings = client.services.force_update(sid)
-    return _acted(request, h, sid, f"Redeploying every task of {name}.", warnings)
+    return _acted(request, h, sid, f"Every task of service {name} is being redeployed.", warnings)
 
 
 @require_POST
@@ -189,7 +190,8 @@ def service_rollback(request: HttpRequest, host: str, ref: str) -> HttpResponse:
     sid, name = _named(client, ref)
     with audited(request, h.name, "service.rollback", sid, name):
         warnings = client.services.rollback(sid)
-    return _acted(request, h, sid, f"Rolling {name} back to its previous settings.", warnings)
+    text = f"Service {name} is rolling back to its previous settings."
+    return _acted(request, h, sid, text, warnings)
 
 
 @require_POST

@@ -36,7 +36,9 @@ document.addEventListener("htmx:wsBeforeMessage", function (evt) {
   if (!rows || typeof evt.detail.message !== "string") return;
   var parking = document.getElementById("container-parking");
   var insert = rows.getAttribute("data-insert") !== "0";
-  var re = /<tr id="(container-[0-9a-f]{12})"([^>]*)>/g;
+  // Also a row deleted out of band (_row_removed.html) that this page never showed: without a
+  // place to land htmx logs htmx:oobErrorNoTarget.
+  var re = /<tr\s+id="(container-[0-9a-f]{12})"([^>]*)>/g;
   var m;
   while ((m = re.exec(evt.detail.message)) !== null) {
     if (document.getElementById(m[1])) continue;

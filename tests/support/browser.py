@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -128,3 +130,40 @@ def login(live: LiveDashboard) -> requests.Session:
     )
     assert resp.status_code == 302, resp.text[:500]
     return s
+
+
+# Console errors a page may log without being at fault, each with the reason. Any other
+# console error, uncaught exception or Content Security Policy violation fails the browser
+# test that saw it (see `watch_console`). Patterns are regular expressions matched at the
+# start of the message.
+ALLOWED_CONSOLE_ERRORS: dict[str, str] = {
+    r"Failed to load resource: the server responded with a status of (400|403|404|409|502|503) ": (
+        "htmx requests the dashboard answers with an error on purpose (a form sent back with "
+        "its messages, a refused action, the engine's own error shown beside the thing): "
+        "Chromium logs every such answer; the tests check those answers themselves"
+    ),
+}
+_ALLOWED = [re.compile(pattern) for pattern in ALLOWED_CONSOLE_ERRORS]
+# Chromium logs a CSP violation as a console error without saying where it came from; the
+# page's own `securitypolicyviolation` event says which directive, file, line and sample.
+_CSP_REPORTER = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.violatedDirective + " at " + (e.sourceFile || "?") + ":" +
+                e.lineNumber + ":" + e.columnNumber + " sample=" + JSON.stringify(e.sample));
+});
+"""
+
+
+def watch_console(page: Any) -> list[str]:
+    """Collect, from now on, every console error (but the allowed ones), uncaught exception
+    and CSP violation of a Playwright page; the test asserts the list is empty at its end."""
+    errors: list[str] = []
+    page.add_init_script(_CSP_REPORTER)
+    page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+
+    def on_console(msg: Any) -> None:
+        if msg.type == "error" and not any(p.match(msg.text) for p in _ALLOWED):
+            errors.append(f"console error: {msg.text} ({msg.location.get('url', '')})")
+
+    page.on("console", on_console)
+    return errors
