@@ -220,3 +220,12 @@ HOST_HEALTH_INTERVAL = env_float("DASHBOARD_HOST_HEALTH_INTERVAL", 5.0)
 CREDENTIALS_KEY = os.environ.get("DASHBOARD_CREDENTIALS_KEY", "")
 # The largest image archive an upload (load or import) may be, in bytes.
 IMAGE_UPLOAD_MAX_BYTES = int(env_float("DASHBOARD_IMAGE_UPLOAD_MAX_BYTES", 2 * 1024**3))
+
+# Alerts (docs/alerts.md). The watcher starts with the server process (dashboard/asgi.py).
+ALERTS_WATCH = env_bool("DASHBOARD_ALERTS_WATCH", True)
+ALERTS_LEASE_SECONDS = env_float("DASHBOARD_ALERTS_LEASE_SECONDS", 10.0)
+ALERTS_GROUP_SECONDS = env_float("DASHBOARD_ALERTS_GROUP_SECONDS", 3.0)
+ALERTS_TIMEOUT = env_float("DASHBOARD_ALERTS_TIMEOUT", 10.0)
+ALERTS_RETRY_DELAYS = (2.0, 10.0, 30.0)
+# The port daphne serves on: no channel may point at the dashboard itself.
+DASHBOARD_PORT = int(env_float("DASHBOARD_PORT", 8000))

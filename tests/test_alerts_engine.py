@@ -1,0 +1,177 @@
+"""Alerts against the lab engines: a watcher of the test's own (its own event loop, as
+daphne's would be), rules in the database, and a local webhook receiver that checks the
+signature. Each test waits with a deadline; each also makes a container that must alert,
+so a watcher that saw nothing cannot pass a test that expects silence."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from dashboard import credentials
+from dashboard.alerts.watch import Watcher
+from dashboard.models import Alert, AlertChannel, AlertRule, Delivery
+from dashboard.streams.hub import get_hub
+
+from .support.lab import lacks
+from .support.receiver import Receiver, webhook_receiver
+
+KEY = "test-signing-key"
+DEADLINE = 30.0
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with webhook_receiver() as r:
+        yield r
+
+
+@pytest.fixture
+def watcher(transactional_db: Any, lab_settings: Any) -> Iterator[Watcher]:
+    lab_settings.ALERTS_RETRY_DELAYS = (0.2, 0.5)
+    lab_settings.STREAM_LINGER_SECONDS = 0.2
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="test loop", daemon=True)
+    thread.start()
+    w = Watcher(loop, lease_seconds=3, group_seconds=2, hold_seconds=1).start()
+    deadline = time.monotonic() + DEADLINE
+    while "local" not in w.live and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "local" in w.live, "the watcher never followed the host's events"
+    yield w
+    w.stop()
+
+    async def close() -> None:
+        get_hub().close_all()
+
+    asyncio.run_coroutine_threadsafe(close(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+@pytest.fixture
+def rule(receiver: Receiver) -> Callable[..., tuple[AlertRule, dict[str, str]]]:
+    """A rule of `kind` scoped to a label of this test's own, sending to the receiver;
+    returns it and the labels a container needs to be covered."""
+    channel = AlertChannel.objects.create(
+        name=f"hook-{secrets.token_hex(3)}",
+        kind=AlertChannel.WEBHOOK,
+        shown=receiver.url,
+        secret_url=credentials.encrypt(receiver.url),
+        secret_key=credentials.encrypt(KEY),
+    )
+    token = secrets.token_hex(4)
+
+    def make(kind: str, **fields: Any) -> tuple[AlertRule, dict[str, str]]:
+        r = AlertRule.objects.create(
+            name=f"{kind}-{token}", kind=kind, label=f"alerttest={token}", **fields
+        )
+        r.channels.add(channel)
+        return r, {"alerttest": token}
+
+    return make
+
+
+def payloads(receiver: Receiver, count: int, timeout: float = DEADLINE) -> list[dict[str, Any]]:
+    got = receiver.wait_for(count, timeout)
+    for r in got:
+        assert r.signed_by(KEY), f"bad signature on {r.body[:200]!r}"
+    return [r.json() for r in got]
+
+
+def test_a_container_exiting_non_zero_delivers_a_signed_message(
+    watcher, rule, receiver, make_container
+):
+    r, labels = rule(AlertRule.EXIT)
+    c = make_container(["sh", "-c", "sleep 1; exit 3"], Labels=labels)
+    [got] = payloads(receiver, 1)
+    assert got["state"] == "fired" and got["rule"] == r.name
+    assert got["targets"][0]["id"] == c["Id"]
+    assert "exit code 3" in got["text"] and c["Name"].lstrip("/") in got["text"]
+    deadline = time.monotonic() + 10
+    while not Delivery.objects.filter(outcome=Delivery.DELIVERED).exists():
+        assert time.monotonic() < deadline, list(Delivery.objects.values())
+        time.sleep(0.1)
+    assert Alert.objects.get().state == "fired"
+
+
+def test_an_engine_api_stop_does_not_alert_but_a_crash_beside_it_does(
+    watcher, rule, receiver, make_container, engine
+):
+    lacks(engine, "podman", "kill and stop events that tell a stop (docs/podman.md)")
+    _, labels = rule(AlertRule.EXIT)
+    stopped = make_container(["sleep", "300"], Labels=labels)
+    engine.containers.stop(stopped["Id"], timeout=1)  # what `docker stop` does
+    time.sleep(1)
+    crashed = make_container(["sh", "-c", "exit 5"], Labels=labels)
+    [got] = payloads(receiver, 1)
+    time.sleep(4)  # longer than the hold and the group window: nothing else comes
+    assert len(receiver.got) == 1
+    assert [t["id"] for t in got["targets"]] == [crashed["Id"]]
+
+
+def test_a_stop_from_the_dashboard_does_not_alert(watcher, rule, receiver, make_container, admin):
+    _, labels = rule(AlertRule.EXIT)
+    stopped = make_container(["sleep", "300"], Labels=labels)
+    resp = admin.post(f"/hosts/local/containers/{stopped['Id']}/stop/", {"t": "1"})
+    assert resp.status_code in (200, 302)
+    crashed = make_container(["sh", "-c", "sleep 1; exit 7"], Labels=labels)
+    [got] = payloads(receiver, 1)
+    time.sleep(4)
+    assert len(receiver.got) == 1
+    assert [t["id"] for t in got["targets"]] == [crashed["Id"]]
+
+
+def test_ten_containers_killed_together_give_one_grouped_message(
+    watcher, rule, receiver, make_container, engine
+):
+    _, labels = rule(AlertRule.EXIT)
+    made = [make_container(["sleep", "300"], Labels=labels) for _ in range(10)]
+    threads = [threading.Thread(target=engine.containers.kill, args=(c["Id"],)) for c in made]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    [got] = payloads(receiver, 1)
+    time.sleep(4)
+    assert len(receiver.got) == 1, [r.json()["text"] for r in receiver.got]
+    assert sorted(t["id"] for t in got["targets"]) == sorted(c["Id"] for c in made)
+    assert got["text"].startswith("[local] 10 containers died")
+
+
+def test_an_oom_killed_container_says_oom(watcher, rule, receiver, make_container, engine):
+    lacks(engine, "podman", "oom events")
+    _, labels = rule(AlertRule.OOM)
+    make_container(
+        ["sh", "-c", "a=aaaaaaaa; while true; do a=$a$a; done"],
+        Labels=labels,
+        HostConfig={"Memory": 16 * 1024 * 1024, "MemorySwap": 16 * 1024 * 1024},
+    )
+    [got] = payloads(receiver, 1)
+    assert got["kind"] == "oom" and "OOM-killed" in got["text"], got
+
+
+def test_unhealthy_fires_and_recovers(watcher, rule, receiver, make_container, engine):
+    lacks(engine, "podman", "healthchecks run without systemd timers in the lab")
+    _, labels = rule(AlertRule.UNHEALTHY)
+    make_container(
+        ["sh", "-c", "sleep 3; touch /tmp/bad; sleep 5; rm /tmp/bad; sleep 300"],
+        Labels=labels,
+        Healthcheck={
+            "Test": ["CMD-SHELL", "test ! -e /tmp/bad"],
+            "Interval": 500_000_000,
+            "Timeout": 1_000_000_000,
+            "Retries": 1,
+        },
+    )
+    fired, recovered = payloads(receiver, 2, timeout=40)
+    assert fired["state"] == "fired" and "unhealthy" in fired["text"]
+    assert recovered["state"] == "recovered"
+    assert not Alert.objects.filter(open=True).exists()
