@@ -93,6 +93,7 @@ class Watcher:
         self.live: set[str] = set()  # hosts whose events stream is connected
         self.deliveries: list[threading.Thread] = []
         self._threads: list[threading.Thread] = []
+        self._release_on_stop = True
 
     # -- life -------------------------------------------------------------------------------
 
@@ -104,13 +105,14 @@ class Watcher:
         return self
 
     def stop(self, release: bool = True) -> None:
+        """End the threads (from any thread, the loop's included: the lease thread itself
+        gives the lease up, so no database call runs here)."""
+        self._release_on_stop = release
         self.stopping.set()
         for thread in self._threads:
             thread.join(timeout=10)
         if self.holding.is_set():
             self._unfollow_all()
-            if release:
-                self._db(self.lease.release)
             self.holding.clear()
 
     # -- the lease thread ---------------------------------------------------------------------
@@ -131,6 +133,8 @@ class Watcher:
             if held:
                 self._sync_hosts()
             self.stopping.wait(renew)
+        if self.holding.is_set() and self._release_on_stop:
+            self._db(self.lease.release)
         connection.close()
 
     def _db(self, fn: Any) -> Any:
@@ -275,7 +279,16 @@ def start_with_server() -> None:
     from twisted.internet import reactor
 
     def start() -> None:
+        # Twisted calls this as its reactor starts, just before the asyncio loop runs:
+        # daphne has made that loop the current one, though it is not running yet.
         if not _started:
-            _started.append(Watcher(asyncio.get_running_loop()).start())
+            _started.append(Watcher(asyncio.get_event_loop()).start())
+
+    def stop() -> None:
+        # A clean shutdown hands the lease on now instead of letting it expire.
+        for watcher in _started:
+            watcher.stop()
 
     reactor.callWhenRunning(start)
+    # Twisted declares this on a zope interface (with `self`), which mypy reads one off.
+    reactor.addSystemEventTrigger("before", "shutdown", stop)  # type: ignore[arg-type]
