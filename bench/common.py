@@ -1,7 +1,7 @@
 """Shared helpers for the benchmark scripts in bench/.
 
 Every script: starts the lab engine unless DOCKER_HOST names one (and stops it only if it
-started it), starts the dashboard (tests.browser.live_dashboard: migrate, ensure_admin and
+started it), starts the dashboard (tests.support.browser.live_dashboard: migrate, ensure_admin and
 daphne on a free port with a private data dir), labels every container it makes with
 `dashboard.bench=<run id>` and force-removes them at the end, prints progress to stderr and
 ONE JSON object as the last line of stdout.
@@ -571,7 +571,7 @@ class Dashboard:
     port: int
     pid: int
     session: Any  # requests.Session, logged in
-    live: Any  # tests.browser.LiveDashboard
+    live: Any  # tests.support.browser.LiveDashboard
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -619,7 +619,7 @@ def _daphne_pid(port: int) -> int:
 @contextmanager
 def dashboard(eng: Engine, **extra_env: str) -> Iterator[Dashboard]:
     """A live dashboard (daphne) against the engine, and a logged-in requests session."""
-    from tests.browser import live_dashboard, login
+    from tests.support.browser import live_dashboard, login
 
     t0 = time.monotonic()
     with live_dashboard(eng.docker_host, **extra_env) as live:

@@ -20,6 +20,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.time)  # when it arrived (this machine's clock)
 
     def json(self) -> Any:
         return json.loads(self.body)
