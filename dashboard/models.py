@@ -199,6 +199,26 @@ class AlertRule(models.Model):
         return f"{self.name} ({self.kind})"
 
 
+class Silence(models.Model):
+    """Alerts of one rule (or every rule) on one host (or every host) are kept in the
+    history but sent nowhere until `until`."""
+
+    rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.CASCADE)
+    host = models.CharField(max_length=63, blank=True)
+    until = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-until"]
+
+    def __str__(self) -> str:
+        return (
+            f"silence {self.rule or 'every rule'} on {self.host or 'every host'} until {self.until}"
+        )
+
+
 class Alert(models.Model):
     """One message the evaluator sent: fired or recovered, for one or several targets."""
 
@@ -216,6 +236,8 @@ class Alert(models.Model):
     # A condition that is still on (unhealthy, unreachable, restart loop): the badge counts
     # these; its recovery turns it off.
     open = models.BooleanField(default=False, db_index=True)
+    # Within a silence: kept in the history, sent nowhere.
+    silenced = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-when", "-id"]

@@ -157,3 +157,56 @@ def test_the_navigation_badge_counts_firing_conditions(viewer):
     Alert.objects.create(rule_name="r", kind="exit", host="local", state="fired", text="t")
     page = viewer.get("/alerts/").content.decode()
     assert 'title="conditions firing now">1</span>' in page
+
+
+def test_a_silence_keeps_alerts_in_the_history_and_sends_them_nowhere(
+    transactional_db, admin, receiver
+):
+    import asyncio
+    import time
+
+    from dashboard.alerts import evaluate
+    from dashboard.alerts.watch import Watcher
+    from dashboard.models import Delivery, Silence
+
+    assert add_channel(admin, receiver.url).status_code == 302
+    rule = AlertRule.objects.create(name="crash", kind="exit")
+    rule.channels.add(AlertChannel.objects.get())
+    spec = evaluate.RuleSpec(
+        id=rule.pk, name="crash", kind="exit", channels=(AlertChannel.objects.get().pk,)
+    )
+    watcher = Watcher(asyncio.new_event_loop())
+
+    def fire() -> Alert:
+        target = evaluate.Target("abc", "web-1", "exit code 1")
+        return watcher.record(evaluate.Message(spec, "local", "fired", [target], time.time()))
+
+    resp = admin.post(
+        "/alerts/silences/new/",
+        {"rule": rule.pk, "host": "local", "until": "2099-01-01 00:00", "reason": "x"},
+    )
+    assert resp.status_code == 400 and "at most 30 days" in resp.content.decode()
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    until = (timezone.localtime() + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
+    resp = admin.post("/alerts/silences/new/", {"rule": rule.pk, "host": "local", "until": until})
+    assert resp.status_code == 302, resp.content.decode()[-2000:]
+    silenced = fire()
+    assert silenced.silenced and not Delivery.objects.exists()
+    assert "(silenced)" in admin.get("/alerts/").content.decode()
+
+    silence = Silence.objects.get()
+    assert admin.post(f"/alerts/silences/{silence.pk}/end/").status_code == 302
+    fire()
+    for thread in watcher.deliveries:
+        thread.join(10)
+    assert len(receiver.got) == 1 and Delivery.objects.get().outcome == "delivered"
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {"alert.silence.create", "alert.silence.end"} <= actions
+
+
+def test_a_silence_that_ended_already_is_refused(admin):
+    resp = admin.post("/alerts/silences/new/", {"until": "2001-01-01 00:00"})
+    assert resp.status_code == 400 and "ends in the future" in resp.content.decode()

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from ..metrics import ALERTS_FIRED
-from ..models import Alert, AlertRule, AuditEntry, Delivery
+from ..models import Alert, AlertRule, AuditEntry, Delivery, Silence
 from ..streams import keys
 from ..streams.hub import get_hub
 from ..streams.sources import EventsSource
@@ -69,6 +69,17 @@ def stopped_by_dashboard(host: str, cid: str, since: float) -> bool:
         if target and (cid.startswith(target) or target.startswith(cid)):
             return True
     return False
+
+
+def is_silenced(rule_id: int, host: str) -> bool:
+    from django.db.models import Q
+    from django.utils import timezone
+
+    return Silence.objects.filter(
+        Q(rule_id=rule_id) | Q(rule__isnull=True),
+        Q(host=host) | Q(host=""),
+        until__gt=timezone.now(),
+    ).exists()
 
 
 class Watcher:
@@ -226,8 +237,9 @@ class Watcher:
             self.evaluator.stop_means_nothing.add(name)
 
     def record(self, m: evaluate.Message) -> Alert:
-        """Write the alert, count it, and send it to the rule's channels."""
+        """Write the alert, count it, and send it to the rule's channels (unless silenced)."""
         fired = m.state == evaluate.FIRED
+        silenced = is_silenced(m.rule.id, m.host)
         alert = Alert.objects.create(
             rule_id=m.rule.id if AlertRule.objects.filter(pk=m.rule.id).exists() else None,
             rule_name=m.rule.name,
@@ -237,6 +249,7 @@ class Watcher:
             targets=[{"id": t.id, "name": t.name, "detail": t.detail} for t in m.targets],
             text=m.text,
             open=fired and m.rule.kind in evaluate.CONDITIONS,
+            silenced=silenced,
         )
         if not fired:
             still = {k[2] for k in self.evaluator.open if k[0] == m.rule.id and k[1] == m.host}
@@ -258,7 +271,8 @@ class Watcher:
         }
         from ..models import AlertChannel
 
-        for channel in AlertChannel.objects.filter(pk__in=m.rule.channels, enabled=True):
+        channels = [] if silenced else m.rule.channels
+        for channel in AlertChannel.objects.filter(pk__in=channels, enabled=True):
             delivery = Delivery.objects.create(
                 alert=alert, channel=channel, channel_name=channel.name
             )

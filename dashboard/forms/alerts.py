@@ -12,7 +12,7 @@ from engine_client.validators import check_label_filter, check_project_name
 
 from ..alerts.deliver import check_url
 from ..engines import configured_hosts
-from ..models import AlertChannel, AlertRule
+from ..models import AlertChannel, AlertRule, Silence
 from .fields import RuleField
 
 
@@ -122,3 +122,39 @@ class ChannelForm(forms.Form):
         if kind == AlertChannel.WEBHOOK and not data.get("key") and "key" not in self.errors:
             self.add_error("key", "a webhook needs a signing key")
         return data
+
+
+class SilenceForm(forms.ModelForm):
+    """Mute one rule (or all) on one host (or all) until a time, at most 30 days ahead."""
+
+    MAX_DAYS = 30
+    host = forms.ChoiceField(required=False)
+    until = forms.DateTimeField(
+        help_text="YYYY-MM-DD HH:MM, in the dashboard's time zone",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+    class Meta:
+        model = Silence
+        fields = ["rule", "host", "until", "reason"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["rule"].required = False
+        self.fields["rule"].empty_label = "every rule"
+        self.fields["host"].choices = [("", "every host")] + [
+            (name, name) for name in configured_hosts()
+        ]
+
+    def clean_until(self) -> Any:
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        until = self.cleaned_data["until"]
+        now = timezone.now()
+        if until <= now:
+            raise forms.ValidationError("a silence ends in the future")
+        if until > now + timedelta(days=self.MAX_DAYS):
+            raise forms.ValidationError(f"a silence lasts at most {self.MAX_DAYS} days")
+        return until

@@ -14,8 +14,8 @@ from .. import credentials
 from ..access import ADMIN, VIEWER, require_role
 from ..alerts.deliver import send, shown_url
 from ..audit import audited
-from ..forms.alerts import ChannelForm, RuleForm
-from ..models import Alert, AlertChannel, AlertRule
+from ..forms.alerts import ChannelForm, RuleForm, SilenceForm
+from ..models import Alert, AlertChannel, AlertRule, Silence
 
 
 class EnableForm(forms.Form):
@@ -28,10 +28,49 @@ def alert_history(request: HttpRequest) -> HttpResponse:
     return render(request, "alerts/history.html", {"alerts": alerts})
 
 
+def _rules_page(request: HttpRequest, silence_form: SilenceForm, status: int = 200) -> HttpResponse:
+    from django.utils import timezone
+
+    ctx = {
+        "rules": AlertRule.objects.prefetch_related("channels"),
+        "silences": Silence.objects.filter(until__gt=timezone.now()).select_related("rule"),
+        "silence_form": silence_form,
+    }
+    return render(request, "alerts/rules.html", ctx, status=status)
+
+
 @require_role(ADMIN)
 def rule_list(request: HttpRequest) -> HttpResponse:
-    rules = AlertRule.objects.prefetch_related("channels")
-    return render(request, "alerts/rules.html", {"rules": rules})
+    return _rules_page(request, SilenceForm())
+
+
+@require_POST
+@require_role(ADMIN)
+def silence_new(request: HttpRequest) -> HttpResponse:
+    form = SilenceForm(request.POST)
+    if not form.is_valid():
+        return _rules_page(request, form, status=400)
+    silence = form.save(commit=False)
+    silence.created_by = request.user.get_username()
+    what = f"{silence.rule or 'every rule'} on {silence.host or 'every host'}"
+    params = {"until": silence.until.isoformat(), "reason": silence.reason}
+    with audited(request, silence.host, "alert.silence.create", "", what, params):
+        silence.save()
+    messages.success(request, f"Silenced {what} until {silence.until:%Y-%m-%d %H:%M %Z}.")
+    return redirect(reverse("alert-rules"))
+
+
+@require_POST
+@require_role(ADMIN)
+def silence_end(request: HttpRequest, pk: int) -> HttpResponse:
+    from django.utils import timezone
+
+    silence = get_object_or_404(Silence, pk=pk)
+    what = f"{silence.rule or 'every rule'} on {silence.host or 'every host'}"
+    with audited(request, silence.host, "alert.silence.end", str(pk), what):
+        Silence.objects.filter(pk=pk).update(until=timezone.now())
+    messages.success(request, f"Ended the silence of {what}.")
+    return redirect(reverse("alert-rules"))
 
 
 def _rule_params(rule: AlertRule) -> dict[str, object]:
