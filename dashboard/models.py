@@ -169,12 +169,16 @@ class AlertRule(models.Model):
     UNHEALTHY = "unhealthy"
     RESTART_LOOP = "restart_loop"
     UNREACHABLE = "unreachable"
+    CPU = "cpu"
+    MEMORY = "memory"
     KINDS = [
         (EXIT, "Container died with a non-zero exit"),
         (OOM, "Container OOM-killed"),
         (UNHEALTHY, "Container turned unhealthy"),
         (RESTART_LOOP, "Restart loop (N restarts in M minutes)"),
         (UNREACHABLE, "Engine unreachable for N seconds"),
+        (CPU, "CPU above X% averaged over N seconds"),
+        (MEMORY, "Memory above X% of its limit averaged over N seconds"),
     ]
 
     name = models.CharField(max_length=100)
@@ -186,6 +190,7 @@ class AlertRule(models.Model):
     count = models.PositiveIntegerField(default=3)
     minutes = models.PositiveIntegerField(default=5)
     seconds = models.PositiveIntegerField(default=30)
+    percent = models.PositiveIntegerField(default=90)
     cooldown = models.PositiveIntegerField(default=300, help_text="seconds")
     enabled = models.BooleanField(default=True)
     channels = models.ManyToManyField(AlertChannel, blank=True, related_name="rules")

@@ -227,6 +227,8 @@ ALERTS_WATCH = env_bool("DASHBOARD_ALERTS_WATCH", True)
 ALERTS_LEASE_SECONDS = env_float("DASHBOARD_ALERTS_LEASE_SECONDS", 10.0)
 ALERTS_GROUP_SECONDS = env_float("DASHBOARD_ALERTS_GROUP_SECONDS", 3.0)
 ALERTS_TIMEOUT = env_float("DASHBOARD_ALERTS_TIMEOUT", 10.0)
+# Seconds between CPU/memory samples of the containers a threshold rule covers.
+ALERTS_STATS_INTERVAL = env_float("DASHBOARD_ALERTS_STATS_INTERVAL", 10.0)
 ALERTS_RETRY_DELAYS = (2.0, 10.0, 30.0)
 # The port daphne serves on: no channel may point at the dashboard itself.
 DASHBOARD_PORT = int(env_float("DASHBOARD_PORT", 8000))

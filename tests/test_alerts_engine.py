@@ -5,6 +5,7 @@ so a watcher that saw nothing cannot pass a test that expects silence."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
 import time
@@ -15,6 +16,7 @@ import pytest
 
 from dashboard.alerts.watch import Watcher
 from dashboard.models import Alert, AlertRule, Delivery
+from dashboard.streams.hub import get_hub
 
 from .support.alerts import KEY, running_watcher, webhook_channel
 from .support.lab import lacks
@@ -156,3 +158,28 @@ def test_unhealthy_fires_and_recovers(watcher, rule, receiver, make_container, e
     assert fired["state"] == "fired" and "unhealthy" in fired["text"]
     assert recovered["state"] == "recovered"
     assert not Alert.objects.filter(open=True).exists()
+
+
+def _upstreams(watcher: Watcher) -> list[str]:
+    async def keys() -> list[str]:
+        return list(get_hub().upstreams)
+
+    return asyncio.run_coroutine_threadsafe(keys(), watcher.loop).result(5)
+
+
+def test_cpu_above_a_threshold_fires_and_stats_are_read_only_while_a_rule_needs_them(
+    watcher, rule, receiver, make_container, settings
+):
+    settings.ALERTS_STATS_INTERVAL = 1.0
+    time.sleep(1)
+    assert not [k for k in _upstreams(watcher) if "liststats" in k], "no rule needs stats yet"
+    # A busy loop takes a core, or what a loaded shared machine leaves of one (20-60% seen).
+    _, labels = rule(AlertRule.CPU, percent=10, seconds=5)
+    busy = make_container(["sh", "-c", "while true; do :; done"], Labels=labels)
+    other = make_container(["sh", "-c", "while true; do :; done"])  # no rule covers it
+    [got] = payloads(receiver, 1)
+    sampled = {cid for _, cid in watcher.evaluator.samples}
+    assert busy["Id"] in sampled and other["Id"] not in sampled
+    assert got["kind"] == "cpu" and [t["id"] for t in got["targets"]] == [busy["Id"]]
+    assert "above its CPU threshold" in got["text"]
+    assert [k for k in _upstreams(watcher) if "liststats" in k]

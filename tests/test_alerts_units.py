@@ -183,3 +183,41 @@ def test_local_apprise_schemes_are_not_offered(url):
 
 def test_a_network_apprise_url_is_taken():
     assert check_apprise_url("ntfys://ntfy.example.com/topic") == "ntfys://ntfy.example.com/topic"
+
+
+def stats(e: Evaluator, at: float, **cpu: float) -> list[Any]:
+    sample = {
+        cid: {"cpu": v, "mem": 30, "limit": 100, "name": f"c-{cid}", "labels": {"t": "1"}}
+        for cid, v in cpu.items()
+    }
+    return e.feed("h", {"liststats": sample}, now=at)
+
+
+def test_cpu_above_its_threshold_over_the_window_fires_and_recovers():
+    rule = RuleSpec(id=7, name="hot", kind=evaluate.CPU, percent=80, seconds=20, label="t")
+    e = Evaluator([rule], hold=1, group=1)
+    for t in range(0, 15, 5):
+        stats(e, 100 + t, a=95.0, b=10.0)
+    assert e.tick(116) == [], "15 s of samples do not yet cover the 20 s window"
+    stats(e, 120, a=95.0, b=10.0)
+    [m] = e.tick(122)
+    assert m.state == "fired" and [t.id for t in m.targets] == ["a"]
+    assert "CPU 95% over 20 s (above 80%)" in m.text
+    out = []
+    for t in range(125, 150, 5):
+        out += stats(e, t, a=5.0, b=10.0)
+    [r] = out + e.tick(152)
+    assert r.state == "recovered" and "back under its CPU threshold" in r.text
+
+
+def test_memory_is_a_share_of_the_limit_and_only_covered_containers_are_sampled():
+    rule = RuleSpec(id=8, name="mem", kind=evaluate.MEMORY, percent=25, seconds=5, label="t")
+    e = Evaluator([rule], hold=1, group=1)
+    out = []
+    for t in (0, 5, 10):
+        out += stats(e, t, a=1.0)
+    [m] = out + e.tick(12)
+    assert "memory 30% over 5 s" in m.text
+    assert e.needs_stats("h", {"Names": ["/x"], "Labels": {"t": "1"}})
+    assert not e.needs_stats("h", {"Names": ["/x"], "Labels": {}})
+    assert not Evaluator([CRASH]).needs_stats("h", {"Names": ["/x"], "Labels": {"t": "1"}})

@@ -210,3 +210,11 @@ def test_a_silence_keeps_alerts_in_the_history_and_sends_them_nowhere(
 def test_a_silence_that_ended_already_is_refused(admin):
     resp = admin.post("/alerts/silences/new/", {"until": "2001-01-01 00:00"})
     assert resp.status_code == 400 and "ends in the future" in resp.content.decode()
+
+
+def test_a_memory_rule_above_100_percent_is_refused(admin):
+    data = {"name": "m", "kind": "memory", "percent": 150, "seconds": 60}
+    resp = admin.post("/alerts/rules/new/", data)
+    assert resp.status_code == 400 and "at most 100% of its limit" in resp.content.decode()
+    assert admin.post("/alerts/rules/new/", {**data, "percent": 90}).status_code == 302
+    assert AlertRule.objects.get().percent == 90

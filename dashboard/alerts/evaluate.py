@@ -21,10 +21,16 @@ OOM = "oom"
 UNHEALTHY = "unhealthy"
 RESTART_LOOP = "restart_loop"
 UNREACHABLE = "unreachable"
+CPU = "cpu"
+MEMORY = "memory"
+THRESHOLDS = {CPU, MEMORY}
 FIRED = "fired"
 RECOVERED = "recovered"
 # Kinds that are a condition with an end (a "recovered" message), not a one-off event.
-CONDITIONS = {UNHEALTHY, RESTART_LOOP, UNREACHABLE}
+CONDITIONS = {UNHEALTHY, RESTART_LOOP, UNREACHABLE, CPU, MEMORY}
+# How much of a threshold rule's window the samples must span before it may fire.
+COVERAGE = 0.8
+SAMPLES_KEEP_SECONDS = 3600
 OPT_OUT_LABEL = "dashboard.alerts"
 PROJECT_LABEL = "com.docker.compose.project"
 # A kill with one of these before a die is someone stopping the container (docker stop,
@@ -55,6 +61,7 @@ class RuleSpec:
     count: int = 3
     minutes: int = 5
     seconds: int = 30
+    percent: int = 90
     cooldown: int = 300
     channels: tuple[int, ...] = ()
 
@@ -99,11 +106,16 @@ def render_text(m: Message) -> str:
         UNHEALTHY: "turned unhealthy",
         RESTART_LOOP: "is in a restart loop",
         UNREACHABLE: "is unreachable",
+        CPU: "is above its CPU threshold",
+        MEMORY: "is above its memory threshold",
     }[m.rule.kind]
     if m.state == RECOVERED:
-        what = {UNREACHABLE: "is reachable again", RESTART_LOOP: "stopped restarting"}.get(
-            m.rule.kind, "recovered"
-        )
+        what = {
+            UNREACHABLE: "is reachable again",
+            RESTART_LOOP: "stopped restarting",
+            CPU: "is back under its CPU threshold",
+            MEMORY: "is back under its memory threshold",
+        }.get(m.rule.kind, "recovered")
     if m.rule.kind == UNREACHABLE:
         detail = f": {m.targets[0].detail}" if m.targets and m.targets[0].detail else ""
         return f"[{m.host}] the engine {what}{detail} (rule {m.rule.name})"
@@ -112,7 +124,14 @@ def render_text(m: Message) -> str:
         detail = f": {t.detail}" if t.detail else ""
         return f"[{m.host}] container {t.name} {what}{detail} (rule {m.rule.name})"
     listed = ", ".join(f"{t.name} ({t.detail})" if t.detail else t.name for t in m.targets)
-    plural = {"was OOM-killed": "were OOM-killed", "is in a restart loop": "are restarting"}
+    plural = {
+        "was OOM-killed": "were OOM-killed",
+        "is in a restart loop": "are restarting",
+        "is above its CPU threshold": "are above their CPU threshold",
+        "is above its memory threshold": "are above their memory threshold",
+        "is back under its CPU threshold": "are back under their CPU threshold",
+        "is back under its memory threshold": "are back under their memory threshold",
+    }
     return (
         f"[{m.host}] {len(m.targets)} containers {plural.get(what, what)} "
         f"(rule {m.rule.name}): {listed}"
@@ -164,6 +183,8 @@ class Evaluator:
         # Hosts whose `stop` events say nothing (Podman cleans up after every exit, which
         # reaches us as a `stop`): there only a dashboard stop tells a stop on purpose.
         self.stop_means_nothing: set[str] = set()
+        # (host, container) -> samples (time, cpu %, memory % of its limit)
+        self.samples: dict[tuple[str, str], deque[tuple[float, float | None, float | None]]] = {}
 
     # -- input ------------------------------------------------------------------------------
 
@@ -176,7 +197,66 @@ class Evaluator:
                 self._container_event(host, ev, rows, now)
         if status:
             self._status(host, status.get("state", ""), status.get("text", ""), now)
+        if "liststats" in message:
+            self._stats(host, message["liststats"] or {}, now)
         return self.tick(now)
+
+    def needs_stats(self, host: str, row: dict[str, Any]) -> bool:
+        """Whether a threshold rule covers this container (a list row): only those are
+        sampled."""
+        name = ((row.get("Names") or [""])[0]).lstrip("/")
+        labels = row.get("Labels") or {}
+        return any(r.covers(host, name, labels) for r in self.rules if r.kind in THRESHOLDS)
+
+    def _stats(self, host: str, liststats: dict[str, Any], now: float) -> None:
+        for cid, sample in liststats.items():
+            c = self.containers.setdefault((host, cid), _Container())
+            c.name = sample.get("name") or c.name or cid[:12]
+            if sample.get("labels") is not None:
+                c.labels = dict(sample["labels"])
+            mem, limit = sample.get("mem"), sample.get("limit")
+            mem_pct = mem / limit * 100 if mem is not None and limit else None
+            samples = self.samples.setdefault((host, cid), deque())
+            samples.append((now, sample.get("cpu"), mem_pct))
+            while samples and now - samples[0][0] > SAMPLES_KEEP_SECONDS:
+                samples.popleft()
+        for key in [k for k in self.samples if k[0] == host and k[1] not in liststats]:
+            # Not running any more (or no longer covered): its exit, if any, is the exit
+            # rule's to tell; a threshold condition just ends.
+            del self.samples[key]
+            self.open = {
+                k
+                for k in self.open
+                if not (k[1] == host and k[2] == key[1] and self._threshold(k[0]))
+            }
+        for rule in self.rules:
+            if rule.kind in THRESHOLDS:
+                self._check_threshold(rule, host, now)
+
+    def _threshold(self, rule_id: int) -> bool:
+        return any(r.id == rule_id and r.kind in THRESHOLDS for r in self.rules)
+
+    def _check_threshold(self, rule: RuleSpec, host: str, now: float) -> None:
+        index = 1 if rule.kind == CPU else 2
+        for (h, cid), samples in self.samples.items():
+            c = self.containers.get((h, cid))
+            if h != host or c is None or not rule.covers(host, c.name, c.labels):
+                continue
+            window = [s for s in samples if now - s[0] <= rule.seconds]
+            values = [float(v) for s in window if (v := s[index]) is not None]
+            if not values or now - window[0][0] < rule.seconds * COVERAGE:
+                continue  # not enough history yet to speak of an average over the window
+            average = sum(values) / len(values)
+            key = (rule.id, host, cid)
+            what = "CPU" if rule.kind == CPU else "memory"
+            if average > rule.percent and key not in self.open:
+                self.open.add(key)
+                detail = f"{what} {average:.0f}% over {rule.seconds} s (above {rule.percent}%)"
+                self._signal(rule, host, Target(cid, c.name, detail), FIRED, now)
+            elif average <= rule.percent and key in self.open:
+                self.open.discard(key)
+                detail = f"{what} {average:.0f}% over {rule.seconds} s"
+                self._signal(rule, host, Target(cid, c.name, detail), RECOVERED, now)
 
     def _container_event(
         self, host: str, ev: dict[str, Any], rows: dict[str, Any], now: float
@@ -345,3 +425,4 @@ class Evaluator:
         self.down_since.pop(host, None)
         self.pending_dies = [d for d in self.pending_dies if d.host != host]
         self.containers = {k: v for k, v in self.containers.items() if k[0] != host}
+        self.samples = {k: v for k, v in self.samples.items() if k[0] != host}

@@ -27,7 +27,7 @@ from ..metrics import ALERTS_FIRED
 from ..models import Alert, AlertRule, AuditEntry, Delivery, Silence
 from ..streams import keys
 from ..streams.hub import get_hub
-from ..streams.sources import EventsSource
+from ..streams.sources import EventsSource, ListStatsSource
 from . import evaluate
 from .deliver import deliver_in_background
 from .lease import Lease, process_id
@@ -54,6 +54,7 @@ def rule_specs() -> list[evaluate.RuleSpec]:
                 count=r.count,
                 minutes=r.minutes,
                 seconds=r.seconds,
+                percent=r.percent,
                 cooldown=r.cooldown,
                 channels=tuple(c.pk for c in r.channels.all() if c.enabled),
             )
@@ -102,6 +103,8 @@ class Watcher:
         self.inbox: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
         self.followed: dict[str, Any] = {}  # host name -> its listener
         self.live: set[str] = set()  # hosts whose events stream is connected
+        # host name -> the listener of its stats sampling (only while a threshold rule exists)
+        self.sampled: dict[str, Any] = {}
         self.deliveries: list[threading.Thread] = []
         self._threads: list[threading.Thread] = []
         self._release_on_stop = True
@@ -174,21 +177,60 @@ class Watcher:
             self.followed[name] = listener
             key = keys.stream_key(name, keys.EVENTS)
 
-            def follow(key: str = key, host: Any = host, listener: Any = listener) -> None:
-                get_hub().listen(key, lambda: EventsSource(client_for(host)), listener)
+            def source(host: Any = host) -> EventsSource:
+                return EventsSource(client_for(host))
 
-            self.loop.call_soon_threadsafe(follow)
+            self.loop.call_soon_threadsafe(self._listen, key, source, listener)
         for name in [n for n in self.followed if n not in hosts]:
             self._unfollow(name)
+        self._sync_sampling(hosts)
+
+    def _sync_sampling(self, hosts: dict[str, Any]) -> None:
+        """Stats are read only while a threshold rule exists, and then only for the
+        containers one covers (ListStatsSource's `select`): idle costs nothing."""
+        from ..engines import client_for
+
+        wanted = hosts if any(r.kind in evaluate.THRESHOLDS for r in self.evaluator.rules) else {}
+        interval = float(getattr(settings, "ALERTS_STATS_INTERVAL", 10.0))
+        for name, host in wanted.items():
+            if name in self.sampled:
+                continue
+
+            def listener(message: dict[str, Any], name: str = name) -> None:
+                self.inbox.put((name, message))
+
+            def select(row: dict[str, Any], name: str = name) -> bool:
+                return self.evaluator.needs_stats(name, row)
+
+            def source(host: Any = host, select: Any = select) -> ListStatsSource:
+                return ListStatsSource(client_for(host), interval, select=select)
+
+            self.sampled[name] = listener
+            key = keys.stream_key(name, keys.LIST_STATS, "alerts")
+            self.loop.call_soon_threadsafe(self._listen, key, source, listener)
+        for name in [n for n in self.sampled if n not in wanted]:
+            listener = self.sampled.pop(name)
+            key = keys.stream_key(name, keys.LIST_STATS, "alerts")
+            self.loop.call_soon_threadsafe(self._unlisten, key, listener)
+
+    # On the loop (the hub is the loop's).
+    @staticmethod
+    def _listen(key: str, factory: Any, listener: Any) -> None:
+        get_hub().listen(key, factory, listener)
+
+    @staticmethod
+    def _unlisten(key: str, listener: Any) -> None:
+        get_hub().unlisten(key, listener)
 
     def _unfollow(self, name: str) -> None:
         listener = self.followed.pop(name)
         key = keys.stream_key(name, keys.EVENTS)
-        self.loop.call_soon_threadsafe(lambda: get_hub().unlisten(key, listener))
+        self.loop.call_soon_threadsafe(self._unlisten, key, listener)
 
     def _unfollow_all(self) -> None:
         for name in list(self.followed):
             self._unfollow(name)
+        self._sync_sampling({})
 
     # -- the evaluator thread -----------------------------------------------------------------
 

@@ -17,7 +17,10 @@ from .fields import RuleField
 
 
 def _bounded(low: int, high: int, **kwargs: Any) -> forms.IntegerField:
+    """A whole number within bounds; blank takes the model's default (a rule of another kind
+    does not use it)."""
     return forms.IntegerField(
+        required=False,
         validators=[MinValueValidator(low), MaxValueValidator(high)],
         error_messages={
             "min_value": f"at least {low}",
@@ -41,7 +44,12 @@ class RuleForm(forms.ModelForm):
     )
     count = _bounded(2, 1000, initial=3, help_text="restart loop: this many exits…")
     minutes = _bounded(1, 1440, initial=5, help_text="…within this many minutes")
-    seconds = _bounded(5, 86400, initial=30, help_text="engine unreachable for this long")
+    seconds = _bounded(
+        5, 86400, initial=30, help_text="engine unreachable for this long; CPU/memory averaged over"
+    )
+    percent = _bounded(
+        1, 10000, initial=90, help_text="CPU (100 = one core) or memory (of its limit) above"
+    )
     cooldown = _bounded(
         0, 86400, initial=300, help_text="seconds before the same container alerts again"
     )
@@ -61,6 +69,7 @@ class RuleForm(forms.ModelForm):
             "count",
             "minutes",
             "seconds",
+            "percent",
             "cooldown",
             "enabled",
             "channels",
@@ -71,6 +80,17 @@ class RuleForm(forms.ModelForm):
         self.fields["host"].choices = [("", "every host")] + [
             (name, name) for name in configured_hosts()
         ]
+
+    NUMBERS = ("count", "minutes", "seconds", "percent", "cooldown")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in self.NUMBERS:
+            if data.get(name) is None and name not in self.errors:
+                data[name] = AlertRule._meta.get_field(name).default
+        if data.get("kind") == AlertRule.MEMORY and (data.get("percent") or 0) > 100:
+            self.add_error("percent", "memory is at most 100% of its limit")
+        return data
 
     def clean_name_glob(self) -> str:
         glob = self.cleaned_data.get("name_glob", "").strip()

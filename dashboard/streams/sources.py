@@ -406,10 +406,18 @@ class ListStatsSource(Source):
 
     PARALLEL = 32
 
-    def __init__(self, client: EngineClient, interval: float) -> None:
+    def __init__(
+        self,
+        client: EngineClient,
+        interval: float,
+        select: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        """`select` (a list row -> bool) samples only the containers it picks, and adds
+        each one's name and labels to its sample (the alert watcher's threshold rules)."""
         super().__init__()
         self.client = client.sibling(pool_size=self.PARALLEL)
         self.interval = interval
+        self.select = select
         self._previous: dict[str, dict[str, Any]] = {}
         self._last: dict[str, dict[str, Any]] = {}
 
@@ -436,7 +444,10 @@ class ListStatsSource(Source):
                 self.client.close()
 
     def _round(self, pool: Any) -> None:
-        ids = [r["Id"] for r in self.client.containers.list()]
+        rows = {r["Id"]: r for r in self.client.containers.list()}
+        if self.select is not None:
+            rows = {cid: r for cid, r in rows.items() if self.select(r)}
+        ids = list(rows)
         sample: dict[str, dict[str, Any]] = {}
         for cid, doc in pool.map(self._sample, ids):
             if doc is None or self.stopping.is_set():
@@ -449,6 +460,9 @@ class ListStatsSource(Source):
                 "mem": summary["mem_used"],
                 "limit": summary["mem_limit"],
             }
+            if self.select is not None:
+                sample[cid]["name"] = (rows[cid].get("Names") or [""])[0].lstrip("/")
+                sample[cid]["labels"] = rows[cid].get("Labels") or {}
         for gone in set(self._previous) - set(ids):
             del self._previous[gone]
         self.emit(("stats", sample))
