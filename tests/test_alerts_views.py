@@ -218,3 +218,29 @@ def test_a_memory_rule_above_100_percent_is_refused(admin):
     assert resp.status_code == 400 and "at most 100% of its limit" in resp.content.decode()
     assert admin.post("/alerts/rules/new/", {**data, "percent": 90}).status_code == 302
     assert AlertRule.objects.get().percent == 90
+
+
+def test_an_email_channel_through_apprise_reaches_a_local_smtp_server(admin):
+    from .support.receiver import smtp_receiver
+
+    with smtp_receiver() as (port, got):
+        url = f"mailto://127.0.0.1:{port}?mode=insecure&from=alerts@example.com&to=ops@example.com"
+        resp = add_channel(admin, url, key="", name="mail", kind="apprise")
+        assert resp.status_code == 302, resp.content.decode()[-2000:]
+        channel = AlertChannel.objects.get()
+        assert channel.shown == "mailto://127.0.0.1:" + str(port) + "/"
+        page = admin.post(f"/alerts/channels/{channel.pk}/test/", follow=True).content.decode()
+        assert "mail: delivered" in page, page[-2000:]
+    [mail] = got
+    assert mail.rcpt_tos == ["ops@example.com"]
+    assert b"A test message from the dashboard" in mail.content
+
+
+def test_an_email_channel_that_cannot_connect_says_so(admin):
+    from tests.support.browser import free_port
+
+    url = f"mailto://127.0.0.1:{free_port()}?mode=insecure&from=a@example.com&to=b@example.com"
+    assert add_channel(admin, url, key="", name="mail", kind="apprise").status_code == 302
+    channel = AlertChannel.objects.get()
+    page = admin.post(f"/alerts/channels/{channel.pk}/test/", follow=True).content.decode()
+    assert "mail: not delivered: Connection error while submitting email to" in page

@@ -141,7 +141,7 @@ def send_apprise(url: str, title: str, body: str) -> Outcome:
     notifier = apprise.Apprise()
     if not notifier.add(url):
         return Outcome(False, "Apprise does not understand this URL")
-    with apprise.LogCapture(level=apprise.logging.WARNING) as output:
+    with apprise.LogCapture(level=apprise.logging.WARNING, fmt="%(message)s") as output:
         ok = notifier.notify(title=title, body=body)
     said = " ".join(line.strip() for line in output.getvalue().splitlines() if line.strip())
     return Outcome(bool(ok), said[:500] or ("sent" if ok else "Apprise could not send it"))

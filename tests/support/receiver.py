@@ -78,3 +78,29 @@ def webhook_receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def smtp_receiver() -> Iterator[tuple[int, list[Any]]]:
+    """A local SMTP server (aiosmtpd) on a free port; yields the port and the list of
+    envelopes it accepted."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    got: list[Any] = []
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            got.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, got
+    finally:
+        controller.stop()
