@@ -183,6 +183,7 @@ class Evaluator:
         # Hosts whose `stop` events say nothing (Podman cleans up after every exit, which
         # reaches us as a `stop`): there only a dashboard stop tells a stop on purpose.
         self.stop_means_nothing: set[str] = set()
+        self.flavors_noted: set[str] = set()
         # (host, container) -> samples (time, cpu %, memory % of its limit)
         self.samples: dict[tuple[str, str], deque[tuple[float, float | None, float | None]]] = {}
 

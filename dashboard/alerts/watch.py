@@ -245,19 +245,24 @@ class Watcher:
                 state = (item[1].get("status") or {}).get("state")
                 if state == "live":
                     self.live.add(item[0])
-                    self._note_flavor(item[0])
                 elif state:
                     self.live.discard(item[0])
             if not self.holding.is_set():
                 if self.evaluator.containers or self.evaluator.open:
+                    # What this process knew is stale by the time it holds the lease again.
                     self.evaluator = evaluate.Evaluator(
                         hold=self.evaluator.hold,
                         group=self.evaluator.group,
                         stopped_by_dashboard=stopped_by_dashboard,
                     )
+                    loaded = 0.0
                 continue
             try:
                 close_old_connections()
+                if item is not None and item[0] not in self.evaluator.flavors_noted:
+                    # Once per host and evaluator: a stream it joined already open (a page's)
+                    # sends no new "live" to say which engine it is.
+                    self._note_flavor(item[0])
                 if time.monotonic() - loaded > RULES_RELOAD_SECONDS:
                     self.evaluator.rules = rule_specs()
                     loaded = time.monotonic()
@@ -275,6 +280,7 @@ class Watcher:
             podman = client_for(configured_hosts()[name]).flavor.is_podman
         except Exception:  # noqa: BLE001 - a host removed meanwhile, an engine gone again
             return
+        self.evaluator.flavors_noted.add(name)
         if podman:
             self.evaluator.stop_means_nothing.add(name)
 
