@@ -171,6 +171,7 @@ class AlertRule(models.Model):
     UNREACHABLE = "unreachable"
     CPU = "cpu"
     MEMORY = "memory"
+    DISK = "disk"
     KINDS = [
         (EXIT, "Container died with a non-zero exit"),
         (OOM, "Container OOM-killed"),
@@ -179,6 +180,7 @@ class AlertRule(models.Model):
         (UNREACHABLE, "Engine unreachable for N seconds"),
         (CPU, "CPU above X% averaged over N seconds"),
         (MEMORY, "Memory above X% of its limit averaged over N seconds"),
+        (DISK, "Engine disk use (system df) above a size"),
     ]
 
     name = models.CharField(max_length=100)
@@ -191,6 +193,7 @@ class AlertRule(models.Model):
     minutes = models.PositiveIntegerField(default=5)
     seconds = models.PositiveIntegerField(default=30)
     percent = models.PositiveIntegerField(default=90)
+    megabytes = models.PositiveIntegerField(default=50_000)
     cooldown = models.PositiveIntegerField(default=300, help_text="seconds")
     enabled = models.BooleanField(default=True)
     channels = models.ManyToManyField(AlertChannel, blank=True, related_name="rules")

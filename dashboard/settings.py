@@ -229,6 +229,8 @@ ALERTS_GROUP_SECONDS = env_float("DASHBOARD_ALERTS_GROUP_SECONDS", 3.0)
 ALERTS_TIMEOUT = env_float("DASHBOARD_ALERTS_TIMEOUT", 10.0)
 # Seconds between CPU/memory samples of the containers a threshold rule covers.
 ALERTS_STATS_INTERVAL = env_float("DASHBOARD_ALERTS_STATS_INTERVAL", 10.0)
+# Seconds between `system df` reads of each host while a disk rule exists.
+ALERTS_DISK_INTERVAL = env_float("DASHBOARD_ALERTS_DISK_INTERVAL", 300.0)
 ALERTS_RETRY_DELAYS = (2.0, 10.0, 30.0)
 # The port daphne serves on: no channel may point at the dashboard itself.
 DASHBOARD_PORT = int(env_float("DASHBOARD_PORT", 8000))

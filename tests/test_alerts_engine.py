@@ -183,3 +183,15 @@ def test_cpu_above_a_threshold_fires_and_stats_are_read_only_while_a_rule_needs_
     assert got["kind"] == "cpu" and [t["id"] for t in got["targets"]] == [busy["Id"]]
     assert "above its CPU threshold" in got["text"]
     assert [k for k in _upstreams(watcher) if "liststats" in k]
+
+
+def test_disk_use_above_a_size_fires_and_df_is_read_only_while_a_disk_rule_exists(
+    watcher, rule, receiver, settings
+):
+    settings.ALERTS_DISK_INTERVAL = 1.0
+    time.sleep(1)
+    assert not [k for k in _upstreams(watcher) if "|disk|" in k]
+    rule(AlertRule.DISK, megabytes=1)  # the lab image alone is more than a megabyte
+    [got] = payloads(receiver, 1)
+    assert got["kind"] == "disk" and "uses more disk than its threshold" in got["text"]
+    assert [k for k in _upstreams(watcher) if "|disk|" in k]

@@ -221,3 +221,17 @@ def test_memory_is_a_share_of_the_limit_and_only_covered_containers_are_sampled(
     assert e.needs_stats("h", {"Names": ["/x"], "Labels": {"t": "1"}})
     assert not e.needs_stats("h", {"Names": ["/x"], "Labels": {}})
     assert not Evaluator([CRASH]).needs_stats("h", {"Names": ["/x"], "Labels": {"t": "1"}})
+
+
+def test_disk_use_above_its_size_fires_once_and_recovers():
+    rule = RuleSpec(id=9, name="disk", kind=evaluate.DISK, megabytes=1000)
+    e = Evaluator([rule], hold=1, group=1)
+    big = {"images": 900_000_000, "containers": 50_000_000, "volumes": 300_000_000}
+    out = e.feed("h", {"disk": big}, now=1) + e.feed("h", {"disk": big}, now=5)
+    [m] = out + e.tick(7)
+    assert m.text == (
+        "[h] the engine uses more disk than its threshold: 1.2 GB (images 900.0 MB, "
+        "containers 50.0 MB, volumes 300.0 MB), above 1.0 GB (rule disk)"
+    )
+    [r] = e.feed("h", {"disk": {"images": 10}}, now=10) + e.tick(12)
+    assert r.state == "recovered"

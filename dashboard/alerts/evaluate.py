@@ -23,11 +23,12 @@ RESTART_LOOP = "restart_loop"
 UNREACHABLE = "unreachable"
 CPU = "cpu"
 MEMORY = "memory"
+DISK = "disk"
 THRESHOLDS = {CPU, MEMORY}
 FIRED = "fired"
 RECOVERED = "recovered"
 # Kinds that are a condition with an end (a "recovered" message), not a one-off event.
-CONDITIONS = {UNHEALTHY, RESTART_LOOP, UNREACHABLE, CPU, MEMORY}
+CONDITIONS = {UNHEALTHY, RESTART_LOOP, UNREACHABLE, CPU, MEMORY, DISK}
 # How much of a threshold rule's window the samples must span before it may fire.
 COVERAGE = 0.8
 SAMPLES_KEEP_SECONDS = 3600
@@ -62,6 +63,7 @@ class RuleSpec:
     minutes: int = 5
     seconds: int = 30
     percent: int = 90
+    megabytes: int = 50_000
     cooldown: int = 300
     channels: tuple[int, ...] = ()
 
@@ -108,6 +110,7 @@ def render_text(m: Message) -> str:
         UNREACHABLE: "is unreachable",
         CPU: "is above its CPU threshold",
         MEMORY: "is above its memory threshold",
+        DISK: "uses more disk than its threshold",
     }[m.rule.kind]
     if m.state == RECOVERED:
         what = {
@@ -115,8 +118,9 @@ def render_text(m: Message) -> str:
             RESTART_LOOP: "stopped restarting",
             CPU: "is back under its CPU threshold",
             MEMORY: "is back under its memory threshold",
+            DISK: "is back under its disk threshold",
         }.get(m.rule.kind, "recovered")
-    if m.rule.kind == UNREACHABLE:
+    if m.rule.kind in (UNREACHABLE, DISK):
         detail = f": {m.targets[0].detail}" if m.targets and m.targets[0].detail else ""
         return f"[{m.host}] the engine {what}{detail} (rule {m.rule.name})"
     if len(m.targets) == 1:
@@ -136,6 +140,10 @@ def render_text(m: Message) -> str:
         f"[{m.host}] {len(m.targets)} containers {plural.get(what, what)} "
         f"(rule {m.rule.name}): {listed}"
     )
+
+
+def _mb(size: float) -> str:
+    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.1f} MB"
 
 
 @dataclass
@@ -200,7 +208,26 @@ class Evaluator:
             self._status(host, status.get("state", ""), status.get("text", ""), now)
         if "liststats" in message:
             self._stats(host, message["liststats"] or {}, now)
+        if "disk" in message:
+            self._disk(host, message["disk"] or {}, now)
         return self.tick(now)
+
+    def _disk(self, host: str, sizes: dict[str, int], now: float) -> None:
+        total = sum(int(v or 0) for v in sizes.values())
+        parts = ", ".join(f"{k.replace('_', ' ')} {_mb(v)}" for k, v in sizes.items())
+        for rule in self._rules(DISK):
+            if rule.host and rule.host != host:
+                continue
+            key = (rule.id, host, "disk")
+            limit = rule.megabytes * 1_000_000
+            if total > limit and key not in self.open:
+                self.open.add(key)
+                detail = f"{_mb(total)} ({parts}), above {_mb(limit)}"
+                self._signal(rule, host, Target("disk", "disk", detail), FIRED, now)
+            elif total <= limit and key in self.open:
+                self.open.discard(key)
+                detail = f"{_mb(total)}, at most {_mb(limit)}"
+                self._signal(rule, host, Target("disk", "disk", detail), RECOVERED, now)
 
     def needs_stats(self, host: str, row: dict[str, Any]) -> bool:
         """Whether a threshold rule covers this container (a list row): only those are

@@ -27,7 +27,7 @@ from ..metrics import ALERTS_FIRED
 from ..models import Alert, AlertRule, AuditEntry, Delivery, Silence
 from ..streams import keys
 from ..streams.hub import get_hub
-from ..streams.sources import EventsSource, ListStatsSource
+from ..streams.sources import DiskSource, EventsSource, ListStatsSource
 from . import evaluate
 from .deliver import deliver_in_background
 from .lease import Lease, process_id
@@ -55,6 +55,7 @@ def rule_specs() -> list[evaluate.RuleSpec]:
                 minutes=r.minutes,
                 seconds=r.seconds,
                 percent=r.percent,
+                megabytes=r.megabytes,
                 cooldown=r.cooldown,
                 channels=tuple(c.pk for c in r.channels.all() if c.enabled),
             )
@@ -105,6 +106,7 @@ class Watcher:
         self.live: set[str] = set()  # hosts whose events stream is connected
         # host name -> the listener of its stats sampling (only while a threshold rule exists)
         self.sampled: dict[str, Any] = {}
+        self.disk_read: dict[str, Any] = {}  # host name -> its disk listener (disk rules only)
         self.deliveries: list[threading.Thread] = []
         self._threads: list[threading.Thread] = []
         self._release_on_stop = True
@@ -212,6 +214,31 @@ class Watcher:
             listener = self.sampled.pop(name)
             key = keys.stream_key(name, keys.LIST_STATS, "alerts")
             self.loop.call_soon_threadsafe(self._unlisten, key, listener)
+        self._sync_disk(hosts)
+
+    def _sync_disk(self, hosts: dict[str, Any]) -> None:
+        """`system df` is read only while a disk rule exists, every ALERTS_DISK_INTERVAL s."""
+        from ..engines import client_for
+
+        rules = [r for r in self.evaluator.rules if r.kind == evaluate.DISK]
+        wanted = {n: h for n, h in hosts.items() if any(not r.host or r.host == n for r in rules)}
+        interval = float(getattr(settings, "ALERTS_DISK_INTERVAL", 300.0))
+        for name, host in wanted.items():
+            if name in self.disk_read:
+                continue
+
+            def listener(message: dict[str, Any], name: str = name) -> None:
+                self.inbox.put((name, message))
+
+            def source(host: Any = host) -> DiskSource:
+                return DiskSource(client_for(host), interval)
+
+            self.disk_read[name] = listener
+            key = keys.stream_key(name, keys.DISK, "alerts")
+            self.loop.call_soon_threadsafe(self._listen, key, source, listener)
+        for name in [n for n in self.disk_read if n not in wanted]:
+            key = keys.stream_key(name, keys.DISK, "alerts")
+            self.loop.call_soon_threadsafe(self._unlisten, key, self.disk_read.pop(name))
 
     # On the loop (the hub is the loop's).
     @staticmethod

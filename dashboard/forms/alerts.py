@@ -50,6 +50,9 @@ class RuleForm(forms.ModelForm):
     percent = _bounded(
         1, 10000, initial=90, help_text="CPU (100 = one core) or memory (of its limit) above"
     )
+    megabytes = _bounded(
+        1, 100_000_000, initial=50_000, label="Megabytes", help_text="disk use (system df) above"
+    )
     cooldown = _bounded(
         0, 86400, initial=300, help_text="seconds before the same container alerts again"
     )
@@ -70,6 +73,7 @@ class RuleForm(forms.ModelForm):
             "minutes",
             "seconds",
             "percent",
+            "megabytes",
             "cooldown",
             "enabled",
             "channels",
@@ -81,7 +85,7 @@ class RuleForm(forms.ModelForm):
             (name, name) for name in configured_hosts()
         ]
 
-    NUMBERS = ("count", "minutes", "seconds", "percent", "cooldown")
+    NUMBERS = ("count", "minutes", "seconds", "percent", "megabytes", "cooldown")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

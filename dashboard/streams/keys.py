@@ -23,7 +23,8 @@ LIST_STATS = "liststats"
 PROGRESS = "progress"
 HEALTH = "health"
 RUN = "run"
-KINDS = frozenset({EVENTS, LOGS, SERVICE_LOGS, STATS, LIST_STATS, PROGRESS, HEALTH, RUN})
+DISK = "disk"
+KINDS = frozenset({EVENTS, LOGS, SERVICE_LOGS, STATS, LIST_STATS, PROGRESS, HEALTH, RUN, DISK})
 
 
 class StreamKey(NamedTuple):

@@ -475,6 +475,31 @@ class ListStatsSource(Source):
         return [{"liststats": self._last}] if self._last else []
 
 
+class DiskSource(Source):
+    """`system df` every `interval` seconds, summed per kind (the alert watcher's disk rules;
+    only while one exists: a df can take the engine seconds with many volumes)."""
+
+    def __init__(self, client: EngineClient, interval: float) -> None:
+        super().__init__()
+        self.client = client
+        self.interval = interval
+        self.reads = 0
+
+    def run(self) -> None:
+        from ..resource_presenters import disk_usage
+
+        while not self.stopping.is_set():
+            with contextlib.suppress(EngineError):
+                usage = disk_usage(self.client.system.df())
+                self.reads += 1
+                self.emit({kind: part["size"] for kind, part in usage.items()})
+            if self.sleep(self.interval):
+                return
+
+    def combine(self, items: list[Any]) -> dict[str, Any] | None:
+        return {"disk": items[-1]}
+
+
 class ProgressSource(Source):
     """A pull or push: its progress, folded per layer, for whoever watches.
 
