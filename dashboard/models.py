@@ -172,6 +172,9 @@ class AlertRule(models.Model):
     CPU = "cpu"
     MEMORY = "memory"
     DISK = "disk"
+    SWARM_NODE = "swarm_node"
+    SERVICE_REPLICAS = "service_replicas"
+    SERVICE_UPDATE = "service_update"
     KINDS = [
         (EXIT, "Container died with a non-zero exit"),
         (OOM, "Container OOM-killed"),
@@ -181,6 +184,9 @@ class AlertRule(models.Model):
         (CPU, "CPU above X% averaged over N seconds"),
         (MEMORY, "Memory above X% of its limit averaged over N seconds"),
         (DISK, "Engine disk use (system df) above a size"),
+        (SWARM_NODE, "Swarm node down or drained"),
+        (SERVICE_REPLICAS, "Swarm service short of its replicas for N seconds"),
+        (SERVICE_UPDATE, "Swarm service update paused or rolled back"),
     ]
 
     name = models.CharField(max_length=100)

@@ -231,6 +231,8 @@ ALERTS_TIMEOUT = env_float("DASHBOARD_ALERTS_TIMEOUT", 10.0)
 ALERTS_STATS_INTERVAL = env_float("DASHBOARD_ALERTS_STATS_INTERVAL", 10.0)
 # Seconds between `system df` reads of each host while a disk rule exists.
 ALERTS_DISK_INTERVAL = env_float("DASHBOARD_ALERTS_DISK_INTERVAL", 300.0)
+# Seconds between reads of a manager's nodes and services while a swarm rule exists.
+ALERTS_SWARM_INTERVAL = env_float("DASHBOARD_ALERTS_SWARM_INTERVAL", 10.0)
 ALERTS_RETRY_DELAYS = (2.0, 10.0, 30.0)
 # The port daphne serves on: no channel may point at the dashboard itself.
 DASHBOARD_PORT = int(env_float("DASHBOARD_PORT", 8000))

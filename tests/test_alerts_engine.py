@@ -19,8 +19,9 @@ from dashboard.models import Alert, AlertRule, Delivery
 from dashboard.streams.hub import get_hub
 
 from .support.alerts import KEY, running_watcher, webhook_channel
-from .support.lab import lacks
+from .support.lab import RUN_ID, lacks
 from .support.receiver import Receiver, webhook_receiver
+from .support.swarm_lab import service_spec, single_node_swarm
 
 DEADLINE = 30.0
 
@@ -48,7 +49,10 @@ def rule(receiver: Receiver, watcher: Watcher) -> Callable[..., tuple[AlertRule,
 
     def make(kind: str, **fields: Any) -> tuple[AlertRule, dict[str, str]]:
         r = AlertRule.objects.create(
-            name=f"{kind}-{token}", kind=kind, label=f"alerttest={token}", **fields
+            name=f"{kind}-{token}",
+            kind=kind,
+            label=fields.pop("label", f"alerttest={token}"),
+            **fields,
         )
         r.channels.add(channel)
         # The watcher reads the rules every few seconds: a container that dies at once
@@ -195,3 +199,23 @@ def test_disk_use_above_a_size_fires_and_df_is_read_only_while_a_disk_rule_exist
     [got] = payloads(receiver, 1)
     assert got["kind"] == "disk" and "uses more disk than its threshold" in got["text"]
     assert [k for k in _upstreams(watcher) if "|disk|" in k]
+
+
+def test_a_service_short_of_its_replicas_fires_after_its_seconds(
+    watcher, rule, receiver, engine, settings
+):
+    """A single-node swarm of the lab engine (taken apart afterwards): a service asking for
+    more replicas than its placement allows on one node stays short of them."""
+    lacks(engine, "podman", "swarm mode")
+    settings.ALERTS_SWARM_INTERVAL = 1.0
+    with single_node_swarm(engine) as lab:
+        r, _ = rule(AlertRule.SERVICE_REPLICAS, seconds=5, label="", name_glob=f"alerts-{RUN_ID}-*")
+        name = f"alerts-{RUN_ID}-short"
+        spec = service_spec(name, replicas=2)
+        spec["TaskTemplate"]["Placement"] = {"MaxReplicas": 1}
+        lab.manager.services.create(spec)
+        started = time.monotonic()
+        [got] = payloads(receiver, 1, timeout=60)
+        assert time.monotonic() - started >= 5
+        assert got["kind"] == "service_replicas" and got["rule"] == r.name
+        assert f"service {name} is short of its replicas: 1/2 running" in got["text"]

@@ -235,3 +235,55 @@ def test_disk_use_above_its_size_fires_once_and_recovers():
     )
     [r] = e.feed("h", {"disk": {"images": 10}}, now=10) + e.tick(12)
     assert r.state == "recovered"
+
+
+def swarm(e: Evaluator, at: float, nodes=(), services=()) -> list[Any]:
+    return e.feed("h", {"swarm": {"nodes": list(nodes), "services": list(services)}}, now=at)
+
+
+def node(state: str = "ready", availability: str = "active") -> dict[str, Any]:
+    return {
+        "id": "n2",
+        "name": "node-2",
+        "labels": {},
+        "state": state,
+        "availability": availability,
+    }
+
+
+def service(running: int, desired: int, update: str = "") -> dict[str, Any]:
+    return {
+        "id": "s1",
+        "name": "web",
+        "labels": {},
+        "running": running,
+        "desired": desired,
+        "update": update,
+    }
+
+
+def test_a_swarm_node_down_or_drained_fires_and_recovers():
+    rule = RuleSpec(id=10, name="nodes", kind=evaluate.SWARM_NODE)
+    e = Evaluator([rule], hold=1, group=1)
+    out = swarm(e, 1, [node()]) + swarm(e, 2, [node("down")]) + swarm(e, 5, [node("down")])
+    [m] = out
+    assert m.text == "[h] swarm node node-2 is down or drained: down, active (rule nodes)"
+    [r] = swarm(e, 6, [node()]) + e.tick(8)
+    assert r.state == "recovered"
+    [d] = swarm(e, 9, [node(availability="drain")]) + e.tick(11)
+    assert d.state == "fired" and "drain" in d.text
+
+
+def test_a_service_short_of_replicas_fires_after_its_seconds_and_an_update_paused_fires():
+    short = RuleSpec(id=11, name="short", kind=evaluate.SERVICE_REPLICAS, seconds=10)
+    upd = RuleSpec(id=12, name="upd", kind=evaluate.SERVICE_UPDATE)
+    e = Evaluator([short, upd], hold=1, group=1)
+    out = swarm(e, 0, services=[service(1, 2)]) + swarm(e, 5, services=[service(1, 2)])
+    assert out + e.tick(8) == [], "short for 8 s of the 10"
+    out = swarm(e, 10, services=[service(1, 2)]) + e.tick(12)
+    [m] = out
+    assert m.text.startswith("[h] service web is short of its replicas: 1/2 running for 10 s")
+    out = swarm(e, 13, services=[service(2, 2, "paused")]) + e.tick(15)
+    by_rule = {m.rule.name: m for m in out}
+    assert by_rule["short"].state == "recovered" and len(out) == 2
+    assert by_rule["upd"].state == "fired" and "update paused" in by_rule["upd"].text

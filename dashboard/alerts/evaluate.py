@@ -24,11 +24,17 @@ UNREACHABLE = "unreachable"
 CPU = "cpu"
 MEMORY = "memory"
 DISK = "disk"
+SWARM_NODE = "swarm_node"
+SERVICE_REPLICAS = "service_replicas"
+SERVICE_UPDATE = "service_update"
+SWARM = {SWARM_NODE, SERVICE_REPLICAS, SERVICE_UPDATE}
+# Update states that need a person: paused (by failures) or rolled back.
+UPDATE_TROUBLE = {"paused", "rollback_paused", "rollback_completed"}
 THRESHOLDS = {CPU, MEMORY}
 FIRED = "fired"
 RECOVERED = "recovered"
 # Kinds that are a condition with an end (a "recovered" message), not a one-off event.
-CONDITIONS = {UNHEALTHY, RESTART_LOOP, UNREACHABLE, CPU, MEMORY, DISK}
+CONDITIONS = {UNHEALTHY, RESTART_LOOP, UNREACHABLE, CPU, MEMORY, DISK, *SWARM}
 # How much of a threshold rule's window the samples must span before it may fire.
 COVERAGE = 0.8
 SAMPLES_KEEP_SECONDS = 3600
@@ -111,6 +117,9 @@ def render_text(m: Message) -> str:
         CPU: "is above its CPU threshold",
         MEMORY: "is above its memory threshold",
         DISK: "uses more disk than its threshold",
+        SWARM_NODE: "is down or drained",
+        SERVICE_REPLICAS: "is short of its replicas",
+        SERVICE_UPDATE: "has an update paused or rolled back",
     }[m.rule.kind]
     if m.state == RECOVERED:
         what = {
@@ -119,14 +128,19 @@ def render_text(m: Message) -> str:
             CPU: "is back under its CPU threshold",
             MEMORY: "is back under its memory threshold",
             DISK: "is back under its disk threshold",
+            SWARM_NODE: "is ready and active again",
+            SERVICE_REPLICAS: "has all its replicas again",
+            SERVICE_UPDATE: "is no longer paused or rolled back",
         }.get(m.rule.kind, "recovered")
     if m.rule.kind in (UNREACHABLE, DISK):
         detail = f": {m.targets[0].detail}" if m.targets and m.targets[0].detail else ""
         return f"[{m.host}] the engine {what}{detail} (rule {m.rule.name})"
+    noun = {SWARM_NODE: "swarm node", SERVICE_REPLICAS: "service", SERVICE_UPDATE: "service"}
     if len(m.targets) == 1:
         t = m.targets[0]
         detail = f": {t.detail}" if t.detail else ""
-        return f"[{m.host}] container {t.name} {what}{detail} (rule {m.rule.name})"
+        kind = noun.get(m.rule.kind, "container")
+        return f"[{m.host}] {kind} {t.name} {what}{detail} (rule {m.rule.name})"
     listed = ", ".join(f"{t.name} ({t.detail})" if t.detail else t.name for t in m.targets)
     plural = {
         "was OOM-killed": "were OOM-killed",
@@ -135,9 +149,17 @@ def render_text(m: Message) -> str:
         "is above its memory threshold": "are above their memory threshold",
         "is back under its CPU threshold": "are back under their CPU threshold",
         "is back under its memory threshold": "are back under their memory threshold",
+        "is down or drained": "are down or drained",
+        "is short of its replicas": "are short of their replicas",
+        "has an update paused or rolled back": "have updates paused or rolled back",
+        "is ready and active again": "are ready and active again",
+        "has all its replicas again": "have all their replicas again",
+        "is no longer paused or rolled back": "are no longer paused or rolled back",
     }
+    nouns = {SWARM_NODE: "swarm nodes", SERVICE_REPLICAS: "services", SERVICE_UPDATE: "services"}
     return (
-        f"[{m.host}] {len(m.targets)} containers {plural.get(what, what)} "
+        f"[{m.host}] {len(m.targets)} {nouns.get(m.rule.kind, 'containers')} "
+        f"{plural.get(what, what)} "
         f"(rule {m.rule.name}): {listed}"
     )
 
@@ -192,6 +214,7 @@ class Evaluator:
         # reaches us as a `stop`): there only a dashboard stop tells a stop on purpose.
         self.stop_means_nothing: set[str] = set()
         self.flavors_noted: set[str] = set()
+        self.short_since: dict[tuple[str, str], float] = {}  # (host, service) -> since when
         # (host, container) -> samples (time, cpu %, memory % of its limit)
         self.samples: dict[tuple[str, str], deque[tuple[float, float | None, float | None]]] = {}
 
@@ -210,7 +233,96 @@ class Evaluator:
             self._stats(host, message["liststats"] or {}, now)
         if "disk" in message:
             self._disk(host, message["disk"] or {}, now)
+        if "swarm" in message:
+            self._swarm(host, message["swarm"] or {}, now)
         return self.tick(now)
+
+    def _swarm(self, host: str, state: dict[str, Any], now: float) -> None:
+        """A manager's nodes and services, as SwarmStateSource reads them."""
+        seen: set[str] = set()
+        for node in state.get("nodes") or []:
+            bad = node.get("state") != "ready" or node.get("availability") == "drain"
+            detail = f"{node.get('state')}, {node.get('availability')}"
+            self._condition(SWARM_NODE, host, node, bad, detail, detail, now)
+            seen.add(node.get("id", ""))
+        for svc in state.get("services") or []:
+            seen.add(svc.get("id", ""))
+            running, desired = svc.get("running"), svc.get("desired")
+            key = (host, svc.get("id", ""))
+            if running is not None and desired is not None and running < desired:
+                self.short_since.setdefault(key, now)
+            else:
+                self.short_since.pop(key, None)
+            since = self.short_since.get(key)
+            detail = f"{running}/{desired} running"
+            lasted = now - since if since is not None else 0.0
+            for rule in self._rules(SERVICE_REPLICAS):
+                short = since is not None and now - since >= rule.seconds
+                self._condition_rule(
+                    rule,
+                    host,
+                    svc,
+                    short,
+                    f"{detail} for {lasted:.0f} s",
+                    detail,
+                    now,
+                )
+            update = svc.get("update") or ""
+            self._condition(
+                SERVICE_UPDATE,
+                host,
+                svc,
+                update in UPDATE_TROUBLE,
+                f"update {update}",
+                f"update {update or 'done'}",
+                now,
+            )
+        # Nodes and services gone: their conditions end without a message.
+        self.open = {
+            k
+            for k in self.open
+            if not (k[1] == host and self._kind_of(k[0]) in SWARM and k[2] not in seen)
+        }
+        self.short_since = {
+            k: v for k, v in self.short_since.items() if k[0] != host or k[1] in seen
+        }
+
+    def _kind_of(self, rule_id: int) -> str:
+        return next((r.kind for r in self.rules if r.id == rule_id), "")
+
+    def _condition(
+        self,
+        kind: str,
+        host: str,
+        obj: dict[str, Any],
+        on: bool,
+        fired: str,
+        recovered: str,
+        now: float,
+    ) -> None:
+        for rule in self._rules(kind):
+            self._condition_rule(rule, host, obj, on, fired, recovered, now)
+
+    def _condition_rule(
+        self,
+        rule: RuleSpec,
+        host: str,
+        obj: dict[str, Any],
+        on: bool,
+        fired: str,
+        recovered: str,
+        now: float,
+    ) -> None:
+        name, labels = str(obj.get("name", "")), dict(obj.get("labels") or {})
+        if not rule.covers(host, name, labels):
+            return
+        key = (rule.id, host, str(obj.get("id", "")))
+        if on and key not in self.open:
+            self.open.add(key)
+            self._signal(rule, host, Target(key[2], name, fired), FIRED, now)
+        elif not on and key in self.open:
+            self.open.discard(key)
+            self._signal(rule, host, Target(key[2], name, recovered), RECOVERED, now)
 
     def _disk(self, host: str, sizes: dict[str, int], now: float) -> None:
         total = sum(int(v or 0) for v in sizes.values())

@@ -27,7 +27,7 @@ from ..metrics import ALERTS_FIRED
 from ..models import Alert, AlertRule, AuditEntry, Delivery, Silence
 from ..streams import keys
 from ..streams.hub import get_hub
-from ..streams.sources import DiskSource, EventsSource, ListStatsSource
+from ..streams.sources import DiskSource, EventsSource, ListStatsSource, SwarmStateSource
 from . import evaluate
 from .deliver import deliver_in_background
 from .lease import Lease, process_id
@@ -107,6 +107,7 @@ class Watcher:
         # host name -> the listener of its stats sampling (only while a threshold rule exists)
         self.sampled: dict[str, Any] = {}
         self.disk_read: dict[str, Any] = {}  # host name -> its disk listener (disk rules only)
+        self.swarm_read: dict[str, Any] = {}  # host name -> its swarm listener (swarm rules)
         self.deliveries: list[threading.Thread] = []
         self._threads: list[threading.Thread] = []
         self._release_on_stop = True
@@ -217,28 +218,45 @@ class Watcher:
         self._sync_disk(hosts)
 
     def _sync_disk(self, hosts: dict[str, Any]) -> None:
-        """`system df` is read only while a disk rule exists, every ALERTS_DISK_INTERVAL s."""
+        """`system df` is read only while a disk rule exists, every ALERTS_DISK_INTERVAL s;
+        swarm state only while a swarm rule exists, every ALERTS_SWARM_INTERVAL s."""
+        disk = float(getattr(settings, "ALERTS_DISK_INTERVAL", 300.0))
+        swarm = float(getattr(settings, "ALERTS_SWARM_INTERVAL", 10.0))
+        self._poll(hosts, {evaluate.DISK}, self.disk_read, keys.DISK, DiskSource, disk)
+        self._poll(
+            hosts, evaluate.SWARM, self.swarm_read, keys.SWARM_STATE, SwarmStateSource, swarm
+        )
+
+    def _poll(
+        self,
+        hosts: dict[str, Any],
+        kinds: set[str],
+        polled: dict[str, Any],
+        kind: str,
+        source_class: Any,
+        interval: float,
+    ) -> None:
+        """Keep a polling source open for each host a rule of `kinds` covers, and only then."""
         from ..engines import client_for
 
-        rules = [r for r in self.evaluator.rules if r.kind == evaluate.DISK]
+        rules = [r for r in self.evaluator.rules if r.kind in kinds]
         wanted = {n: h for n, h in hosts.items() if any(not r.host or r.host == n for r in rules)}
-        interval = float(getattr(settings, "ALERTS_DISK_INTERVAL", 300.0))
         for name, host in wanted.items():
-            if name in self.disk_read:
+            if name in polled:
                 continue
 
             def listener(message: dict[str, Any], name: str = name) -> None:
                 self.inbox.put((name, message))
 
-            def source(host: Any = host) -> DiskSource:
-                return DiskSource(client_for(host), interval)
+            def source(host: Any = host) -> Any:
+                return source_class(client_for(host), interval)
 
-            self.disk_read[name] = listener
-            key = keys.stream_key(name, keys.DISK, "alerts")
+            polled[name] = listener
+            key = keys.stream_key(name, kind, "alerts")
             self.loop.call_soon_threadsafe(self._listen, key, source, listener)
-        for name in [n for n in self.disk_read if n not in wanted]:
-            key = keys.stream_key(name, keys.DISK, "alerts")
-            self.loop.call_soon_threadsafe(self._unlisten, key, self.disk_read.pop(name))
+        for name in [n for n in polled if n not in wanted]:
+            key = keys.stream_key(name, kind, "alerts")
+            self.loop.call_soon_threadsafe(self._unlisten, key, polled.pop(name))
 
     # On the loop (the hub is the loop's).
     @staticmethod

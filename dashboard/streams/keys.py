@@ -24,7 +24,10 @@ PROGRESS = "progress"
 HEALTH = "health"
 RUN = "run"
 DISK = "disk"
-KINDS = frozenset({EVENTS, LOGS, SERVICE_LOGS, STATS, LIST_STATS, PROGRESS, HEALTH, RUN, DISK})
+SWARM_STATE = "swarmstate"
+KINDS = frozenset(
+    {EVENTS, LOGS, SERVICE_LOGS, STATS, LIST_STATS, PROGRESS, HEALTH, RUN, DISK, SWARM_STATE}
+)
 
 
 class StreamKey(NamedTuple):

@@ -500,6 +500,49 @@ class DiskSource(Source):
         return {"disk": items[-1]}
 
 
+class SwarmStateSource(Source):
+    """A swarm manager's nodes and services (with their running/desired task counts and
+    update state), every `interval` seconds, for the alert watcher's swarm rules (only while
+    one exists). An engine that is no manager answers nothing and is asked again later."""
+
+    def __init__(self, client: EngineClient, interval: float) -> None:
+        super().__init__()
+        self.client = client
+        self.interval = interval
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            with contextlib.suppress(EngineError):
+                nodes = [
+                    {
+                        "id": n.get("ID", ""),
+                        "name": (n.get("Description") or {}).get("Hostname", "")
+                        or n.get("ID", "")[:12],
+                        "labels": (n.get("Spec") or {}).get("Labels") or {},
+                        "state": (n.get("Status") or {}).get("State", ""),
+                        "availability": (n.get("Spec") or {}).get("Availability", ""),
+                    }
+                    for n in self.client.nodes.list()
+                ]
+                services = [
+                    {
+                        "id": s.get("ID", ""),
+                        "name": (s.get("Spec") or {}).get("Name", ""),
+                        "labels": (s.get("Spec") or {}).get("Labels") or {},
+                        "running": (s.get("ServiceStatus") or {}).get("RunningTasks"),
+                        "desired": (s.get("ServiceStatus") or {}).get("DesiredTasks"),
+                        "update": (s.get("UpdateStatus") or {}).get("State", ""),
+                    }
+                    for s in self.client.services.list()
+                ]
+                self.emit({"nodes": nodes, "services": services})
+            if self.sleep(self.interval):
+                return
+
+    def combine(self, items: list[Any]) -> dict[str, Any] | None:
+        return {"swarm": items[-1]}
+
+
 class ProgressSource(Source):
     """A pull or push: its progress, folded per layer, for whoever watches.
 
