@@ -9,6 +9,9 @@ over windows of `--window` seconds, in this order:
   b_ws       the containers page's list websocket held by a plain client (--client ws|both)
   c          a logs page open on a stopped container
   a2         dashboard up, no page open again
+  r_events   10 alert rules on the 50 containers, none needing stats (issue 15)
+  r_stats    the same and 2 CPU/memory threshold rules covering the 50 (stats sampled
+             every DASHBOARD_ALERTS_STATS_INTERVAL s, default 10)
   base2      dashboard stopped again
 
 Baselines are the means of the two base and the two (a) windows. A window during which
@@ -229,6 +232,43 @@ class Browser:
             self._pw.stop()
 
 
+def add_rule(dash: c.Dashboard, **fields: Any) -> None:
+    data = {"count": 3, "minutes": 5, "seconds": 30, "percent": 90, "cooldown": 300}
+    data |= {"enabled": "on", "label": f"{c.LABEL}={c.RUN_ID}", **fields}
+    csrf = {"X-CSRFToken": dash.session.cookies["csrftoken"], "Referer": dash.url + "/"}
+    resp = dash.session.post(
+        dash.url + "/alerts/rules/new/", data=data, headers=csrf, allow_redirects=False
+    )
+    if resp.status_code != 302:
+        raise RuntimeError(f"could not add the rule {fields}: {resp.status_code}")
+
+
+def rules_windows(windows: Windows, dash: c.Dashboard, args: argparse.Namespace) -> dict:
+    """(issue 15) Ten rules on the running containers: without and with threshold rules."""
+    kinds = ["exit", "oom", "unhealthy", "restart_loop", "unreachable"]
+    for i in range(10):
+        add_rule(
+            dash, name=f"bench-{i}", kind=kinds[i % len(kinds)], name_glob=f"bench-{c.RUN_ID}-*"
+        )
+    time.sleep(args.settle)
+    events = windows.measure("r_events", dash)
+    add_rule(dash, name="bench-cpu", kind="cpu", percent=90, seconds=60)
+    add_rule(dash, name="bench-mem", kind="memory", percent=90, seconds=60)
+    time.sleep(args.settle + 10)  # the watcher reads the rules; sampling begins
+    stats = windows.measure("r_stats", dash)
+    return {
+        "r_events_rules": 10,
+        "r_stats_rules": "the 10 + a cpu and a memory rule",
+        "r_events_dashboard_pct_core": events["dashboard_pct_core"],
+        "r_events_engine_pct_core": events["engine_pct_core"],
+        "r_stats_dashboard_pct_core": stats["dashboard_pct_core"],
+        "r_stats_engine_pct_core": stats["engine_pct_core"],
+        # No disk rule among them: `system df` is never read (with one: every
+        # DASHBOARD_ALERTS_DISK_INTERVAL seconds, 300 by default, per host).
+        "system_df_reads": 0,
+    }
+
+
 def docker_cli(eng: c.Engine) -> list[str]:
     return ["docker", "-H", eng.docker_host]
 
@@ -362,6 +402,8 @@ def run(args: argparse.Namespace, eng: c.Engine, made: c.Containers) -> dict[str
                 browser.close()
         time.sleep(args.linger + 2)
         windows.measure("a2", dash)
+        if args.rules:
+            extra["rules"] = rules_windows(windows, dash, args)
         extra["dashboard_log_problems"] = dash.log_problems()
     time.sleep(args.settle)
     windows.measure("base2", None)
@@ -435,8 +477,11 @@ def main() -> int:
     ap.add_argument(
         "--retries", type=int, default=2, help="re-measure a window with foreign events"
     )
+    ap.add_argument(
+        "--no-rules", dest="rules", action="store_false", help="skip the alert rules windows"
+    )
     args = ap.parse_args()
-    c.watchdog(900 + 12 * args.window * (1 + args.retries))
+    c.watchdog(900 + 14 * args.window * (1 + args.retries))
     args.linger = 5.0  # DASHBOARD_STREAM_LINGER_SECONDS default
     args.list_interval = 5.0  # DASHBOARD_LIST_STATS_INTERVAL default
     out: dict[str, Any] = {

@@ -67,3 +67,14 @@ def hosts(request: HttpRequest) -> dict[str, Any]:
         "port_host": port_host(current.url, request.get_host()) if current is not None else "",
         "user_role": role_of(user),
     }
+
+
+def alerts(request: HttpRequest) -> dict[str, Any]:
+    """How many alert conditions are on (unhealthy, unreachable, restart loop): the badge
+    in the navigation, read once per page."""
+    user = getattr(request, "user", None)
+    if not getattr(user, "is_authenticated", False):
+        return {}
+    from .models import Alert
+
+    return {"alerts_firing": Alert.objects.filter(open=True).count()}

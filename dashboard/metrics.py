@@ -102,3 +102,13 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+
+ALERTS_FIRED = Counter(
+    "dashboard_alerts_fired_total", "Alert messages the evaluator sent, by kind", ["kind", "state"]
+)
+ALERT_DELIVERIES = Counter(
+    "dashboard_alert_deliveries_total",
+    "Alert deliveries to channels, by their final outcome (failed: after every retry)",
+    ["outcome"],
+)

@@ -119,3 +119,161 @@ class LoginFailure(models.Model):
     when = models.DateTimeField(auto_now_add=True, db_index=True)
     username = models.CharField(max_length=150, db_index=True)
     remote_addr = models.CharField(max_length=64, db_index=True)
+
+
+class WatchLease(models.Model):
+    """Who does a deployment-wide job (alert evaluation): one row per job, held by one
+    process until `expires`; the holder renews it every few seconds, another process takes
+    it over once it has expired (dashboard/alerts/lease.py)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    holder = models.CharField(max_length=128)
+    expires = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder} until {self.expires:%H:%M:%S}"
+
+
+class AlertChannel(models.Model):
+    """Where alerts go: an Apprise URL (Slack, ntfy, email, ...) or our signed webhook.
+
+    The URL (Apprise URLs carry tokens and passwords) and the webhook's signing key are kept
+    only encrypted (dashboard/credentials.py); `shown` is what pages may show of the URL.
+    """
+
+    WEBHOOK = "webhook"
+    APPRISE = "apprise"
+    KINDS = [(WEBHOOK, "Signed webhook (HMAC-SHA256)"), (APPRISE, "Apprise URL")]
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=KINDS, default=WEBHOOK)
+    shown = models.CharField(max_length=255, help_text="the URL without its secrets")
+    secret_url = models.TextField(help_text="the whole URL, encrypted")
+    secret_key = models.TextField(blank=True, help_text="the webhook's signing key, encrypted")
+    enabled = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.shown})"
+
+
+class AlertRule(models.Model):
+    """What to watch for, on one host or all, for which containers, and where to tell it."""
+
+    EXIT = "exit"
+    OOM = "oom"
+    UNHEALTHY = "unhealthy"
+    RESTART_LOOP = "restart_loop"
+    UNREACHABLE = "unreachable"
+    CPU = "cpu"
+    MEMORY = "memory"
+    DISK = "disk"
+    SWARM_NODE = "swarm_node"
+    SERVICE_REPLICAS = "service_replicas"
+    SERVICE_UPDATE = "service_update"
+    KINDS = [
+        (EXIT, "Container died with a non-zero exit"),
+        (OOM, "Container OOM-killed"),
+        (UNHEALTHY, "Container turned unhealthy"),
+        (RESTART_LOOP, "Restart loop (N restarts in M minutes)"),
+        (UNREACHABLE, "Engine unreachable for N seconds"),
+        (CPU, "CPU above X% averaged over N seconds"),
+        (MEMORY, "Memory above X% of its limit averaged over N seconds"),
+        (DISK, "Engine disk use (system df) above a size"),
+        (SWARM_NODE, "Swarm node down or drained"),
+        (SERVICE_REPLICAS, "Swarm service short of its replicas for N seconds"),
+        (SERVICE_UPDATE, "Swarm service update paused or rolled back"),
+    ]
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=KINDS)
+    host = models.CharField(max_length=63, blank=True, help_text="empty: every host")
+    name_glob = models.CharField(max_length=255, blank=True)
+    label = models.CharField(max_length=255, blank=True, help_text="key or key=value")
+    project = models.CharField(max_length=255, blank=True)
+    count = models.PositiveIntegerField(default=3)
+    minutes = models.PositiveIntegerField(default=5)
+    seconds = models.PositiveIntegerField(default=30)
+    percent = models.PositiveIntegerField(default=90)
+    megabytes = models.PositiveIntegerField(default=50_000)
+    cooldown = models.PositiveIntegerField(default=300, help_text="seconds")
+    enabled = models.BooleanField(default=True)
+    channels = models.ManyToManyField(AlertChannel, blank=True, related_name="rules")
+    created_by = models.CharField(max_length=150, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class Silence(models.Model):
+    """Alerts of one rule (or every rule) on one host (or every host) are kept in the
+    history but sent nowhere until `until`."""
+
+    rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.CASCADE)
+    host = models.CharField(max_length=63, blank=True)
+    until = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-until"]
+
+    def __str__(self) -> str:
+        return (
+            f"silence {self.rule or 'every rule'} on {self.host or 'every host'} until {self.until}"
+        )
+
+
+class Alert(models.Model):
+    """One message the evaluator sent: fired or recovered, for one or several targets."""
+
+    FIRED = "fired"
+    RECOVERED = "recovered"
+
+    when = models.DateTimeField(auto_now_add=True, db_index=True)
+    rule = models.ForeignKey(AlertRule, null=True, on_delete=models.SET_NULL, related_name="+")
+    rule_name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16)
+    host = models.CharField(max_length=63)
+    state = models.CharField(max_length=10, choices=[(FIRED, "fired"), (RECOVERED, "recovered")])
+    targets = models.JSONField(default=list)
+    text = models.TextField()
+    # A condition that is still on (unhealthy, unreachable, restart loop): the badge counts
+    # these; its recovery turns it off.
+    open = models.BooleanField(default=False, db_index=True)
+    # Within a silence: kept in the history, sent nowhere.
+    silenced = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-when", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.when:%Y-%m-%d %H:%M:%S} {self.state}: {self.text[:60]}"
+
+
+class Delivery(models.Model):
+    """One alert sent to one channel: delivered, or failed with the reason (after retries)."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(AlertChannel, null=True, on_delete=models.SET_NULL)
+    channel_name = models.CharField(max_length=100)
+    outcome = models.CharField(max_length=10, default=PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]

@@ -98,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context_processors.hosts",
+                "dashboard.context_processors.alerts",
             ],
         },
     },
@@ -247,3 +248,18 @@ COMPOSE_TIMEOUT = env_float("DASHBOARD_COMPOSE_TIMEOUT", 600.0)
 DOCKER_BIN = os.environ.get("DASHBOARD_DOCKER_BIN", "")
 STACK_TIMEOUT = env_float("DASHBOARD_STACK_TIMEOUT", 300.0)
 DOCKER_CLI_CONFIG_DIR = DATA_DIR / "docker-cli"
+
+# Alerts (docs/alerts.md). The watcher starts with the server process (dashboard/asgi.py).
+ALERTS_WATCH = env_bool("DASHBOARD_ALERTS_WATCH", True)
+ALERTS_LEASE_SECONDS = env_float("DASHBOARD_ALERTS_LEASE_SECONDS", 10.0)
+ALERTS_GROUP_SECONDS = env_float("DASHBOARD_ALERTS_GROUP_SECONDS", 3.0)
+ALERTS_TIMEOUT = env_float("DASHBOARD_ALERTS_TIMEOUT", 10.0)
+# Seconds between CPU/memory samples of the containers a threshold rule covers.
+ALERTS_STATS_INTERVAL = env_float("DASHBOARD_ALERTS_STATS_INTERVAL", 10.0)
+# Seconds between `system df` reads of each host while a disk rule exists.
+ALERTS_DISK_INTERVAL = env_float("DASHBOARD_ALERTS_DISK_INTERVAL", 300.0)
+# Seconds between reads of a manager's nodes and services while a swarm rule exists.
+ALERTS_SWARM_INTERVAL = env_float("DASHBOARD_ALERTS_SWARM_INTERVAL", 10.0)
+ALERTS_RETRY_DELAYS = (2.0, 10.0, 30.0)
+# The port daphne serves on: no channel may point at the dashboard itself.
+DASHBOARD_PORT = int(env_float("DASHBOARD_PORT", 8000))

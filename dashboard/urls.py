@@ -9,6 +9,7 @@ from .converters import (
 )
 from .metrics import metrics_view
 from .views import (
+    alerts,
     audit,
     auth,
     container_actions,
@@ -161,7 +162,22 @@ settings_urls = [
     path("users/<int:pk>/password/", users.user_password, name="user-password"),
 ]
 
+alert_urls = [
+    path("", alerts.alert_history, name="alert-history"),
+    path("rules/", alerts.rule_list, name="alert-rules"),
+    path("rules/new/", alerts.rule_edit, name="alert-rule-new"),
+    path("rules/<int:pk>/", alerts.rule_edit, name="alert-rule-edit"),
+    path("rules/<int:pk>/enable/", alerts.rule_enable, name="alert-rule-enable"),
+    path("rules/<int:pk>/remove/", alerts.rule_remove, name="alert-rule-remove"),
+    path("silences/new/", alerts.silence_new, name="alert-silence-new"),
+    path("silences/<int:pk>/end/", alerts.silence_end, name="alert-silence-end"),
+    path("channels/", alerts.channel_list, name="alert-channels"),
+    path("channels/<int:pk>/test/", alerts.channel_test, name="alert-channel-test"),
+    path("channels/<int:pk>/remove/", alerts.channel_remove, name="alert-channel-remove"),
+]
+
 urlpatterns = [
+    path("alerts/", include(alert_urls)),
     path("", hosts.home, name="home"),
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),

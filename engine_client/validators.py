@@ -540,3 +540,138 @@ def check_addr(addr: object, what: str = "address", *, port: bool = True) -> str
     if not valid_ip(host) and not _INTERFACE.fullmatch(host):
         raise InvalidArgument(f"the {what} {addr!r} is neither an IP address nor an interface name")
     return addr
+
+
+# -- alert channels --------------------------------------------------------------------------
+
+# Apprise schemes that reach a service over the network. Its local ones (file, dbus, glib,
+# gnome, kde, macosx, windows, syslog, rsyslog...) would let an admin's URL write files or
+# talk to the dashboard machine's own desktop and logging: they are not offered at all.
+APPRISE_SCHEMES = frozenset(
+    [
+        "slack",
+        "discord",
+        "msteams",
+        "ntfy",
+        "ntfys",
+        "gotify",
+        "gotifys",
+        "mailto",
+        "mailtos",
+        "json",
+        "jsons",
+        "xml",
+        "xmls",
+        "form",
+        "forms",
+        "tgram",
+        "matrix",
+        "matrixs",
+        "mmost",
+        "mmosts",
+        "rocket",
+        "rockets",
+        "pover",
+        "pagerduty",
+        "opsgenie",
+        "signal",
+        "signals",
+        "twilio",
+        "mastodon",
+        "mastodons",
+        "ifttt",
+        "join",
+        "zulip",
+        "apprise",
+        "apprises",
+    ]
+)
+_LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
+
+
+def is_link_local(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip("[]").split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return any(ip in net for net in _LINK_LOCAL if ip.version == net.version)
+
+
+def _url_host_port(url: str, default_port: int) -> tuple[str, int]:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port or default_port
+    except ValueError:
+        raise InvalidArgument("the URL cannot be read (check its host and port)") from None
+    if not parts.hostname:
+        raise InvalidArgument("the URL names no host")
+    return parts.hostname.lower(), port
+
+
+def check_channel_target(
+    host: str,
+    port: int,
+    forbidden: Iterable[tuple[str, int]] = (),
+    addresses: Iterable[str] = (),
+) -> None:
+    """Where a channel's URL leads must not be the dashboard itself or an engine it manages
+    (`forbidden`: host names or addresses with their ports), nor a link-local address (cloud
+    metadata services live at 169.254.169.254). `addresses` are what `host` resolves to."""
+    for address in (host, *addresses):
+        if is_link_local(address):
+            raise InvalidArgument(
+                f"{host} is a link-local address ({address}): not a place alerts may go"
+            )
+    names = {host, *addresses}
+    for bad_host, bad_port in forbidden:
+        if bad_host.lower().strip("[]") in {n.strip("[]") for n in names} and bad_port == port:
+            raise InvalidArgument(
+                f"{host}:{port} is the dashboard itself or an engine it manages: "
+                "alerts cannot be sent there"
+            )
+
+
+def check_webhook_url(
+    url: object, forbidden: Iterable[tuple[str, int]] = (), addresses: Iterable[str] = ()
+) -> str:
+    """A webhook URL: http or https, a host, no credentials in it, not a forbidden place."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidArgument("enter the webhook's URL")
+    url = url.strip()
+    if len(url) > 2000 or any(c.isspace() or ord(c) < 32 for c in url):
+        raise InvalidArgument("the URL must be one line without spaces, at most 2000 characters")
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme not in ("http", "https"):
+        raise InvalidArgument("a webhook URL starts with http:// or https://")
+    host, port = _url_host_port(url, 443 if scheme == "https" else 80)
+    if "@" in url.partition("://")[2].split("/")[0]:
+        raise InvalidArgument(
+            "put no user or password in the URL (the signature proves who sent it)"
+        )
+    check_channel_target(host, port, forbidden, addresses)
+    return url
+
+
+def check_apprise_url(
+    url: object, forbidden: Iterable[tuple[str, int]] = (), addresses: Iterable[str] = ()
+) -> str:
+    """An Apprise URL whose scheme is one of APPRISE_SCHEMES."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidArgument("enter the Apprise URL (e.g. ntfys://ntfy.sh/topic)")
+    url = url.strip()
+    if len(url) > 2000 or any(c.isspace() or ord(c) < 32 for c in url):
+        raise InvalidArgument("the URL must be one line without spaces, at most 2000 characters")
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme not in APPRISE_SCHEMES:
+        raise InvalidArgument(
+            f"{scheme or 'that'}:// is not offered: use a network service "
+            f"({', '.join(sorted(APPRISE_SCHEMES)[:12])}, …)"
+        )
+    if scheme in ("json", "jsons", "xml", "xmls", "form", "forms"):
+        host, port = _url_host_port(url, 443 if scheme.endswith("s") else 80)
+        check_channel_target(host, port, forbidden, addresses)
+    return url

@@ -4,12 +4,17 @@ the stream hub. Only fixtures and hooks: helpers and constants are in tests/supp
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+
+# Dashboards the tests start evaluate no alert rules unless a test asks (DASHBOARD_ALERTS_WATCH=1
+# in its own environment): a watcher in every test's server would only add load.
+os.environ.setdefault("DASHBOARD_ALERTS_WATCH", "0")
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import Group, User
 

@@ -11,76 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
-import shutil
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
 from engine_client import EngineClient
 
-from .support.browser import ROOT, live_dashboard, login
-from .support.lab import REQUIRE_ENGINE
+from .support.browser import live_dashboard, login
+from .support.fault_lab import FaultLab, fault_lab_running
 
 pytestmark = [pytest.mark.engine, pytest.mark.fault]
-
-LAB = str(ROOT / "lab" / "engine-lab")
-
-
-class FaultLab:
-    def __init__(self) -> None:
-        tag = secrets.token_hex(2)
-        run = f"/run/dlf{tag}"
-        self.env = {
-            **os.environ,
-            "LAB_NS": f"dlf{tag}",
-            "LAB_RUN": run,
-            "LAB_SOCK": f"{run}/n1.sock",
-            "LAB_DATA": f"/var/lib/dlf{tag}",
-            "LAB_REG_DATA": f"/var/lib/dlf{tag}-registry",
-            "LAB_BROWSER": "0",
-            "LAB_NODE2": "0",
-            "LAB_PODMAN": "0",
-            "LAB_D26": "0",
-        }
-        self.url = f"unix://{run}/n1.sock"
-        self.pidfile = Path(run) / "n1.pid"
-
-    def lab(self, *args: str, timeout: float = 180) -> None:
-        subprocess.run([LAB, *args], env=self.env, check=True, capture_output=True, timeout=timeout)
-
-    def stop_engine(self) -> None:
-        """SIGTERM to this lab's dockerd only (its namespace and registry stay)."""
-        pid = int(self.pidfile.read_text().strip())
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-
-    def start_engine(self) -> None:
-        self.lab("up")
 
 
 @pytest.fixture
 def fault_lab() -> Iterator[FaultLab]:
-    if os.geteuid() != 0 or not shutil.which("dockerd"):
-        if REQUIRE_ENGINE:
-            pytest.fail("the engine restart test needs root and dockerd", pytrace=False)
-        pytest.skip("needs root and dockerd (lab/engine-lab deps)")
-    lab = FaultLab()
-    try:
-        lab.lab("up")
+    with fault_lab_running() as lab:
         yield lab
-    finally:
-        subprocess.run([LAB, "down", "--purge"], env=lab.env, capture_output=True, timeout=180)
-        # Its logs and lock file: the run directory is this test's own.
-        shutil.rmtree(lab.env["LAB_RUN"], ignore_errors=True)
 
 
 async def _collect(ws, into: list[str]) -> None:

@@ -30,11 +30,9 @@ from engine_client import EngineClient
 
 from .support.browser import free_port, live_dashboard
 from .support.lab import REQUIRE_ENGINE
-from .support.processes import stop
+from .support.processes import PG_BIN, create_database, postgres_cluster, stop
 
 pytestmark = [pytest.mark.engine, pytest.mark.multiprocess]
-
-PG_BIN = "/usr/lib/postgresql/15/bin"
 
 
 def _need(what: str) -> None:
@@ -95,35 +93,8 @@ def database_url() -> Iterator[str]:
         _need(f"PostgreSQL 15 is not installed ({PG_BIN})")
     if os.geteuid() != 0:
         _need("starting PostgreSQL as its own user needs root")
-    port = free_port()
-    workdir = tempfile.mkdtemp(prefix="dash-pg-")
-    shutil.chown(workdir, "postgres", "postgres")
-    data = os.path.join(workdir, "data")
-    as_pg = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [*as_pg, f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "dash", "-E", "UTF8"],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    ctl = [*as_pg, f"{PG_BIN}/pg_ctl", "-D", data, "-l", os.path.join(workdir, "pg.log")]
-    subprocess.run(
-        [*ctl, "-w", "-o", f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1", "start"],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    try:
-        import psycopg
-
-        with psycopg.connect(
-            f"postgresql://dash@127.0.0.1:{port}/postgres", autocommit=True
-        ) as conn:
-            conn.execute("CREATE DATABASE dashboard")
-        yield f"postgres://dash@127.0.0.1:{port}/dashboard"
-    finally:
-        subprocess.run([*ctl, "-m", "fast", "-w", "stop"], capture_output=True, timeout=60)
-        shutil.rmtree(workdir, ignore_errors=True)
+    with postgres_cluster(free_port()) as server:
+        yield create_database(server, "dashboard")
 
 
 @pytest.fixture

@@ -108,6 +108,9 @@ class Upstream:
         self.group = "s." + hashlib.sha1(f"{_PROCESS}|{key}".encode()).hexdigest()[:24]
         self.source = source
         self.viewers = 0
+        # In-process listeners (the alert watcher): called on the loop with each message,
+        # beside the group's viewers; each counts as a viewer.
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self.seq = 0
         self._pending: list[Any] = []
         self._pending_lock = threading.Lock()
@@ -141,6 +144,11 @@ class Upstream:
             self._outbox.put_nowait(
                 {**message, "seq": self.seq, "key": self.key, "type": "stream.message"}
             )
+            for listener in list(self.listeners):
+                try:
+                    listener(message)
+                except Exception:
+                    log.exception("stream listener of %s failed", self.key)
 
     async def _send_loop(self) -> None:
         layer = get_channel_layer()
@@ -174,10 +182,7 @@ class Hub:
         self.batch_seconds: float = getattr(settings, "STREAM_BATCH_SECONDS", 0.03)
         self.linger_seconds: float = getattr(settings, "STREAM_LINGER_SECONDS", 5.0)
 
-    async def join(
-        self, key: str, channel_name: str, factory: Callable[[], Source]
-    ) -> tuple[Upstream, list[dict[str, Any]], int]:
-        """Add a viewer; returns the upstream, its replay and the sequence it covers."""
+    def _open(self, key: str, factory: Callable[[], Source]) -> Upstream:
         up = self.upstreams.get(key)
         if up is None:
             up = Upstream(self, key, factory())
@@ -188,6 +193,13 @@ class Hub:
             up._linger.cancel()
             up._linger = None
         up.viewers += 1
+        return up
+
+    async def join(
+        self, key: str, channel_name: str, factory: Callable[[], Source]
+    ) -> tuple[Upstream, list[dict[str, Any]], int]:
+        """Add a viewer; returns the upstream, its replay and the sequence it covers."""
+        up = self._open(key, factory)
         await get_channel_layer().group_add(up.group, channel_name)
         replay, seq = up.snapshot()
         return up, replay, seq
@@ -197,6 +209,23 @@ class Hub:
         if up is None:
             return
         await get_channel_layer().group_discard(up.group, channel_name)
+        self._release(key, up)
+
+    def listen(
+        self, key: str, factory: Callable[[], Source], listener: Callable[[dict[str, Any]], None]
+    ) -> None:
+        """Add an in-process listener (on the loop): it gets every message the stream's
+        viewers get, from the same upstream, for as long as it listens."""
+        self._open(key, factory).listeners.append(listener)
+
+    def unlisten(self, key: str, listener: Callable[[dict[str, Any]], None]) -> None:
+        up = self.upstreams.get(key)
+        if up is None or listener not in up.listeners:
+            return
+        up.listeners.remove(listener)
+        self._release(key, up)
+
+    def _release(self, key: str, up: Upstream) -> None:
         up.viewers -= 1
         if up.viewers <= 0 and up._linger is None:
             up._linger = self.loop.call_later(self.linger_seconds, self._expire, key, up)

@@ -25,8 +25,23 @@ HEALTH = "health"
 RUN = "run"
 STACK_RUN = "stackrun"
 COMPOSE = "compose"
+DISK = "disk"
+SWARM_STATE = "swarmstate"
 KINDS = frozenset(
-    {EVENTS, LOGS, SERVICE_LOGS, STATS, LIST_STATS, PROGRESS, HEALTH, RUN, COMPOSE, STACK_RUN}
+    {
+        EVENTS,
+        LOGS,
+        SERVICE_LOGS,
+        STATS,
+        LIST_STATS,
+        PROGRESS,
+        HEALTH,
+        RUN,
+        COMPOSE,
+        STACK_RUN,
+        DISK,
+        SWARM_STATE,
+    }
 )
 
 

@@ -406,10 +406,18 @@ class ListStatsSource(Source):
 
     PARALLEL = 32
 
-    def __init__(self, client: EngineClient, interval: float) -> None:
+    def __init__(
+        self,
+        client: EngineClient,
+        interval: float,
+        select: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        """`select` (a list row -> bool) samples only the containers it picks, and adds
+        each one's name and labels to its sample (the alert watcher's threshold rules)."""
         super().__init__()
         self.client = client.sibling(pool_size=self.PARALLEL)
         self.interval = interval
+        self.select = select
         self._previous: dict[str, dict[str, Any]] = {}
         self._last: dict[str, dict[str, Any]] = {}
 
@@ -436,7 +444,10 @@ class ListStatsSource(Source):
                 self.client.close()
 
     def _round(self, pool: Any) -> None:
-        ids = [r["Id"] for r in self.client.containers.list()]
+        rows = {r["Id"]: r for r in self.client.containers.list()}
+        if self.select is not None:
+            rows = {cid: r for cid, r in rows.items() if self.select(r)}
+        ids = list(rows)
         sample: dict[str, dict[str, Any]] = {}
         for cid, doc in pool.map(self._sample, ids):
             if doc is None or self.stopping.is_set():
@@ -449,6 +460,9 @@ class ListStatsSource(Source):
                 "mem": summary["mem_used"],
                 "limit": summary["mem_limit"],
             }
+            if self.select is not None:
+                sample[cid]["name"] = (rows[cid].get("Names") or [""])[0].lstrip("/")
+                sample[cid]["labels"] = rows[cid].get("Labels") or {}
         for gone in set(self._previous) - set(ids):
             del self._previous[gone]
         self.emit(("stats", sample))
@@ -459,6 +473,74 @@ class ListStatsSource(Source):
 
     def replay(self) -> list[dict[str, Any]]:
         return [{"liststats": self._last}] if self._last else []
+
+
+class DiskSource(Source):
+    """`system df` every `interval` seconds, summed per kind (the alert watcher's disk rules;
+    only while one exists: a df can take the engine seconds with many volumes)."""
+
+    def __init__(self, client: EngineClient, interval: float) -> None:
+        super().__init__()
+        self.client = client
+        self.interval = interval
+        self.reads = 0
+
+    def run(self) -> None:
+        from ..resource_presenters import disk_usage
+
+        while not self.stopping.is_set():
+            with contextlib.suppress(EngineError):
+                usage = disk_usage(self.client.system.df())
+                self.reads += 1
+                self.emit({kind: part["size"] for kind, part in usage.items()})
+            if self.sleep(self.interval):
+                return
+
+    def combine(self, items: list[Any]) -> dict[str, Any] | None:
+        return {"disk": items[-1]}
+
+
+class SwarmStateSource(Source):
+    """A swarm manager's nodes and services (with their running/desired task counts and
+    update state), every `interval` seconds, for the alert watcher's swarm rules (only while
+    one exists). An engine that is no manager answers nothing and is asked again later."""
+
+    def __init__(self, client: EngineClient, interval: float) -> None:
+        super().__init__()
+        self.client = client
+        self.interval = interval
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            with contextlib.suppress(EngineError):
+                nodes = [
+                    {
+                        "id": n.get("ID", ""),
+                        "name": (n.get("Description") or {}).get("Hostname", "")
+                        or n.get("ID", "")[:12],
+                        "labels": (n.get("Spec") or {}).get("Labels") or {},
+                        "state": (n.get("Status") or {}).get("State", ""),
+                        "availability": (n.get("Spec") or {}).get("Availability", ""),
+                    }
+                    for n in self.client.nodes.list()
+                ]
+                services = [
+                    {
+                        "id": s.get("ID", ""),
+                        "name": (s.get("Spec") or {}).get("Name", ""),
+                        "labels": (s.get("Spec") or {}).get("Labels") or {},
+                        "running": (s.get("ServiceStatus") or {}).get("RunningTasks"),
+                        "desired": (s.get("ServiceStatus") or {}).get("DesiredTasks"),
+                        "update": (s.get("UpdateStatus") or {}).get("State", ""),
+                    }
+                    for s in self.client.services.list()
+                ]
+                self.emit({"nodes": nodes, "services": services})
+            if self.sleep(self.interval):
+                return
+
+    def combine(self, items: list[Any]) -> dict[str, Any] | None:
+        return {"swarm": items[-1]}
 
 
 class ProgressSource(Source):

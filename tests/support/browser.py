@@ -43,6 +43,15 @@ class LiveDashboard:
     password: str
     data_dir: str
     log_path: str
+    proc: subprocess.Popen | None = None
+    killed: bool = False
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would end it (a test of what survives that)."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.killed = True
 
     def log(self) -> str:
         return Path(self.log_path).read_text(errors="replace")
@@ -105,8 +114,9 @@ def live_dashboard(docker_host: str, **extra_env: str) -> Iterator[LiveDashboard
                         "dashboard did not start:\n" + Path(log_path).read_text()
                     ) from None
                 time.sleep(0.2)
-        yield LiveDashboard(url, "admin", password, data_dir, log_path)
-        if proc.poll() is not None:
+        live = LiveDashboard(url, "admin", password, data_dir, log_path, proc)
+        yield live
+        if proc.poll() is not None and not live.killed:
             raise RuntimeError("dashboard died:\n" + Path(log_path).read_text())
     finally:
         stop(proc)

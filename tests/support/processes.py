@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
 
 
 def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
@@ -13,3 +20,41 @@ def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@contextmanager
+def postgres_cluster(port: int) -> Iterator[str]:
+    """A PostgreSQL 15 cluster of the test's own (a temp dir, `port`, trust login as `dash`):
+    yields its server URL without a database name (`postgres://dash@127.0.0.1:<port>`)."""
+    workdir = tempfile.mkdtemp(prefix="dash-pg-")
+    shutil.chown(workdir, "postgres", "postgres")
+    data = os.path.join(workdir, "data")
+    as_pg = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [*as_pg, f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "dash", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    ctl = [*as_pg, f"{PG_BIN}/pg_ctl", "-D", data, "-l", os.path.join(workdir, "pg.log")]
+    subprocess.run(
+        [*ctl, "-w", "-o", f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1", "start"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    try:
+        yield f"postgres://dash@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*ctl, "-m", "fast", "-w", "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def create_database(server: str, name: str) -> str:
+    """A new database on `server` (from postgres_cluster); returns its URL."""
+    import psycopg
+
+    url = server.replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(f"{url}/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{server}/{name}"
