@@ -10,8 +10,7 @@ kept so far.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from django.template.loader import render_to_string
 from engine_client.compose import ComposeRun, ComposeUnavailable
 
 from ..stacks import ProjectBusy, project_lock
-from .hub import Source
+from .hub import JobSource
 
 log = logging.getLogger(__name__)
 KEEP_LINES = 5000
@@ -48,11 +47,7 @@ class RunResult:
         return "done" if self.exit_status == 0 and not self.timed_out else "failed"
 
 
-class ComposeRunSource(Source):
-    _jobs: OrderedDict[str, ComposeRunSource] = OrderedDict()
-    _jobs_lock = threading.Lock()
-    KEEP_JOBS = 64
-
+class ComposeRunSource(JobSource):
     def __init__(
         self,
         job: str,
@@ -68,31 +63,6 @@ class ComposeRunSource(Source):
         self.result: RunResult | None = None
         self.command = ""
         self._lines: deque[str] = deque(maxlen=KEEP_LINES)
-        self._started = False
-        self.done = threading.Event()
-
-    @classmethod
-    def for_job(cls, job: str, make: Callable[[], ComposeRunSource]) -> ComposeRunSource:
-        with cls._jobs_lock:
-            source = cls._jobs.get(job)
-            if source is None:
-                source = cls._jobs[job] = make()
-                finished = [k for k, s in cls._jobs.items() if s.done.is_set()]
-                for key in finished[: max(len(cls._jobs) - cls.KEEP_JOBS, 0)]:
-                    del cls._jobs[key]
-            return source
-
-    def start(self, emit: Callable[[Any], None], name: str) -> None:
-        with self._lock:
-            self._emit = emit
-            self.stopping.clear()
-            if self._started:
-                return  # a viewer came back: the run goes on as it was
-            self._started = True
-        threading.Thread(target=self._main, name=name, daemon=True).start()
-
-    def stop(self) -> None:
-        self.stopping.set()  # nobody watches: stop sending, but let compose finish
 
     def run(self) -> None:
         result = RunResult()

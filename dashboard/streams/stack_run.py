@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -20,20 +19,17 @@ from typing import Any
 from engine_client.stack_cli import CLIRun
 from engine_client.streams import LogLine
 
-from .hub import Source
+from .hub import JobSource
 from .render import render_line
 
 log = logging.getLogger(__name__)
 
 
-class CLIRunSource(Source):
+class CLIRunSource(JobSource):
     """Runs `make_run()` (once), holding `lock()` while it runs; `on_done(code, error,
     lines)` is told the outcome (for the audit trail). An exception of the `expected` kinds
     (the stack busy, no CLI) ends the run with its own words; nothing ran then."""
 
-    _jobs: OrderedDict[str, CLIRunSource] = OrderedDict()
-    _jobs_lock = threading.Lock()
-    KEEP_JOBS = 64
     REPLAY_LINES = 5000
 
     def __init__(
@@ -48,37 +44,11 @@ class CLIRunSource(Source):
         self.lock = lock
         self.on_done = on_done
         self.expected = expected  # refusals shown as they are worded (busy, no CLI)
-        self._started = False
         self._state_lock = threading.Lock()
         self._lines: list[str] = []  # the rendered output, for the replay
         self._texts: list[str] = []  # the plain output, for the audit trail (its tail)
         self._status: dict[str, str] = {"state": "running", "text": "Starting…"}
         self._exit: dict[str, Any] | None = None
-        self.done = threading.Event()
-
-    @classmethod
-    def for_job(cls, job: str, make: Callable[[], CLIRunSource]) -> CLIRunSource:
-        """The job's source: the one already running or finished, else a new one."""
-        with cls._jobs_lock:
-            source = cls._jobs.get(job)
-            if source is None:
-                source = cls._jobs[job] = make()
-                finished = [k for k, s in cls._jobs.items() if s.done.is_set()]
-                for key in finished[: max(len(cls._jobs) - cls.KEEP_JOBS, 0)]:
-                    del cls._jobs[key]
-            return source
-
-    def start(self, emit: Callable[[Any], None], name: str) -> None:
-        with self._lock:
-            self._emit = emit
-            self.stopping.clear()
-            if self._started:
-                return  # a viewer came back: the run goes on as it was
-            self._started = True
-        threading.Thread(target=self._main, name=name, daemon=True).start()
-
-    def stop(self) -> None:
-        self.stopping.set()  # nobody watches: stop sending, but run on to the end
 
     def run(self) -> None:
         code: int | None = None
