@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core import signing
 from django.db import connections
 from django.http import HttpRequest
 
@@ -48,10 +46,10 @@ from . import stacks
 from .audit import mask
 from .engines import Host, get_host
 from .models import AuditEntry
+from .run_tickets import TICKET_MAX_AGE, RunJob, RunTickets
 from .streams.compose_run import ComposeRunSource, RunRefused, RunResult
 
 _SALT = "dashboard.compose-run"
-TICKET_MAX_AGE = 15 * 60
 # `compose config` and `up --dry-run` are quick: they get at most this long.
 CHECK_TIMEOUT = 60.0
 # The runs a page can start, and compose's arguments for each.
@@ -231,72 +229,39 @@ def preview(host: Host, project: str) -> Preview:
 # -- runs a page watches -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Job:
-    host: str
-    project: str
-    action: str
-    job: str
-    user_id: int
-    username: str
-    remote_addr: str
+class Job(RunJob):
+    """A compose run: its target is the project, its action one of ACTIONS."""
+
+    @property
+    def project(self) -> str:
+        return self.target
 
     @property
     def args(self) -> tuple[str, ...]:
         return ACTIONS[self.action]
 
 
+TICKETS = RunTickets(
+    salt=_SALT,
+    job_class=Job,
+    actions=ACTIONS,
+    check_name=check_project_name,
+    expired="this run's link has expired; start it again",
+    foreign="this run's link belongs to someone else",
+)
+
+
 def issue(request: HttpRequest, host: str, project: str, action: str) -> Job:
-    if action not in ACTIONS:
-        raise ValueError(action)
-    return Job(
-        host=host,
-        project=check_project_name(project),
-        action=action,
-        job=secrets.token_hex(8),
-        user_id=request.user.pk,
-        username=request.user.get_username(),
-        remote_addr=request.META.get("REMOTE_ADDR", "")[:64],
-    )
+    return TICKETS.issue(request, host, project, action)
 
 
 def ticket(job: Job) -> str:
-    data = {
-        "h": job.host,
-        "p": job.project,
-        "a": job.action,
-        "j": job.job,
-        "u": job.user_id,
-        "n": job.username,
-        "r": job.remote_addr,
-    }
-    return signing.dumps(data, salt=_SALT, compress=True)
+    return TICKETS.ticket(job)
 
 
 def read_ticket(value: str | None, host: str, project: str, user_id: Any) -> Job:
     """The run a ticket names; ValueError when it is forged, expired, or someone else's."""
-    try:
-        data = signing.loads(value or "", salt=_SALT, max_age=TICKET_MAX_AGE)
-    except signing.SignatureExpired:
-        raise ValueError("this run's link has expired; start it again") from None
-    except signing.BadSignature:
-        raise ValueError("not a valid run link") from None
-    if (
-        data.get("h") != host
-        or data.get("p") != project
-        or data.get("u") != user_id
-        or data.get("a") not in ACTIONS
-    ):
-        raise ValueError("this run's link belongs to someone else")
-    return Job(
-        host=data["h"],
-        project=check_project_name(data["p"]),
-        action=data["a"],
-        job=str(data["j"]),
-        user_id=data["u"],
-        username=data.get("n", ""),
-        remote_addr=data.get("r", ""),
-    )
+    return TICKETS.read(value, host, project, user_id)
 
 
 def checked_folder(host_name: str, project: str) -> Path:

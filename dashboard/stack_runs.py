@@ -11,14 +11,11 @@ another one is refused with that message and nothing of it runs.
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core import signing
 from django.db import connections
 from django.http import HttpRequest
 
@@ -43,26 +40,37 @@ from engine_client.stack_cli import (
 from .audit import mask
 from .engines import Host
 from .models import AuditEntry
+from .run_tickets import RunJob, RunTickets
 from .stacks import ProjectBusy, is_stored, project_folder, project_lock, read_files
 from .streams.stack_run import CLIRunSource
 from .swarm_web import not_manager_text
 
 _SALT = "dashboard.stack-run"
-TICKET_MAX_AGE = 15 * 60
 KINDS = ("deploy", "rm")
 # How much of the CLI's output the audit entry keeps (its last lines).
 AUDIT_OUTPUT_LINES = 20
 
 
-@dataclass(frozen=True)
-class Job:
-    kind: str  # "deploy" or "rm"
-    host: str
-    stack: str
-    job: str
-    user_id: int
-    username: str
-    remote_addr: str
+class Job(RunJob):
+    """A stack run: its target is the stack, its action (`kind`) "deploy" or "rm"."""
+
+    @property
+    def stack(self) -> str:
+        return self.target
+
+    @property
+    def kind(self) -> str:
+        return self.action
+
+
+TICKETS = RunTickets(
+    salt=_SALT,
+    job_class=Job,
+    actions=KINDS,
+    check_name=check_stack_name,
+    expired="this run link has expired; start again",
+    foreign="this run link belongs to someone else",
+)
 
 
 def docker_cli() -> DockerCLI:
@@ -123,56 +131,16 @@ def check_stack_files(
 
 
 def issue(request: HttpRequest, host: str, kind: str, stack: str) -> Job:
-    if kind not in KINDS:
-        raise ValueError(kind)
-    return Job(
-        kind=kind,
-        host=host,
-        stack=check_stack_name(stack),
-        job=secrets.token_hex(8),
-        user_id=request.user.pk,
-        username=request.user.get_username(),
-        remote_addr=request.META.get("REMOTE_ADDR", "")[:64],
-    )
+    return TICKETS.issue(request, host, stack, kind)
 
 
 def ticket(job: Job) -> str:
-    data = {
-        "k": job.kind,
-        "h": job.host,
-        "s": job.stack,
-        "j": job.job,
-        "u": job.user_id,
-        "n": job.username,
-        "a": job.remote_addr,
-    }
-    return signing.dumps(data, salt=_SALT, compress=True)
+    return TICKETS.ticket(job)
 
 
 def read_ticket(value: str | None, host: str, stack: str, user_id: Any) -> Job:
     """The run a ticket names; ValueError when forged, expired, or someone else's."""
-    try:
-        data = signing.loads(value or "", salt=_SALT, max_age=TICKET_MAX_AGE)
-    except signing.SignatureExpired:
-        raise ValueError("this run link has expired; start again") from None
-    except signing.BadSignature:
-        raise ValueError("not a valid run link") from None
-    if (
-        data.get("h") != host
-        or data.get("s") != stack
-        or data.get("u") != user_id
-        or data.get("k") not in KINDS
-    ):
-        raise ValueError("this run link belongs to someone else")
-    return Job(
-        kind=data["k"],
-        host=data["h"],
-        stack=check_stack_name(data["s"]),
-        job=data["j"],
-        user_id=data["u"],
-        username=data.get("n", ""),
-        remote_addr=data.get("a", ""),
-    )
+    return TICKETS.read(value, host, stack, user_id)
 
 
 def command_of(job: Job) -> str:
