@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.db import connections
 from django.http import HttpRequest
 
@@ -43,10 +42,9 @@ from engine_client.compose_files import (
 from engine_client.validators import check_project_name
 
 from . import stacks
-from .audit import mask
 from .engines import Host, get_host
 from .models import AuditEntry
-from .run_tickets import TICKET_MAX_AGE, RunJob, RunTickets
+from .run_tickets import TICKET_MAX_AGE, RunJob, RunTickets, audit
 from .streams.compose_run import ComposeRunSource, RunRefused, RunResult
 
 _SALT = "dashboard.compose-run"
@@ -308,28 +306,14 @@ def source_for(job: Job) -> ComposeRunSource:
 
 def record(job: Job, result: RunResult) -> None:
     """The audit entry for a finished run (from the run's thread)."""
-    try:
-        user_id = job.user_id if User.objects.filter(pk=job.user_id).exists() else None
-        if result.refused:
-            outcome = AuditEntry.DENIED
-        elif result.state == "done":
-            outcome = AuditEntry.OK
-        else:
-            outcome = AuditEntry.FAILED
-        AuditEntry.objects.create(
-            user_id=user_id,
-            username=job.username,
-            remote_addr=job.remote_addr,
-            host=job.host,
-            action=f"project.compose.{job.action}",
-            target_id=job.project,
-            target_name=job.project,
-            params=mask({"command": result.command, "exit_status": result.exit_status}),
-            outcome=outcome,
-            message=result.message[:2000],
-        )
-    finally:
-        connections.close_all()
+    if result.refused:
+        outcome = AuditEntry.DENIED
+    elif result.state == "done":
+        outcome = AuditEntry.OK
+    else:
+        outcome = AuditEntry.FAILED
+    params = {"command": result.command, "exit_status": result.exit_status}
+    audit(job, f"project.compose.{job.action}", params, outcome, result.message)
 
 
 # -- adopting a project the CLI made -------------------------------------------------------

@@ -5,6 +5,7 @@ gets its signed ticket and presents it on its websocket, and the consumer starts
 rejoins) the run only with a ticket that is genuine, not expired, and issued to this same
 person for this host and this target. Compose project runs and swarm stack runs are tickets
 of this one kind, each with its own salt, actions, name rule and words (`RunTickets`).
+When the run ends, `audit` writes its entry: who ran what on which host, as the ticket says.
 """
 
 from __future__ import annotations
@@ -14,8 +15,13 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from django.contrib.auth.models import User
 from django.core import signing
+from django.db import connections
 from django.http import HttpRequest
+
+from .audit import mask
+from .models import AuditEntry
 
 TICKET_MAX_AGE = 15 * 60
 
@@ -98,3 +104,24 @@ class RunTickets(Generic[JobT]):
             username=data.get("n", ""),
             remote_addr=data.get("r", ""),
         )
+
+
+def audit(job: RunJob, action: str, params: dict[str, Any], outcome: str, message: str) -> None:
+    """The audit entry of a finished run, from the run's thread (which gives its database
+    connection back): the ticket's person and address, the host, the target."""
+    try:
+        user_id = job.user_id if User.objects.filter(pk=job.user_id).exists() else None
+        AuditEntry.objects.create(
+            user_id=user_id,
+            username=job.username,
+            remote_addr=job.remote_addr,
+            host=job.host,
+            action=action,
+            target_id=job.target,
+            target_name=job.target,
+            params=mask(params),
+            outcome=outcome,
+            message=message[:2000],
+        )
+    finally:
+        connections.close_all()

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.db import connections
 from django.http import HttpRequest
 
@@ -37,10 +36,9 @@ from engine_client.stack_cli import (
     version_problem,
 )
 
-from .audit import mask
 from .engines import Host
 from .models import AuditEntry
-from .run_tickets import RunJob, RunTickets
+from .run_tickets import RunJob, RunTickets, audit
 from .stacks import ProjectBusy, is_stored, project_folder, project_lock, read_files
 from .streams.stack_run import CLIRunSource
 from .swarm_web import not_manager_text
@@ -201,21 +199,8 @@ def record(job: Job, code: int | None, error: str, lines: list[str]) -> None:
     command, its exit status and the end of its output. Once per ticket."""
     if _recorded(job) is not None:
         return
-    try:
-        user_id = job.user_id if User.objects.filter(pk=job.user_id).exists() else None
-        failed = bool(error) or code != 0
-        message = error or ("\n".join(lines[-AUDIT_OUTPUT_LINES:]) if failed else "")
-        AuditEntry.objects.create(
-            user_id=user_id,
-            username=job.username,
-            remote_addr=job.remote_addr,
-            host=job.host,
-            action=f"stack.{job.kind}",
-            target_id=job.stack,
-            target_name=job.stack,
-            params=mask({"command": command_of(job), "exit_status": code, "job": job.job}),
-            outcome=AuditEntry.FAILED if failed else AuditEntry.OK,
-            message=message[:2000],
-        )
-    finally:
-        connections.close_all()
+    failed = bool(error) or code != 0
+    message = error or ("\n".join(lines[-AUDIT_OUTPUT_LINES:]) if failed else "")
+    params = {"command": command_of(job), "exit_status": code, "job": job.job}
+    outcome = AuditEntry.FAILED if failed else AuditEntry.OK
+    audit(job, f"stack.{job.kind}", params, outcome, message)
