@@ -19,13 +19,13 @@ from typing import Any
 from engine_client.stack_cli import CLIRun
 from engine_client.streams import LogLine
 
-from .hub import JobSource
+from .external_run import ExternalRunSource
 from .render import render_line
 
 log = logging.getLogger(__name__)
 
 
-class CLIRunSource(JobSource):
+class CLIRunSource(ExternalRunSource[CLIRun]):
     """Runs `make_run()` (once), holding `lock()` while it runs; `on_done(code, error,
     lines)` is told the outcome (for the audit trail). An exception of the `expected` kinds
     (the stack busy, no CLI) ends the run with its own words; nothing ran then."""
@@ -39,9 +39,7 @@ class CLIRunSource(JobSource):
         on_done: Callable[[int | None, str, list[str]], None],
         expected: tuple[type[Exception], ...],
     ) -> None:
-        super().__init__()
-        self.make_run = make_run
-        self.lock = lock
+        super().__init__(make_run, lock)
         self.on_done = on_done
         self.expected = expected  # refusals shown as they are worded (busy, no CLI)
         self._state_lock = threading.Lock()
@@ -49,43 +47,46 @@ class CLIRunSource(JobSource):
         self._texts: list[str] = []  # the plain output, for the audit trail (its tail)
         self._status: dict[str, str] = {"state": "running", "text": "Starting…"}
         self._exit: dict[str, Any] | None = None
+        self._code: int | None = None
+        self._error = ""
 
-    def run(self) -> None:
-        code: int | None = None
-        error = ""
-        try:
-            with self.lock():
-                run = self.make_run()
-                self._set_status("running", "Running…")
-                # Line by line: the CLI prints one per step, each should show as it happens
-                # (the hub gathers what comes within its batch window).
-                for line in run.lines():
-                    self._add([line])
-                code = run.returncode
-                if run.timed_out:
-                    error = f"ended after {run.timeout:g} s (the timeout): the process was killed"
-        except Exception as exc:
-            if isinstance(exc, self.expected):
-                error = str(exc)
+    def begun(self, run: CLIRun) -> None:
+        self._set_status("running", "Running…")
+
+    def line(self, text: str) -> None:
+        # Line by line: the CLI prints one per step, each should show as it happens (the
+        # hub gathers what comes within its batch window).
+        self._add([text])
+
+    def ended(self, run: CLIRun) -> None:
+        self._code = run.returncode
+        if run.timed_out:
+            self._error = f"ended after {run.timeout:g} s (the timeout): the process was killed"
+
+    def failed(self, exc: Exception) -> None:
+        if isinstance(exc, self.expected):
+            self._error = str(exc)
+        else:
+            log.exception("stack run failed", exc_info=exc)
+            self._error = f"{type(exc).__name__}: {exc}"
+
+    def finish(self) -> None:
+        code, error = self._code, self._error
+        with self._state_lock:
+            self._exit = {"code": code, "error": error}
+            if error and code is None:
+                self._status = {"state": "failed", "text": error}
+            elif error:
+                self._status = {"state": "failed", "text": f"Exit status {code}: {error}"}
             else:
-                log.exception("stack run failed")
-                error = f"{type(exc).__name__}: {exc}"
-        finally:
-            with self._state_lock:
-                self._exit = {"code": code, "error": error}
-                if error and code is None:
-                    self._status = {"state": "failed", "text": error}
-                elif error:
-                    self._status = {"state": "failed", "text": f"Exit status {code}: {error}"}
-                else:
-                    self._status = {"state": "exited", "text": f"Exit status {code}"}
-            # Recorded before the page is told: an exit status shown is an audited one.
-            try:
-                self.on_done(code, error, list(self._texts))
-            except Exception:
-                log.exception("recording the end of a stack run failed")
-            self.done.set()
-            self.emit(("changed",))
+                self._status = {"state": "exited", "text": f"Exit status {code}"}
+        # Recorded before the page is told: an exit status shown is an audited one.
+        try:
+            self.on_done(code, error, list(self._texts))
+        except Exception:
+            log.exception("recording the end of a stack run failed")
+        self.done.set()
+        self.emit(("changed",))
 
     def _set_status(self, state: str, text: str) -> None:
         with self._state_lock:
