@@ -15,11 +15,9 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.db import connections
-from django.http import HttpRequest
 
 from engine_client.compose import (
     ComposeBinary,
@@ -247,19 +245,6 @@ TICKETS = RunTickets(
     expired="this run's link has expired; start it again",
     foreign="this run's link belongs to someone else",
 )
-
-
-def issue(request: HttpRequest, host: str, project: str, action: str) -> Job:
-    return TICKETS.issue(request, host, project, action)
-
-
-def ticket(job: Job) -> str:
-    return TICKETS.ticket(job)
-
-
-def read_ticket(value: str | None, host: str, project: str, user_id: Any) -> Job:
-    """The run a ticket names; ValueError when it is forged, expired, or someone else's."""
-    return TICKETS.read(value, host, project, user_id)
 
 
 def checked_folder(host_name: str, project: str) -> Path:

@@ -12,11 +12,9 @@ another one is refused with that message and nothing of it runs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.db import connections
-from django.http import HttpRequest
 
 from engine_client import EngineClient
 from engine_client.compose_files import COMPOSE_FILE, FileProblem, check_files
@@ -126,19 +124,6 @@ def check_stack_files(
     cwd = str(folder) if folder.is_dir() else config_dir()
     code, said = check_config(cli, compose, env_for(host, env), cwd)
     return stack_problems(said, compose) if code != 0 else []
-
-
-def issue(request: HttpRequest, host: str, kind: str, stack: str) -> Job:
-    return TICKETS.issue(request, host, stack, kind)
-
-
-def ticket(job: Job) -> str:
-    return TICKETS.ticket(job)
-
-
-def read_ticket(value: str | None, host: str, stack: str, user_id: Any) -> Job:
-    """The run a ticket names; ValueError when forged, expired, or someone else's."""
-    return TICKETS.read(value, host, stack, user_id)
 
 
 def command_of(job: Job) -> str:

@@ -160,8 +160,8 @@ def project_run(request: HttpRequest, host: str, name: str) -> HttpResponse:
             request, "projects/_run_refused.html", {"name": name, "message": problem}, status=503
         )
     action = form.cleaned_data["action"]
-    job = compose_runs.issue(request, h.name, name, action)
-    query = urlencode({"t": compose_runs.ticket(job), "j": job.job})
+    job = compose_runs.TICKETS.issue(request, h.name, name, action)
+    query = urlencode({"t": compose_runs.TICKETS.ticket(job), "j": job.job})
     ws_url = f"/ws/hosts/{h.name}/projects/{name}/run/?{query}"
     context = {
         "host": h,
