@@ -15,13 +15,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from django.contrib.auth.models import User
 from django.core import signing
-from django.db import connections
 from django.http import HttpRequest
 
-from .audit import mask
-from .models import AuditEntry
+from .audit import record_job
 
 TICKET_MAX_AGE = 15 * 60
 
@@ -107,21 +104,6 @@ class RunTickets(Generic[JobT]):
 
 
 def audit(job: RunJob, action: str, params: dict[str, Any], outcome: str, message: str) -> None:
-    """The audit entry of a finished run, from the run's thread (which gives its database
-    connection back): the ticket's person and address, the host, the target."""
-    try:
-        user_id = job.user_id if User.objects.filter(pk=job.user_id).exists() else None
-        AuditEntry.objects.create(
-            user_id=user_id,
-            username=job.username,
-            remote_addr=job.remote_addr,
-            host=job.host,
-            action=action,
-            target_id=job.target,
-            target_name=job.target,
-            params=mask(params),
-            outcome=outcome,
-            message=message[:2000],
-        )
-    finally:
-        connections.close_all()
+    """The audit entry of a finished run (from the run's thread): the ticket's person,
+    address and host, the run's target."""
+    record_job(job, action, job.target, job.target, params, outcome, message[:2000])
