@@ -6,8 +6,10 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from django.contrib.auth.models import User
+from django.db import connections
 from django.http import HttpRequest
 
 from engine_client import EngineError
@@ -64,6 +66,52 @@ def record_request(
 
 def record_refusal(request: HttpRequest, kwargs: Mapping[str, Any], reason: str) -> None:
     record_request(request, kwargs, AuditEntry.DENIED, reason)
+
+
+class Ticketed(Protocol):
+    """Who asked for a job, as its signed ticket says (a pull, a compose or stack run)."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def user_id(self) -> int: ...
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def remote_addr(self) -> str: ...
+
+
+def record_job(
+    job: Ticketed,
+    action: str,
+    target_id: str,
+    target_name: str,
+    params: Mapping[str, Any],
+    outcome: str,
+    message: str,
+) -> None:
+    """The entry of a job that ended in a thread of its own (no request there): the
+    person its ticket names (if the account still exists). Gives the thread's database
+    connection back."""
+    try:
+        user_id = job.user_id if User.objects.filter(pk=job.user_id).exists() else None
+        AuditEntry.objects.create(
+            user_id=user_id,
+            username=job.username,
+            remote_addr=job.remote_addr,
+            host=job.host,
+            action=action,
+            target_id=target_id,
+            target_name=target_name,
+            params=mask(params),
+            outcome=outcome,
+            message=message,
+        )
+    finally:
+        connections.close_all()
 
 
 @dataclass

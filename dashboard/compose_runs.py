@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import User
-from django.core import signing
 from django.db import connections
-from django.http import HttpRequest
 
 from engine_client.compose import (
     ComposeBinary,
@@ -45,13 +40,12 @@ from engine_client.compose_files import (
 from engine_client.validators import check_project_name
 
 from . import stacks
-from .audit import mask
 from .engines import Host, get_host
 from .models import AuditEntry
+from .run_tickets import TICKET_MAX_AGE, RunJob, RunTickets, audit
 from .streams.compose_run import ComposeRunSource, RunRefused, RunResult
 
 _SALT = "dashboard.compose-run"
-TICKET_MAX_AGE = 15 * 60
 # `compose config` and `up --dry-run` are quick: they get at most this long.
 CHECK_TIMEOUT = 60.0
 # The runs a page can start, and compose's arguments for each.
@@ -231,72 +225,26 @@ def preview(host: Host, project: str) -> Preview:
 # -- runs a page watches -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Job:
-    host: str
-    project: str
-    action: str
-    job: str
-    user_id: int
-    username: str
-    remote_addr: str
+class Job(RunJob):
+    """A compose run: its target is the project, its action one of ACTIONS."""
+
+    @property
+    def project(self) -> str:
+        return self.target
 
     @property
     def args(self) -> tuple[str, ...]:
         return ACTIONS[self.action]
 
 
-def issue(request: HttpRequest, host: str, project: str, action: str) -> Job:
-    if action not in ACTIONS:
-        raise ValueError(action)
-    return Job(
-        host=host,
-        project=check_project_name(project),
-        action=action,
-        job=secrets.token_hex(8),
-        user_id=request.user.pk,
-        username=request.user.get_username(),
-        remote_addr=request.META.get("REMOTE_ADDR", "")[:64],
-    )
-
-
-def ticket(job: Job) -> str:
-    data = {
-        "h": job.host,
-        "p": job.project,
-        "a": job.action,
-        "j": job.job,
-        "u": job.user_id,
-        "n": job.username,
-        "r": job.remote_addr,
-    }
-    return signing.dumps(data, salt=_SALT, compress=True)
-
-
-def read_ticket(value: str | None, host: str, project: str, user_id: Any) -> Job:
-    """The run a ticket names; ValueError when it is forged, expired, or someone else's."""
-    try:
-        data = signing.loads(value or "", salt=_SALT, max_age=TICKET_MAX_AGE)
-    except signing.SignatureExpired:
-        raise ValueError("this run's link has expired; start it again") from None
-    except signing.BadSignature:
-        raise ValueError("not a valid run link") from None
-    if (
-        data.get("h") != host
-        or data.get("p") != project
-        or data.get("u") != user_id
-        or data.get("a") not in ACTIONS
-    ):
-        raise ValueError("this run's link belongs to someone else")
-    return Job(
-        host=data["h"],
-        project=check_project_name(data["p"]),
-        action=data["a"],
-        job=str(data["j"]),
-        user_id=data["u"],
-        username=data.get("n", ""),
-        remote_addr=data.get("r", ""),
-    )
+TICKETS = RunTickets(
+    salt=_SALT,
+    job_class=Job,
+    actions=ACTIONS,
+    check_name=check_project_name,
+    expired="this run's link has expired; start it again",
+    foreign="this run's link belongs to someone else",
+)
 
 
 def checked_folder(host_name: str, project: str) -> Path:
@@ -343,28 +291,14 @@ def source_for(job: Job) -> ComposeRunSource:
 
 def record(job: Job, result: RunResult) -> None:
     """The audit entry for a finished run (from the run's thread)."""
-    try:
-        user_id = job.user_id if User.objects.filter(pk=job.user_id).exists() else None
-        if result.refused:
-            outcome = AuditEntry.DENIED
-        elif result.state == "done":
-            outcome = AuditEntry.OK
-        else:
-            outcome = AuditEntry.FAILED
-        AuditEntry.objects.create(
-            user_id=user_id,
-            username=job.username,
-            remote_addr=job.remote_addr,
-            host=job.host,
-            action=f"project.compose.{job.action}",
-            target_id=job.project,
-            target_name=job.project,
-            params=mask({"command": result.command, "exit_status": result.exit_status}),
-            outcome=outcome,
-            message=result.message[:2000],
-        )
-    finally:
-        connections.close_all()
+    if result.refused:
+        outcome = AuditEntry.DENIED
+    elif result.state == "done":
+        outcome = AuditEntry.OK
+    else:
+        outcome = AuditEntry.FAILED
+    params = {"command": result.command, "exit_status": result.exit_status}
+    audit(job, f"project.compose.{job.action}", params, outcome, result.message)
 
 
 # -- adopting a project the CLI made -------------------------------------------------------

@@ -13,7 +13,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.core import signing
 from django.db import connections
 from django.http import HttpRequest
@@ -24,7 +23,7 @@ from engine_client.streams import EngineStream
 from engine_client.validators import ImageRef, parse_reference
 
 from . import credentials
-from .audit import mask
+from .audit import record_job
 from .models import AuditEntry
 from .streams.sources import ProgressSource
 
@@ -135,19 +134,12 @@ def source_for(job: Job, client: EngineClient) -> ProgressSource:
 
 def record(job: Job, state: ProgressState) -> None:
     """The audit entry for a finished job (from the job's thread)."""
-    try:
-        user_id = job.user_id if User.objects.filter(pk=job.user_id).exists() else None
-        AuditEntry.objects.create(
-            user_id=user_id,
-            username=job.username,
-            remote_addr=job.remote_addr,
-            host=job.host,
-            action=f"image.{job.kind}",
-            target_id=(job.target_id or state.digest or job.ref)[:128],
-            target_name=job.ref[:255],
-            params=mask({"reference": job.ref, "digest": state.digest}),
-            outcome=AuditEntry.FAILED if state.error else AuditEntry.OK,
-            message=state.error,
-        )
-    finally:
-        connections.close_all()
+    record_job(
+        job,
+        f"image.{job.kind}",
+        target_id=(job.target_id or state.digest or job.ref)[:128],
+        target_name=job.ref[:255],
+        params={"reference": job.ref, "digest": state.digest},
+        outcome=AuditEntry.FAILED if state.error else AuditEntry.OK,
+        message=state.error,
+    )

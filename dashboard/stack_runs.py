@@ -11,16 +11,10 @@ another one is refused with that message and nothing of it runs.
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import User
-from django.core import signing
 from django.db import connections
-from django.http import HttpRequest
 
 from engine_client import EngineClient
 from engine_client.compose_files import COMPOSE_FILE, FileProblem, check_files
@@ -40,29 +34,39 @@ from engine_client.stack_cli import (
     version_problem,
 )
 
-from .audit import mask
 from .engines import Host
 from .models import AuditEntry
+from .run_tickets import RunJob, RunTickets, audit
 from .stacks import ProjectBusy, is_stored, project_folder, project_lock, read_files
 from .streams.stack_run import CLIRunSource
 from .swarm_web import not_manager_text
 
 _SALT = "dashboard.stack-run"
-TICKET_MAX_AGE = 15 * 60
 KINDS = ("deploy", "rm")
 # How much of the CLI's output the audit entry keeps (its last lines).
 AUDIT_OUTPUT_LINES = 20
 
 
-@dataclass(frozen=True)
-class Job:
-    kind: str  # "deploy" or "rm"
-    host: str
-    stack: str
-    job: str
-    user_id: int
-    username: str
-    remote_addr: str
+class Job(RunJob):
+    """A stack run: its target is the stack, its action (`kind`) "deploy" or "rm"."""
+
+    @property
+    def stack(self) -> str:
+        return self.target
+
+    @property
+    def kind(self) -> str:
+        return self.action
+
+
+TICKETS = RunTickets(
+    salt=_SALT,
+    job_class=Job,
+    actions=KINDS,
+    check_name=check_stack_name,
+    expired="this run link has expired; start again",
+    foreign="this run link belongs to someone else",
+)
 
 
 def docker_cli() -> DockerCLI:
@@ -120,59 +124,6 @@ def check_stack_files(
     cwd = str(folder) if folder.is_dir() else config_dir()
     code, said = check_config(cli, compose, env_for(host, env), cwd)
     return stack_problems(said, compose) if code != 0 else []
-
-
-def issue(request: HttpRequest, host: str, kind: str, stack: str) -> Job:
-    if kind not in KINDS:
-        raise ValueError(kind)
-    return Job(
-        kind=kind,
-        host=host,
-        stack=check_stack_name(stack),
-        job=secrets.token_hex(8),
-        user_id=request.user.pk,
-        username=request.user.get_username(),
-        remote_addr=request.META.get("REMOTE_ADDR", "")[:64],
-    )
-
-
-def ticket(job: Job) -> str:
-    data = {
-        "k": job.kind,
-        "h": job.host,
-        "s": job.stack,
-        "j": job.job,
-        "u": job.user_id,
-        "n": job.username,
-        "a": job.remote_addr,
-    }
-    return signing.dumps(data, salt=_SALT, compress=True)
-
-
-def read_ticket(value: str | None, host: str, stack: str, user_id: Any) -> Job:
-    """The run a ticket names; ValueError when forged, expired, or someone else's."""
-    try:
-        data = signing.loads(value or "", salt=_SALT, max_age=TICKET_MAX_AGE)
-    except signing.SignatureExpired:
-        raise ValueError("this run link has expired; start again") from None
-    except signing.BadSignature:
-        raise ValueError("not a valid run link") from None
-    if (
-        data.get("h") != host
-        or data.get("s") != stack
-        or data.get("u") != user_id
-        or data.get("k") not in KINDS
-    ):
-        raise ValueError("this run link belongs to someone else")
-    return Job(
-        kind=data["k"],
-        host=data["h"],
-        stack=check_stack_name(data["s"]),
-        job=data["j"],
-        user_id=data["u"],
-        username=data.get("n", ""),
-        remote_addr=data.get("a", ""),
-    )
 
 
 def command_of(job: Job) -> str:
@@ -233,21 +184,8 @@ def record(job: Job, code: int | None, error: str, lines: list[str]) -> None:
     command, its exit status and the end of its output. Once per ticket."""
     if _recorded(job) is not None:
         return
-    try:
-        user_id = job.user_id if User.objects.filter(pk=job.user_id).exists() else None
-        failed = bool(error) or code != 0
-        message = error or ("\n".join(lines[-AUDIT_OUTPUT_LINES:]) if failed else "")
-        AuditEntry.objects.create(
-            user_id=user_id,
-            username=job.username,
-            remote_addr=job.remote_addr,
-            host=job.host,
-            action=f"stack.{job.kind}",
-            target_id=job.stack,
-            target_name=job.stack,
-            params=mask({"command": command_of(job), "exit_status": code, "job": job.job}),
-            outcome=AuditEntry.FAILED if failed else AuditEntry.OK,
-            message=message[:2000],
-        )
-    finally:
-        connections.close_all()
+    failed = bool(error) or code != 0
+    message = error or ("\n".join(lines[-AUDIT_OUTPUT_LINES:]) if failed else "")
+    params = {"command": command_of(job), "exit_status": code, "job": job.job}
+    outcome = AuditEntry.FAILED if failed else AuditEntry.OK
+    audit(job, f"stack.{job.kind}", params, outcome, message)

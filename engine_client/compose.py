@@ -7,25 +7,24 @@ into a container. The environment is built from scratch: PATH, a HOME and DOCKER
 that belong to the dashboard, and the host's connection (DOCKER_HOST, and for a TLS host
 DOCKER_CERT_PATH/DOCKER_TLS_VERIFY pointing at the 0700 directory the dashboard writes its
 certificates to). A run has a deadline, after which its whole process group is killed (a
-plugin or credential helper it started included) and the run says so.
+plugin or credential helper it started included) and the run says so: the running is
+`external.py`'s, shared with the docker CLI's runs.
 
 Plain Python; no Django.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .compose_files import COMPOSE_FILE
+from .external import ExternalRun
 
 # Where compose and the helpers it may start (docker-credential-*, buildx) are looked for.
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -144,7 +143,9 @@ def private_home(path: Path) -> Path:
 
 @dataclass
 class ComposeRun:
-    """One compose command for one project: iterate `lines()`, then read `exit_status`."""
+    """One compose command for one project: iterate `lines()`, then read `exit_status`.
+    The running is `external.ExternalRun`'s; this adds compose's argument list and
+    environment, and its words for the outcome."""
 
     binary: ComposeBinary
     project: str
@@ -155,12 +156,16 @@ class ComposeRun:
     timeout: float
     compose_file: str = COMPOSE_FILE
     env_file: str | None = None
-    exit_status: int | None = None
-    timed_out: bool = False
-    stopped: bool = False
-    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _drained: bool = field(default=False, repr=False)
+    _run: ExternalRun = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._run = ExternalRun(
+            self.argv,
+            compose_env(self.connection, self.home),
+            self.folder,
+            self.timeout,
+            KILL_GRACE_SECONDS,
+        )
 
     @property
     def argv(self) -> list[str]:
@@ -182,48 +187,29 @@ class ComposeRun:
         """What was run, for people: `compose -p shop up -d` (no paths)."""
         return " ".join(["compose", "-p", self.project, *self.args])
 
+    @property
+    def exit_status(self) -> int | None:
+        return self._run.exit_status
+
+    @property
+    def timed_out(self) -> bool:
+        return self._run.timed_out
+
+    @property
+    def stopped(self) -> bool:
+        return self._run.stopped
+
     def lines(self) -> Iterator[str]:
         """compose's output (stdout and stderr, in order), a line at a time as it comes."""
-        process = subprocess.Popen(
-            self.argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=compose_env(self.connection, self.home),
-            cwd=self.folder,
-            # Its own process group: the deadline ends compose and all it started.
-            start_new_session=True,
-        )
-        with self._lock:
-            self._process = process
-        deadline = threading.Timer(self.timeout, self._expire)
-        deadline.daemon = True
-        deadline.start()
-        try:
-            assert process.stdout is not None
-            for raw in iter(process.stdout.readline, b""):
-                yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            self._drained = True
-            self.exit_status = process.wait()
-        finally:
-            deadline.cancel()
-            if process.poll() is None:
-                self._kill(process)
-                self.exit_status = process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
+        return self._run.lines()
 
     def run(self) -> list[str]:
         """The whole run; its output lines."""
-        return list(self.lines())
+        return self._run.run()
 
     def stop(self) -> None:
         """End the run now (any thread)."""
-        self.stopped = True
-        with self._lock:
-            process = self._process
-        if process is not None and process.poll() is None:
-            self._kill(process)
+        self._run.stop()
 
     @property
     def outcome(self) -> str:
@@ -233,26 +219,6 @@ class ComposeRun:
         if self.stopped:
             return "the run was called off"
         return "compose finished" if self.exit_status == 0 else "compose failed"
-
-    def _expire(self) -> None:
-        with self._lock:
-            process = self._process
-        if process is not None:
-            # Even when compose itself has ended: a child of it may still hold the output open.
-            self.timed_out = process.poll() is None or not self._drained
-            self._kill(process)
-
-    @staticmethod
-    def _kill(process: subprocess.Popen[bytes]) -> None:
-        """SIGTERM to the whole group, SIGKILL to what is left of it after a grace."""
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(process.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                return
-            if sig == signal.SIGTERM:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(KILL_GRACE_SECONDS)
 
 
 DRY_RUN_PREFIX = "DRY-RUN MODE -"

@@ -7,7 +7,8 @@ dashboard deploys must be the stack the CLI would deploy from the same file, whi
 implementation would only approximate. The price is a binary to find and run safely, which
 this module does: an argument list (never a shell), an environment built from scratch (the
 host's connection, a config folder of the dashboard's own, the stack's `.env` values for
-interpolation), a timeout that ends the whole process group, its output read line by line.
+interpolation), a timeout that ends the whole process group, its output read line by line
+(the last two are `external.py`'s, shared with compose's runs).
 
 Versions: CLI 23.0 and newer read compose files without `version:` (docker/cli#3257);
 20.10 to 22.x need a top-level `version: "3.x"` (they say "unsupported Compose file version:
@@ -19,20 +20,16 @@ CLIs are refused. Seen working: 26.1.5 (Debian 13's `docker-cli`, what the tests
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .compose_files import COMPOSE_FILE, FileProblem, line_of, problems_from_compose_error
 from .errors import InvalidArgument
+from .external import ExternalRun
 from .transport import TLSConfig
 
 MIN_VERSION = (20, 10)
@@ -239,80 +236,17 @@ def remove_args(cli: DockerCLI, stack: str) -> list[str]:
     return [*args, check_stack_name(stack)]
 
 
-class CLIRun:
+class CLIRun(ExternalRun):
     """One run of the CLI: its output (stdout and stderr as they come, in order) line by
-    line, its exit status, and an end to it after `timeout` seconds or on `stop()`."""
+    line, its exit status (`returncode`), and an end to it after `timeout` seconds or on
+    `stop()`. The running is `external.ExternalRun`'s."""
 
     def __init__(self, argv: list[str], env: dict[str, str], cwd: str, timeout: float) -> None:
-        self.argv = argv
-        self.env = env
-        self.cwd = cwd
-        self.timeout = timeout
-        self.returncode: int | None = None
-        self.timed_out = False
-        self.stopped = False
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._lock = threading.Lock()
+        super().__init__(argv, env, cwd, timeout, KILL_GRACE_SECONDS)
 
-    def lines(self) -> Iterator[str]:
-        """The output, line by line, until the process ends; then `returncode` is set."""
-        proc = subprocess.Popen(
-            self.argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=self.env,
-            cwd=self.cwd,
-            # Its own process group: a timeout ends it and anything it started.
-            start_new_session=True,
-        )
-        with self._lock:
-            self._proc = proc
-        timer = threading.Timer(self.timeout, self._expire)
-        timer.daemon = True
-        timer.start()
-        try:
-            assert proc.stdout is not None
-            for raw in proc.stdout:
-                yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        finally:
-            timer.cancel()
-            try:
-                self.returncode = proc.wait(timeout=KILL_GRACE_SECONDS * 2)
-            except subprocess.TimeoutExpired:
-                self._kill(signal.SIGKILL)
-                self.returncode = proc.wait()
-            with contextlib.suppress(OSError):
-                proc.stdout.close()  # type: ignore[union-attr]
-
-    def _expire(self) -> None:
-        self.timed_out = True
-        self._end()
-
-    def stop(self) -> None:
-        """End the run now (any thread)."""
-        self.stopped = True
-        self._end()
-
-    def _end(self) -> None:
-        self._kill(signal.SIGTERM)
-        deadline = time.monotonic() + KILL_GRACE_SECONDS
-        while time.monotonic() < deadline:
-            with self._lock:
-                proc = self._proc
-            if proc is None or proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        # The group, even when its leader is gone: a child may hold the output open.
-        self._kill(signal.SIGKILL)
-
-    def _kill(self, sig: signal.Signals) -> None:
-        with self._lock:
-            proc = self._proc
-        if proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
+    @property
+    def returncode(self) -> int | None:
+        return self.exit_status
 
 
 # The CLI's schema refusal: "services.web Additional property bogus is not allowed".

@@ -28,7 +28,7 @@ class ComposeRunConsumer(StreamConsumer):
 
         project = self.scope["url_route"]["kwargs"]["project"]
         user = self.scope.get("user")
-        job = compose_runs.read_ticket(
+        job = compose_runs.TICKETS.read(
             query.get("t"), host.name, project, getattr(user, "pk", None)
         )
         key = keys.stream_key(host, keys.COMPOSE, job.project, job.job)

@@ -39,7 +39,7 @@ class StackRunConsumer(StreamConsumer):
 
         user = self.scope.get("user")
         stack = self.scope["url_route"]["kwargs"]["stack"]
-        job = stack_runs.read_ticket(query.get("t"), host.name, stack, getattr(user, "pk", None))
+        job = stack_runs.TICKETS.read(query.get("t"), host.name, stack, getattr(user, "pk", None))
         key = keys.stream_key(host, keys.STACK_RUN, job.job)
         return [(key, lambda: stack_runs.source_for(job, host))]
 

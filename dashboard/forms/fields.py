@@ -138,3 +138,18 @@ def parse_env_lines(text: str, *, env_file: bool = False) -> list[str]:
     if errors:
         raise ValidationError(errors)
     return out
+
+
+class NameTypedBackForm(forms.Form):
+    """A removal confirmed by typing the thing's name back (`confirm`, declared by the
+    subclass with its own label): anything else is refused beside the field."""
+
+    def __init__(self, *args: Any, name: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.typed_back = name
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data["confirm"].strip()
+        if value != self.typed_back:
+            raise forms.ValidationError(f"type {self.typed_back} to remove it")
+        return value

@@ -10,7 +10,7 @@ from django.core.validators import ProhibitNullCharactersValidator
 
 from engine_client.validators import check_project_name
 
-from .fields import RuleField
+from .fields import NameTypedBackForm, RuleField
 
 
 def project_field(**kwargs: Any) -> RuleField:
@@ -24,7 +24,7 @@ class ProjectActionForm(forms.Form):
     )
 
 
-class ProjectRemoveForm(forms.Form):
+class ProjectRemoveForm(NameTypedBackForm):
     """Remove asks for the project's name typed back, as removing a volume does."""
 
     confirm = forms.CharField(label="Type the project's name", max_length=128)
@@ -32,14 +32,8 @@ class ProjectRemoveForm(forms.Form):
     volumes = forms.BooleanField(label="Also its volumes (their data is lost)", required=False)
 
     def __init__(self, *args: Any, project: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, name=project, **kwargs)
         self.project = project
-
-    def clean_confirm(self) -> str:
-        value = self.cleaned_data["confirm"].strip()
-        if value != self.project:
-            raise forms.ValidationError(f"type {self.project} to remove it")
-        return value
 
 
 def _text_field(label: str, required: bool) -> forms.CharField:

@@ -10,7 +10,7 @@ from django import forms
 
 from engine_client.stack_cli import check_stack_name
 
-from .fields import RuleField
+from .fields import NameTypedBackForm, RuleField
 
 
 class StackForm(forms.Form):
@@ -28,15 +28,9 @@ class StackForm(forms.Form):
     )
 
 
-class StackRemoveForm(forms.Form):
+class StackRemoveForm(NameTypedBackForm):
     confirm = forms.CharField(label="Type the stack's name", max_length=128)
 
     def __init__(self, *args: Any, stack: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, name=stack, **kwargs)
         self.stack = stack
-
-    def clean_confirm(self) -> str:
-        value = self.cleaned_data["confirm"].strip()
-        if value != self.stack:
-            raise forms.ValidationError(f"type {self.stack} to remove it")
-        return value

@@ -10,8 +10,7 @@ kept so far.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from django.template.loader import render_to_string
 from engine_client.compose import ComposeRun, ComposeUnavailable
 
 from ..stacks import ProjectBusy, project_lock
-from .hub import Source
+from .external_run import ExternalRunSource
 
 log = logging.getLogger(__name__)
 KEEP_LINES = 5000
@@ -48,11 +47,7 @@ class RunResult:
         return "done" if self.exit_status == 0 and not self.timed_out else "failed"
 
 
-class ComposeRunSource(Source):
-    _jobs: OrderedDict[str, ComposeRunSource] = OrderedDict()
-    _jobs_lock = threading.Lock()
-    KEEP_JOBS = 64
-
+class ComposeRunSource(ExternalRunSource[ComposeRun]):
     def __init__(
         self,
         job: str,
@@ -60,71 +55,49 @@ class ComposeRunSource(Source):
         start_run: Callable[[], ComposeRun],
         on_done: Callable[[RunResult], None] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(start_run, lambda: project_lock(folder))
         self.job = job
         self.folder = folder
-        self.start_run = start_run
         self.on_done = on_done
         self.result: RunResult | None = None
         self.command = ""
+        self._result = RunResult()
         self._lines: deque[str] = deque(maxlen=KEEP_LINES)
-        self._started = False
-        self.done = threading.Event()
 
-    @classmethod
-    def for_job(cls, job: str, make: Callable[[], ComposeRunSource]) -> ComposeRunSource:
-        with cls._jobs_lock:
-            source = cls._jobs.get(job)
-            if source is None:
-                source = cls._jobs[job] = make()
-                finished = [k for k, s in cls._jobs.items() if s.done.is_set()]
-                for key in finished[: max(len(cls._jobs) - cls.KEEP_JOBS, 0)]:
-                    del cls._jobs[key]
-            return source
+    def begun(self, run: ComposeRun) -> None:
+        self._result.command = self.command = run.command
+        self.emit(("started", run.command))
 
-    def start(self, emit: Callable[[Any], None], name: str) -> None:
-        with self._lock:
-            self._emit = emit
-            self.stopping.clear()
-            if self._started:
-                return  # a viewer came back: the run goes on as it was
-            self._started = True
-        threading.Thread(target=self._main, name=name, daemon=True).start()
+    def line(self, text: str) -> None:
+        self.emit(("line", text))
 
-    def stop(self) -> None:
-        self.stopping.set()  # nobody watches: stop sending, but let compose finish
+    def ended(self, run: ComposeRun) -> None:
+        self._result.exit_status = run.exit_status
+        self._result.timed_out = run.timed_out
+        self._result.message = run.outcome
 
-    def run(self) -> None:
-        result = RunResult()
-        try:
-            with project_lock(self.folder):
-                run = self.start_run()
-                result.command = self.command = run.command
-                self.emit(("started", run.command))
-                for line in run.lines():
-                    self.emit(("line", line))
-                result.exit_status = run.exit_status
-                result.timed_out = run.timed_out
-                result.message = run.outcome
-        except (ProjectBusy, RunRefused) as exc:
+    def failed(self, exc: Exception) -> None:
+        result = self._result
+        if isinstance(exc, (ProjectBusy, RunRefused)):
             result.refused = True
             result.message = str(exc)
-        except ComposeUnavailable as exc:
+        elif isinstance(exc, ComposeUnavailable):
             result.message = str(exc)
-        except OSError as exc:
+        elif isinstance(exc, OSError):
             result.message = f"compose could not be started: {exc}"
-        except Exception as exc:
-            log.exception("compose run %s failed", self.job)
+        else:
+            log.exception("compose run %s failed", self.job, exc_info=exc)
             result.message = f"{type(exc).__name__}: {exc}"
-        finally:
-            self.result = result
-            self.done.set()
-            self.emit(("end",))
-            if self.on_done is not None:
-                try:
-                    self.on_done(result)
-                except Exception:
-                    log.exception("recording the end of compose run %s failed", self.job)
+
+    def finish(self) -> None:
+        self.result = self._result
+        self.done.set()
+        self.emit(("end",))
+        if self.on_done is not None:
+            try:
+                self.on_done(self._result)
+            except Exception:
+                log.exception("recording the end of compose run %s failed", self.job)
 
     # -- on the loop ------------------------------------------------------------------------
 

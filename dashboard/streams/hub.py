@@ -19,8 +19,9 @@ import logging
 import os
 import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -96,6 +97,55 @@ class Source:
         except Exception:
             if not self.stopping.is_set():
                 log.exception("stream source %s failed", type(self).__name__)
+
+
+J = TypeVar("J", bound="JobSource")
+
+
+class JobSource(Source):
+    """A source that is one job (a pull, an external program's run): it runs to its end
+    even after its last viewer has gone (stopping it half-way would leave things
+    half-done), so `stop` only stops the sending; a viewer who comes back while it runs or
+    shortly after rejoins the same job by its id (`for_job`). Each subclass keeps its own
+    jobs, the last `KEEP_JOBS` finished ones included. `done` is set when it has ended."""
+
+    _jobs: OrderedDict[str, JobSource]
+    _jobs_lock: threading.Lock
+    KEEP_JOBS = 64
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._jobs = OrderedDict()
+        cls._jobs_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._started = False
+        self.done = threading.Event()
+
+    @classmethod
+    def for_job(cls, job: str, make: Callable[[], J]) -> J:
+        """The job's source: the one already running or finished, else a new one."""
+        with cls._jobs_lock:
+            source = cls._jobs.get(job)
+            if source is None:
+                source = cls._jobs[job] = make()
+                finished = [k for k, s in cls._jobs.items() if s.done.is_set()]
+                for key in finished[: max(len(cls._jobs) - cls.KEEP_JOBS, 0)]:
+                    del cls._jobs[key]
+            return source  # type: ignore[return-value]
+
+    def start(self, emit: Callable[[Any], None], name: str) -> None:
+        with self._lock:
+            self._emit = emit
+            self.stopping.clear()
+            if self._started:
+                return  # a viewer came back: the job goes on as it was
+            self._started = True
+        threading.Thread(target=self._main, name=name, daemon=True).start()
+
+    def stop(self) -> None:
+        self.stopping.set()  # nobody watches: stop sending, but run on to the end
 
 
 class Upstream:

@@ -8,7 +8,7 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -21,7 +21,7 @@ from engine_client.stats import stats_summary
 from engine_client.streams import EngineStream, LogLine, LogResume, LogStream, after
 
 from .. import presenters
-from .hub import Source
+from .hub import JobSource, Source
 from .render import render_line, render_lines, service_prefix
 
 # Container actions that change what its list row shows.
@@ -543,7 +543,7 @@ class SwarmStateSource(Source):
         return {"swarm": items[-1]}
 
 
-class ProgressSource(Source):
+class ProgressSource(JobSource):
     """A pull or push: its progress, folded per layer, for whoever watches.
 
     The engine stream is read to its end even after the last viewer has gone (closing it
@@ -551,10 +551,6 @@ class ProgressSource(Source):
     while it runs or shortly after joins the same job (`job`): state lives here, not in what
     was sent, so every message and every replay is the whole picture.
     """
-
-    _jobs: OrderedDict[str, ProgressSource] = OrderedDict()
-    _jobs_lock = threading.Lock()
-    KEEP_JOBS = 64
 
     def __init__(
         self,
@@ -572,32 +568,6 @@ class ProgressSource(Source):
         self.on_done = on_done
         self.state = ProgressState()
         self._state_lock = threading.Lock()
-        self._started = False
-        self.done = threading.Event()
-
-    @classmethod
-    def for_job(cls, job: str, make: Callable[[], ProgressSource]) -> ProgressSource:
-        """The job's source: the one already running or finished, else a new one."""
-        with cls._jobs_lock:
-            source = cls._jobs.get(job)
-            if source is None:
-                source = cls._jobs[job] = make()
-                finished = [k for k, s in cls._jobs.items() if s.done.is_set()]
-                for key in finished[: max(len(cls._jobs) - cls.KEEP_JOBS, 0)]:
-                    del cls._jobs[key]
-            return source
-
-    def start(self, emit: Callable[[Any], None], name: str) -> None:
-        with self._lock:
-            self._emit = emit
-            self.stopping.clear()
-            if self._started:
-                return  # a viewer came back: the reading thread goes on as it was
-            self._started = True
-        threading.Thread(target=self._main, name=name, daemon=True).start()
-
-    def stop(self) -> None:
-        self.stopping.set()  # nobody watches: stop sending, but read on to the end
 
     def run(self) -> None:
         try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -20,20 +19,17 @@ from typing import Any
 from engine_client.stack_cli import CLIRun
 from engine_client.streams import LogLine
 
-from .hub import Source
+from .external_run import ExternalRunSource
 from .render import render_line
 
 log = logging.getLogger(__name__)
 
 
-class CLIRunSource(Source):
+class CLIRunSource(ExternalRunSource[CLIRun]):
     """Runs `make_run()` (once), holding `lock()` while it runs; `on_done(code, error,
     lines)` is told the outcome (for the audit trail). An exception of the `expected` kinds
     (the stack busy, no CLI) ends the run with its own words; nothing ran then."""
 
-    _jobs: OrderedDict[str, CLIRunSource] = OrderedDict()
-    _jobs_lock = threading.Lock()
-    KEEP_JOBS = 64
     REPLAY_LINES = 5000
 
     def __init__(
@@ -43,79 +39,54 @@ class CLIRunSource(Source):
         on_done: Callable[[int | None, str, list[str]], None],
         expected: tuple[type[Exception], ...],
     ) -> None:
-        super().__init__()
-        self.make_run = make_run
-        self.lock = lock
+        super().__init__(make_run, lock)
         self.on_done = on_done
         self.expected = expected  # refusals shown as they are worded (busy, no CLI)
-        self._started = False
         self._state_lock = threading.Lock()
         self._lines: list[str] = []  # the rendered output, for the replay
         self._texts: list[str] = []  # the plain output, for the audit trail (its tail)
         self._status: dict[str, str] = {"state": "running", "text": "Starting…"}
         self._exit: dict[str, Any] | None = None
-        self.done = threading.Event()
+        self._code: int | None = None
+        self._error = ""
 
-    @classmethod
-    def for_job(cls, job: str, make: Callable[[], CLIRunSource]) -> CLIRunSource:
-        """The job's source: the one already running or finished, else a new one."""
-        with cls._jobs_lock:
-            source = cls._jobs.get(job)
-            if source is None:
-                source = cls._jobs[job] = make()
-                finished = [k for k, s in cls._jobs.items() if s.done.is_set()]
-                for key in finished[: max(len(cls._jobs) - cls.KEEP_JOBS, 0)]:
-                    del cls._jobs[key]
-            return source
+    def begun(self, run: CLIRun) -> None:
+        self._set_status("running", "Running…")
 
-    def start(self, emit: Callable[[Any], None], name: str) -> None:
-        with self._lock:
-            self._emit = emit
-            self.stopping.clear()
-            if self._started:
-                return  # a viewer came back: the run goes on as it was
-            self._started = True
-        threading.Thread(target=self._main, name=name, daemon=True).start()
+    def line(self, text: str) -> None:
+        # Line by line: the CLI prints one per step, each should show as it happens (the
+        # hub gathers what comes within its batch window).
+        self._add([text])
 
-    def stop(self) -> None:
-        self.stopping.set()  # nobody watches: stop sending, but run on to the end
+    def ended(self, run: CLIRun) -> None:
+        self._code = run.returncode
+        if run.timed_out:
+            self._error = f"ended after {run.timeout:g} s (the timeout): the process was killed"
 
-    def run(self) -> None:
-        code: int | None = None
-        error = ""
-        try:
-            with self.lock():
-                run = self.make_run()
-                self._set_status("running", "Running…")
-                # Line by line: the CLI prints one per step, each should show as it happens
-                # (the hub gathers what comes within its batch window).
-                for line in run.lines():
-                    self._add([line])
-                code = run.returncode
-                if run.timed_out:
-                    error = f"ended after {run.timeout:g} s (the timeout): the process was killed"
-        except Exception as exc:
-            if isinstance(exc, self.expected):
-                error = str(exc)
+    def failed(self, exc: Exception) -> None:
+        if isinstance(exc, self.expected):
+            self._error = str(exc)
+        else:
+            log.exception("stack run failed", exc_info=exc)
+            self._error = f"{type(exc).__name__}: {exc}"
+
+    def finish(self) -> None:
+        code, error = self._code, self._error
+        with self._state_lock:
+            self._exit = {"code": code, "error": error}
+            if error and code is None:
+                self._status = {"state": "failed", "text": error}
+            elif error:
+                self._status = {"state": "failed", "text": f"Exit status {code}: {error}"}
             else:
-                log.exception("stack run failed")
-                error = f"{type(exc).__name__}: {exc}"
-        finally:
-            with self._state_lock:
-                self._exit = {"code": code, "error": error}
-                if error and code is None:
-                    self._status = {"state": "failed", "text": error}
-                elif error:
-                    self._status = {"state": "failed", "text": f"Exit status {code}: {error}"}
-                else:
-                    self._status = {"state": "exited", "text": f"Exit status {code}"}
-            # Recorded before the page is told: an exit status shown is an audited one.
-            try:
-                self.on_done(code, error, list(self._texts))
-            except Exception:
-                log.exception("recording the end of a stack run failed")
-            self.done.set()
-            self.emit(("changed",))
+                self._status = {"state": "exited", "text": f"Exit status {code}"}
+        # Recorded before the page is told: an exit status shown is an audited one.
+        try:
+            self.on_done(code, error, list(self._texts))
+        except Exception:
+            log.exception("recording the end of a stack run failed")
+        self.done.set()
+        self.emit(("changed",))
 
     def _set_status(self, state: str, text: str) -> None:
         with self._state_lock:

@@ -7,6 +7,7 @@ these views parse the form, call one of them and render what it says."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -136,8 +137,7 @@ def project_edit(request: HttpRequest, host: str, name: str) -> HttpResponse:
 def project_preview(request: HttpRequest, host: str, name: str) -> HttpResponse:
     """What `up` would create, recreate or remove, as compose's dry run says."""
     h, _ = host_client(request, host)
-    if not stacks.is_stored(stacks.project_folder(h.name, name)):
-        raise Http404(f"{name} is not in the stacks directory")
+    _stored_folder(h.name, name)
     preview = compose_runs.preview(h, name)
     return render(request, "projects/_preview.html", {"host": h, "name": name, "preview": preview})
 
@@ -147,8 +147,7 @@ def project_preview(request: HttpRequest, host: str, name: str) -> HttpResponse:
 def project_run(request: HttpRequest, host: str, name: str) -> HttpResponse:
     """Start a compose run: the page gets a panel whose socket starts and follows it."""
     h, _ = host_client(request, host)
-    if not stacks.is_stored(stacks.project_folder(h.name, name)):
-        raise Http404(f"{name} is not in the stacks directory")
+    _stored_folder(h.name, name)
     form = ComposeRunForm(request.POST, actions=compose_runs.ACTION_LABELS)
     if not form.is_valid():
         errors = "; ".join(e for errs in form.errors.values() for e in errs)
@@ -160,8 +159,8 @@ def project_run(request: HttpRequest, host: str, name: str) -> HttpResponse:
             request, "projects/_run_refused.html", {"name": name, "message": problem}, status=503
         )
     action = form.cleaned_data["action"]
-    job = compose_runs.issue(request, h.name, name, action)
-    query = urlencode({"t": compose_runs.ticket(job), "j": job.job})
+    job = compose_runs.TICKETS.issue(request, h.name, name, action)
+    query = urlencode({"t": compose_runs.TICKETS.ticket(job), "j": job.job})
     ws_url = f"/ws/hosts/{h.name}/projects/{name}/run/?{query}"
     context = {
         "host": h,
@@ -207,9 +206,7 @@ def project_forget(request: HttpRequest, host: str, name: str) -> HttpResponse:
     """Remove the project's files from the stacks directory (its containers are untouched:
     down or remove them first, or they go on as a project made elsewhere)."""
     h, _ = host_client(request, host)
-    folder = stacks.project_folder(h.name, name)
-    if not stacks.is_stored(folder):
-        raise Http404(f"{name} is not in the stacks directory")
+    folder = _stored_folder(h.name, name)
     if request.POST.get("confirm") != name:
         messages.error(request, f"type {name} to remove its files")
         return hx_redirect(request, reverse("project-edit", args=[h.name, name]))
@@ -217,3 +214,11 @@ def project_forget(request: HttpRequest, host: str, name: str) -> HttpResponse:
         stacks.remove_files(folder)
     messages.success(request, f"Removed the files of {name} from the stacks directory")
     return hx_redirect(request, reverse("project-list", args=[h.name]))
+
+
+def _stored_folder(host_name: str, name: str) -> Path:
+    """The project's folder; a 404 when its files are not in the stacks directory."""
+    folder = stacks.project_folder(host_name, name)
+    if not stacks.is_stored(folder):
+        raise Http404(f"{name} is not in the stacks directory")
+    return folder

@@ -85,7 +85,7 @@ def _editor(request: HttpRequest, h: Host, client: EngineClient, stack: str | No
             except ProjectBusy as exc:
                 busy = str(exc)
             else:
-                job = stack_runs.issue(request, h.name, "deploy", name)
+                job = stack_runs.TICKETS.issue(request, h.name, name, "deploy")
                 return hx_redirect(request, _run_url(h, job))
     context = {
         "host": h,
@@ -105,7 +105,7 @@ def _editor(request: HttpRequest, h: Host, client: EngineClient, stack: str | No
 
 def _run_url(h: Host, job: stack_runs.Job) -> str:
     url = reverse("stack-run", args=[h.name, job.stack])
-    return f"{url}?{urlencode({'t': stack_runs.ticket(job)})}"
+    return f"{url}?{urlencode({'t': stack_runs.TICKETS.ticket(job)})}"
 
 
 @require_http_methods(["GET", "POST"])
@@ -133,7 +133,7 @@ def stack_remove(request: HttpRequest, host: str, name: str) -> HttpResponse:
     cli, no_cli = _cli()
     form = StackRemoveForm(request.POST or None, stack=stack)
     if request.method == "POST" and not refusal and not no_cli and form.is_valid():
-        job = stack_runs.issue(request, h.name, "rm", stack)
+        job = stack_runs.TICKETS.issue(request, h.name, stack, "rm")
         return hx_redirect(request, _run_url(h, job))
     try:
         p = project_row(client.projects.get(stack))
@@ -153,7 +153,7 @@ def stack_run(request: HttpRequest, host: str, name: str) -> HttpResponse:
     h, _ = host_client(request, host)
     stack = check_stack_name(name)
     try:
-        job = stack_runs.read_ticket(request.GET.get("t"), h.name, stack, request.user.pk)
+        job = stack_runs.TICKETS.read(request.GET.get("t"), h.name, stack, request.user.pk)
     except ValueError as exc:
         context = {"host": h, "stack": stack, "error": str(exc)}
         return render(request, "stacks/run.html", context, status=400)
