@@ -31,7 +31,7 @@ run: venv
 ## test: install what the tests need, start the lab engine if none runs, run the whole suite
 test: dev-venv
 	./lab/engine-lab deps
-	./lab/engine-lab with -- $(BIN)/pytest $(PYTEST_ARGS)
+	./lab/engine-lab with -- $(BIN)/python tests/split_run.py $(PYTEST_ARGS)
 
 ## demo: the lab engine with sample containers, and the dashboard pointed at it
 demo: venv

@@ -44,9 +44,16 @@ from .support.registry import AuthRegistry, registry_delete_manifest, registry_h
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     mark_engine_tests(items)
+    # tests/split_run.py's second half: only the tests parametrised by an engine (the rest run
+    # in the first half, once).
+    only_engine = os.environ.get("DASHBOARD_TEST_ONLY_ENGINE") == "1"
     keep, drop = [], []
     for item in items:
-        (keep if browser_test_is_wanted(item) else drop).append(item)
+        wanted = browser_test_is_wanted(item)
+        if only_engine:
+            callspec = getattr(item, "callspec", None)
+            wanted = wanted and callspec is not None and "engine" in callspec.params
+        (keep if wanted else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -20,7 +20,7 @@ import re
 import shlex
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,8 +146,11 @@ def cli(request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture
-def cli_containers(engine: EngineClient) -> Iterator[list[str]]:
-    """Names of the containers the CLI makes; removed afterwards."""
+def cli_containers(
+    engine: EngineClient, make_volume: Callable[..., dict], make_container: Callable[..., dict]
+) -> Iterator[list[str]]:
+    """Names of the containers the CLI makes; removed afterwards, before the test's volumes
+    and containers (they may use them: a volume in use is not removed, and leaks)."""
     names: list[str] = []
     yield names
     for name in names:

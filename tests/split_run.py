@@ -1,0 +1,57 @@
+"""The whole suite as two pytest processes side by side: the engines of the lab's first
+network namespace (Docker 20.10 and Podman, which share its ports, so their tests never run
+at the same time) with every test that needs no engine, and Docker 26 (a namespace, registry
+and ports of its own) with only its own parametrised tests. The suite mostly waits on
+engines, so on two cores this takes little more than the larger half.
+
+    python tests/split_run.py [pytest args...]
+
+DASHBOARD_TEST_ENGINES still chooses engines: without docker26 in it, one process runs.
+The second half's output is printed after the first's; the exit status is the first
+failing half's."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SECOND = "docker26"
+
+
+def main(args: list[str]) -> int:
+    engines = [
+        e
+        for e in (os.environ.get("DASHBOARD_TEST_ENGINES") or "docker,podman,docker26").split(",")
+        if e
+    ]
+    pytest = [sys.executable, "-m", "pytest", *args]
+    if SECOND not in engines or len(engines) == 1:
+        return subprocess.call(pytest, cwd=ROOT)
+    first = ",".join(e for e in engines if e != SECOND)
+    with tempfile.TemporaryFile("w+") as log:
+        second = subprocess.Popen(
+            pytest,
+            cwd=ROOT,
+            env={**os.environ, "DASHBOARD_TEST_ENGINES": SECOND, "DASHBOARD_TEST_ONLY_ENGINE": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            rc_first = subprocess.call(
+                pytest, cwd=ROOT, env={**os.environ, "DASHBOARD_TEST_ENGINES": first}
+            )
+        finally:
+            rc_second = second.wait()
+        log.seek(0)
+        print(f"\n===== the {SECOND} half (run beside the one above) =====", flush=True)
+        sys.stdout.write(log.read())
+    print(f"\n===== exit status: {first} {rc_first}, {SECOND} {rc_second}", flush=True)
+    return rc_first or rc_second
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
