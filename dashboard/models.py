@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from .alerts import evaluate as kinds
+
 
 class AuditEntry(models.Model):
     """One state-changing action, whether it worked or not. Written once, never edited."""
@@ -164,17 +166,18 @@ class AlertChannel(models.Model):
 class AlertRule(models.Model):
     """What to watch for, on one host or all, for which containers, and where to tell it."""
 
-    EXIT = "exit"
-    OOM = "oom"
-    UNHEALTHY = "unhealthy"
-    RESTART_LOOP = "restart_loop"
-    UNREACHABLE = "unreachable"
-    CPU = "cpu"
-    MEMORY = "memory"
-    DISK = "disk"
-    SWARM_NODE = "swarm_node"
-    SERVICE_REPLICAS = "service_replicas"
-    SERVICE_UPDATE = "service_update"
+    # The kinds are the evaluator's (plain Python, no Django): one spelling of each.
+    EXIT = kinds.EXIT
+    OOM = kinds.OOM
+    UNHEALTHY = kinds.UNHEALTHY
+    RESTART_LOOP = kinds.RESTART_LOOP
+    UNREACHABLE = kinds.UNREACHABLE
+    CPU = kinds.CPU
+    MEMORY = kinds.MEMORY
+    DISK = kinds.DISK
+    SWARM_NODE = kinds.SWARM_NODE
+    SERVICE_REPLICAS = kinds.SERVICE_REPLICAS
+    SERVICE_UPDATE = kinds.SERVICE_UPDATE
     KINDS = [
         (EXIT, "Container died with a non-zero exit"),
         (OOM, "Container OOM-killed"),
