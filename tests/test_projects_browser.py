@@ -48,3 +48,13 @@ def test_a_person_stops_a_project_and_its_roll_up_changes_without_a_reload(
         line.wait_for(timeout=15000)
         assert line.locator(".svc").inner_text() == "db"
         tb.shot(page, "project-logs")
+
+        # The containers list, grouped: ticking the box puts the project's heading over its
+        # three containers, and the URL keeps the choice.
+        page.goto(f"{dashboard.url}/hosts/local/containers/?q={project.name}")
+        page.locator("#filter-group").check()
+        head = page.locator("tr.group-head", has_text=project.name)
+        head.wait_for(timeout=10000)
+        assert "3 containers" in head.inner_text()
+        assert "group=project" in page.url
+        tb.shot(page, "containers-grouped")
