@@ -71,10 +71,10 @@ def hosts(request: HttpRequest) -> dict[str, Any]:
 
 def alerts(request: HttpRequest) -> dict[str, Any]:
     """How many alert conditions are on (unhealthy, unreachable, restart loop): the badge
-    in the navigation, read once per page."""
+    in the navigation as the page is made; its socket keeps it current afterwards."""
     user = getattr(request, "user", None)
     if not getattr(user, "is_authenticated", False):
         return {}
-    from .models import Alert
+    from .alerts.badge import firing_count
 
-    return {"alerts_firing": Alert.objects.filter(open=True).count()}
+    return {"alerts_firing": firing_count()}

@@ -4,6 +4,7 @@ from django.urls import re_path
 
 from engine_client.validators import PROJECT_NAME
 
+from .consumers.alerts import AlertsBadgeConsumer
 from .consumers.compose import ComposeRunConsumer
 from .consumers.exec import ExecConsumer
 from .consumers.fleet import FleetConsumer
@@ -26,6 +27,7 @@ CID = r"(?P<container_id>[0-9a-f]{64})"
 
 websocket_urlpatterns = [
     re_path(r"^ws/fleet/$", FleetConsumer.as_asgi(), name="ws-fleet"),
+    re_path(r"^ws/alerts/badge/$", AlertsBadgeConsumer.as_asgi(), name="ws-alerts-badge"),
     re_path(rf"^{H}/containers/live/$", ContainersConsumer.as_asgi(), name="ws-containers"),
     re_path(rf"^{H}/containers/{CID}/logs/$", LogsConsumer.as_asgi(), name="ws-logs"),
     re_path(rf"^{H}/containers/{CID}/stats/$", StatsConsumer.as_asgi(), name="ws-stats"),

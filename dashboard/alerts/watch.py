@@ -28,7 +28,7 @@ from ..models import Alert, AlertRule, AuditEntry, Delivery, Silence
 from ..streams import keys
 from ..streams.hub import get_hub
 from ..streams.sources import DiskSource, EventsSource, ListStatsSource, SwarmStateSource
-from . import evaluate
+from . import badge, evaluate
 from .deliver import deliver_in_background
 from .lease import Lease, process_id
 
@@ -349,6 +349,8 @@ class Watcher:
             for earlier in Alert.objects.filter(rule_id=m.rule.id, host=m.host, open=True):
                 if not {t.get("id") for t in earlier.targets} & still:
                     Alert.objects.filter(pk=earlier.pk).update(open=False)
+        if alert.open or not fired:
+            badge.announce(self.loop)
         ALERTS_FIRED.labels(m.rule.kind, m.state).inc()
         log.info("alert", extra={"state": m.state, "rule": m.rule.name, "text": m.text})
         payload = {

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import credentials
 from ..access import ADMIN, VIEWER, require_role
+from ..alerts import badge
 from ..alerts.deliver import send, shown_url
 from ..audit import audited
 from ..forms.alerts import ChannelForm, RuleForm, SilenceForm
@@ -113,6 +114,8 @@ def rule_enable(request: HttpRequest, pk: int) -> HttpResponse:
     action = "alert.rule.enable" if enabled else "alert.rule.disable"
     with audited(request, "", action, str(pk), rule.name):
         AlertRule.objects.filter(pk=pk).update(enabled=enabled)
+        if not enabled:
+            badge.forget_rule(pk)
     messages.success(request, f"{'Enabled' if enabled else 'Disabled'} the rule {rule.name}.")
     return redirect(reverse("alert-rules"))
 
@@ -122,6 +125,7 @@ def rule_enable(request: HttpRequest, pk: int) -> HttpResponse:
 def rule_remove(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(AlertRule, pk=pk)
     with audited(request, "", "alert.rule.remove", str(pk), rule.name):
+        badge.forget_rule(pk)
         rule.delete()
     messages.success(request, f"Removed the rule {rule.name}.")
     return redirect(reverse("alert-rules"))
