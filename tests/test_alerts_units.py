@@ -287,3 +287,33 @@ def test_a_service_short_of_replicas_fires_after_its_seconds_and_an_update_pause
     by_rule = {m.rule.name: m for m in out}
     assert by_rule["short"].state == "recovered" and len(out) == 2
     assert by_rule["upd"].state == "fired" and "update paused" in by_rule["upd"].text
+
+
+@pytest.mark.django_db
+def test_a_process_taking_over_does_not_announce_an_engine_already_down_again():
+    """The last holder fired "unreachable" and died; the new one starts from the database's
+    open conditions: the engine still down is no news, its recovery is."""
+    from dashboard.alerts.watch import unreachable_conditions
+    from dashboard.models import Alert, AlertRule
+
+    rule = AlertRule.objects.create(name="down", kind=evaluate.UNREACHABLE, seconds=5)
+    Alert.objects.create(
+        rule=rule, rule_name="down", kind=rule.kind, host="h", state="fired", text="t", open=True
+    )
+    other = AlertRule.objects.create(name="sick", kind=evaluate.UNHEALTHY)
+    Alert.objects.create(
+        rule=other, rule_name="sick", kind=other.kind, host="h", state="fired", text="t", open=True
+    )
+    assert unreachable_conditions() == {(rule.pk, "h", "engine")}
+    spec = RuleSpec(id=rule.pk, name="down", kind=evaluate.UNREACHABLE, seconds=5)
+    e = Evaluator([spec], hold=1, group=1)
+    e.open |= unreachable_conditions()
+    e.feed("h", {"status": {"state": "reconnecting", "text": "Reconnecting: refused"}}, now=100)
+    assert e.tick(110) + e.tick(120) == []
+    e.feed("h", {"status": {"state": "live", "text": "Live"}}, now=121)
+    [r] = e.tick(123)
+    assert r.state == "recovered"
+    # Without the seed the same input fires again: the test tells the two apart.
+    fresh = Evaluator([spec], hold=1, group=1)
+    fresh.feed("h", {"status": {"state": "reconnecting", "text": "refused"}}, now=100)
+    assert [m.state for m in fresh.tick(110) + fresh.tick(120)] == ["fired"]

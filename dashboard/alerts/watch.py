@@ -39,6 +39,19 @@ STOPPING_ACTIONS = ("container.stop", "container.restart", "container.kill", "co
 RULES_RELOAD_SECONDS = 2.0
 
 
+def unreachable_conditions() -> set[tuple[int, str, str]]:
+    """The "engine unreachable" conditions on, as the evaluator keys them. Only these carry
+    over to a process that takes the lease over: an engine's stream says "live" or
+    "reconnecting" as soon as it is followed, so each is closed or kept at once. Other
+    conditions (an unhealthy container) may have ended while no process watched, with no
+    event to say so: the new holder learns them afresh rather than keep one open for ever."""
+    out = set()
+    rows = Alert.objects.filter(open=True, kind=evaluate.UNREACHABLE, rule__isnull=False)
+    for alert in rows.only("rule_id", "host"):
+        out.add((alert.rule_id, alert.host, "engine"))
+    return out
+
+
 def rule_specs() -> list[evaluate.RuleSpec]:
     out = []
     for r in AlertRule.objects.filter(enabled=True).prefetch_related("channels"):
@@ -309,6 +322,10 @@ class Watcher:
                     # sends no new "live" to say which engine it is.
                     self._note_flavor(item[0])
                 if time.monotonic() - loaded > RULES_RELOAD_SECONDS:
+                    if not loaded:
+                        # Taking over: the engines the last holder said were unreachable
+                        # are known to be, so they are not announced a second time.
+                        self.evaluator.open |= unreachable_conditions()
                     self.evaluator.rules = rule_specs()
                     loaded = time.monotonic()
                 messages = self.evaluator.feed(*item) if item is not None else self.evaluator.tick()
