@@ -19,9 +19,16 @@ from dashboard.models import Alert, AlertRule, Delivery
 from dashboard.streams.hub import get_hub
 
 from .support.alerts import KEY, running_watcher, webhook_channel
-from .support.lab import RUN_ID, lacks
+from .support.lab import RUN_ID, in_netns, lab_netns, lacks
 from .support.receiver import Receiver, webhook_receiver
-from .support.swarm_lab import service_spec, single_node_swarm
+from .support.swarm_lab import (
+    ADDR2,
+    LAB_DOCKER_HOST2,
+    needs_worker,
+    service_spec,
+    single_node_swarm,
+    two_node_swarm,
+)
 
 DEADLINE = 30.0
 
@@ -219,3 +226,44 @@ def test_a_service_short_of_its_replicas_fires_after_its_seconds(
         assert time.monotonic() - started >= 5
         assert got["kind"] == "service_replicas" and got["rule"] == r.name
         assert f"service {name} is short of its replicas: 1/2 running" in got["text"]
+
+
+def _link_of(ns: str, addr: str) -> str:
+    """The interface holding `addr` in the namespace `ns` (the lab's link between nodes)."""
+    out = in_netns(ns, "ip", "-o", "-4", "addr", "show", check=True).stdout
+    for line in out.splitlines():
+        if f" {addr}/" in line:
+            return line.split()[1].split("@")[0]
+    raise AssertionError(f"no interface with {addr} in {ns}:\n{out}")
+
+
+def test_a_node_drained_and_a_node_cut_off_fire_and_recover(
+    watcher, rule, receiver, engine, settings
+):
+    """The lab's two engines as a swarm of the test's own: the worker drained (as `docker
+    node update --availability drain` does) fires and recovers; its link to the manager cut
+    (the node's engine runs on but no heartbeat arrives) fires "down" and recovers."""
+    lacks(engine, "podman", "swarm mode")
+    needs_worker(engine)
+    settings.ALERTS_SWARM_INTERVAL = 1.0
+    with two_node_swarm(engine) as lab:
+        r, _ = rule(AlertRule.SWARM_NODE, label="", cooldown=0)
+        lab.manager.nodes.set_availability(lab.worker_id, "drain")
+        [drained] = payloads(receiver, 1)
+        assert drained["rule"] == r.name and "drain" in drained["text"], drained
+        lab.manager.nodes.set_availability(lab.worker_id, "active")
+        back = payloads(receiver, 2)[1]
+        assert back["state"] == "recovered", back
+        ns2 = lab_netns(LAB_DOCKER_HOST2)
+        assert ns2, "no namespace for the lab's second engine"
+        link = _link_of(ns2, ADDR2)
+        in_netns(ns2, "ip", "link", "set", link, "down", check=True)
+        try:
+            # The manager marks a node down once its heartbeats stop (some 15 s here).
+            down = payloads(receiver, 3, timeout=90)[2]
+            assert down["state"] == "fired" and "down" in down["text"], down
+            assert [t["id"] for t in down["targets"]] == [lab.worker_id]
+        finally:
+            in_netns(ns2, "ip", "link", "set", link, "up", check=True)
+        up = payloads(receiver, 4, timeout=90)[3]
+        assert up["state"] == "recovered" and up["targets"][0]["id"] == lab.worker_id, up
