@@ -69,6 +69,8 @@ def test_the_project_pages_show_the_roll_up_services_and_resources(
         assert f"{project.name}-{service}-1" in html
     assert f"{project.name}_data" in html and f"{project.name}_default" in html
     assert str(project.directory) in html
+    # The web service's published port links to where the browser reached the dashboard.
+    assert re.search(r'<a\s+href="http://testserver:\d+/" target="_blank"', html), html
     # The containers list: filtered to the project, each row linking to it.
     html = viewer.get("/hosts/local/containers/", {"project": project.name}).content.decode()
     assert html.count('class="project-link"') == 3
