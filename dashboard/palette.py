@@ -309,7 +309,10 @@ def search(user: Any, query: str) -> Results:
             if error:
                 problems.append(HostProblem(host.name, f"{host.name}: {error}"))
             allowed = {k for k, role in roles.items() if has_role(user, role)}
-            for name, item in zip(lowered, items, strict=True):
+            # A plain `in` over every name first: thousands of names, few of them matches.
+            longest = max(words, key=len)
+            for k in [k for k, name in enumerate(lowered) if longest in name]:
+                item, name = items[k], lowered[k]
                 if item.kind in allowed:
                     score = _score(name, q, words)
                     if score is not None:

@@ -117,20 +117,23 @@ def test_a_hung_host_does_not_hold_up_the_others(engine, lab_settings, make_cont
         lab_settings.ENGINE_TIMEOUT = 4
         palette.forget()
         try:
+            # Django's first request of the process (URLs, templates) is not what is timed.
+            assert ask(admin, "\x1b").status_code == 400
             started = time.monotonic()
             resp = ask(admin, name)
             elapsed = time.monotonic() - started
             assert ("container", "local", name) in found(resp)
             assert "stuck timed out" in resp.content.decode()
-            # Within the budget, give or take a loaded machine's scheduling.
-            assert elapsed < budget + 0.5, elapsed
+            # Within the budget, give or take a loaded machine's scheduling (waiting for the
+            # hung host would take ENGINE_TIMEOUT, 4 s).
+            assert elapsed < budget + 1.0, elapsed
             # The next key does not wait for the hung host again.
             started = time.monotonic()
             resp = ask(admin, name[:-1])
             elapsed = time.monotonic() - started
             assert ("container", "local", name) in found(resp)
             assert "stuck timed out" in resp.content.decode()
-            assert elapsed < 0.4, elapsed
+            assert elapsed < budget, elapsed
         finally:
             palette.forget()
             reset_clients()
