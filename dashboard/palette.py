@@ -274,7 +274,12 @@ def _pages(user: Any, hosts: list[Host]) -> list[Item]:
 def search(user: Any, query: str) -> Results:
     """What `user` may open whose name holds every word of `query` (case-insensitive), by
     kind, best matches first; hosts that failed or ran out of time are named."""
-    hosts = [h for h in configured_hosts().values() if may_use_host(user, h.name)]
+    configured = configured_hosts()
+    with _lock:
+        # A host removed, or whose address or TLS changed (a new Host), is read no more.
+        for gone in [h for h in _indexes if configured.get(h.name) != h]:
+            del _indexes[gone]
+    hosts = [h for h in configured.values() if may_use_host(user, h.name)]
     q = " ".join(query.lower().split())
     words = q.split()
     candidates: list[tuple[str, Item]] = [(i.name.lower(), i) for i in _pages(user, hosts)]

@@ -137,3 +137,12 @@ def test_a_hung_host_does_not_hold_up_the_others(engine, lab_settings, make_cont
         finally:
             palette.forget()
             reset_clients()
+
+
+def test_a_host_whose_address_changed_is_read_no_more(no_engine, viewer):
+    ask(viewer, "x")
+    before = {h.url for h in palette._indexes}
+    assert before == {"unix:///run/nonexistent/palette.sock"}
+    no_engine.DOCKER_HOST = "unix:///run/nonexistent/moved.sock"
+    ask(viewer, "x")
+    assert {h.url for h in palette._indexes} == {"unix:///run/nonexistent/moved.sock"}
