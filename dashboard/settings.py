@@ -263,3 +263,9 @@ ALERTS_SWARM_INTERVAL = env_float("DASHBOARD_ALERTS_SWARM_INTERVAL", 10.0)
 ALERTS_RETRY_DELAYS = (2.0, 10.0, 30.0)
 # The port daphne serves on: no channel may point at the dashboard itself.
 DASHBOARD_PORT = int(env_float("DASHBOARD_PORT", 8000))
+
+# The Ctrl/Cmd-K palette (dashboard/palette.py): how long one search waits for each host
+# (a host that takes longer is reported as timed out; its read goes on and fills the cache),
+# and how many seconds what a host holds is reused while a person types.
+PALETTE_HOST_BUDGET = env_float("DASHBOARD_PALETTE_HOST_BUDGET", 1.0)
+PALETTE_TTL = env_float("DASHBOARD_PALETTE_TTL", 5.0)

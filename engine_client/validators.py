@@ -675,3 +675,18 @@ def check_apprise_url(
         host, port = _url_host_port(url, 443 if scheme.endswith("s") else 80)
         check_channel_target(host, port, forbidden, addresses)
     return url
+
+
+SEARCH_TEXT_MAX = 128
+
+
+def check_search_text(text: object) -> str:
+    """What a person types into a search box (the Ctrl-K palette): at most 128 characters,
+    no control characters (they match no name the engine allows, and would end up in logs)."""
+    if not isinstance(text, str):
+        raise InvalidArgument("search text must be text")
+    if len(text) > SEARCH_TEXT_MAX:
+        raise InvalidArgument(f"search text is at most {SEARCH_TEXT_MAX} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise InvalidArgument("search text may not hold control characters")
+    return text

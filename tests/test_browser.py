@@ -8,7 +8,7 @@ import pytest
 
 from .support.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, live_dashboard, watch_console
 from .support.compose import compose_binary
-from .support.lab import REQUIRE_ENGINE
+from .support.lab import REQUIRE_ENGINE, RUN_ID
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -299,3 +299,74 @@ def test_markup_in_labels_env_and_log_lines_renders_as_text(page, dashboard, mak
     assert log.locator("img, script, b, i").count() == 0
     assert page.evaluate("window.__owned === undefined")
     shot(page, "escaped-markup-logs")
+
+
+# The keyboard (issue 21 part 3): the Ctrl/Cmd-K palette, "/" and "?", the focus ring.
+
+
+def focused_id(pg) -> str:
+    return pg.evaluate("document.activeElement && document.activeElement.id")
+
+
+def test_a_container_page_opens_from_the_keyboard_alone(page, make_container):
+    stem = f"dt-{RUN_ID}-kbd"
+    first = make_container(start=False, name=f"{stem}-a")
+    second = make_container(start=False, name=f"{stem}-b")
+    palette = page.locator("#palette")
+
+    page.keyboard.press("Control+k")
+    palette.wait_for(state="visible")
+    assert focused_id(page) == "palette-q"
+    page.keyboard.type(stem)
+    options = page.locator("#palette-listbox [role=option][data-kind=container]")
+    options.nth(1).wait_for()
+    assert options.all_inner_texts()[0].startswith(f"{stem}-a")
+    # The first result is the active one; the combobox points at it for screen readers.
+    chosen = page.locator("#palette [role=option][aria-selected=true]")
+    assert chosen.inner_text().startswith(f"{stem}-a")
+    active = page.get_attribute("#palette-q", "aria-activedescendant")
+    assert active == chosen.get_attribute("id")
+    page.keyboard.press("ArrowDown")
+    assert chosen.inner_text().startswith(f"{stem}-b")
+    shot(page, "palette")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/hosts/local/containers/{second['Id']}/")
+    assert f"{stem}-b" in page.locator("h1").inner_text()
+    assert first["Id"] not in page.url
+
+    # Escape closes it, and the focus goes back where it was.
+    page.keyboard.press("Control+k")
+    palette.wait_for(state="visible")
+    page.keyboard.press("Escape")
+    palette.wait_for(state="hidden")
+    assert focused_id(page) != "palette-q"
+
+
+def test_slash_focuses_the_filter_and_question_mark_lists_the_shortcuts(page):
+    page.keyboard.press("/")
+    assert focused_id(page) == "filter-q"
+    # Typing in a field: no shortcut fires, the keys are the field's.
+    # (The filter asks for its rows as it is typed in: wait for that answer.)
+    with page.expect_response(lambda r: "q=a%3Fb" in r.url):
+        page.keyboard.type("a?b")
+    assert page.input_value("#filter-q") == "a?b"
+    page.keyboard.press("Control+k")
+    assert not page.locator("#palette").is_visible()
+    assert not page.locator("#shortcuts").is_visible()
+
+    # Out of the field, "?" lists them; Escape closes the list.
+    page.keyboard.press("Tab")
+    page.keyboard.press("?")
+    shortcuts = page.locator("#shortcuts")
+    shortcuts.wait_for(state="visible")
+    assert "Ctrl" in shortcuts.inner_text()
+    page.keyboard.press("Escape")
+    shortcuts.wait_for(state="hidden")
+
+    # Where the keyboard is shows (:focus-visible).
+    page.keyboard.press("Tab")
+    outline = page.evaluate(
+        "(() => { const s = getComputedStyle(document.activeElement);"
+        " return [s.outlineStyle, s.outlineWidth]; })()"
+    )
+    assert outline == ["solid", "2px"], outline
