@@ -104,6 +104,7 @@ class Relay:
         self.channel = ""
         self._named = asyncio.Event()
         self._groups: dict[str, int] = {}
+        self._member: set[str] = set()
         self._groups_lock = asyncio.Lock()
         self._task = hub.loop.create_task(self._receive())
 
@@ -124,24 +125,31 @@ class Relay:
         await self._named.wait()
         return self.channel
 
+    # Group membership is counted: a stream closed and opened again at once shares its group
+    # with its successor, whose membership must outlive the old one's leaving. The count
+    # changes at once; the layer is brought in line with it under a lock.
+
     async def join_group(self, group: str) -> None:
-        # Counted: a stream closed and opened again at once shares the group with its
-        # successor, whose membership must outlive the old one's leaving.
-        channel = await self.channel_name()
-        async with self._groups_lock:
-            self._groups[group] = self._groups.get(group, 0) + 1
-            if self._groups[group] == 1:
-                await get_channel_layer().group_add(group, channel)
+        self._groups[group] = self._groups.get(group, 0) + 1
+        await self._settle(group)
 
     async def leave_group(self, group: str) -> None:
+        self._groups[group] = self._groups.get(group, 0) - 1
+        await self._settle(group)
+
+    async def _settle(self, group: str) -> None:
         channel = await self.channel_name()
         async with self._groups_lock:
-            left = self._groups.get(group, 0) - 1
-            if left > 0:
-                self._groups[group] = left
+            wanted = self._groups.get(group, 0) > 0
+            if wanted == (group in self._member):
                 return
-            self._groups.pop(group, None)
-            await get_channel_layer().group_discard(group, channel)
+            if wanted:
+                await get_channel_layer().group_add(group, channel)
+                self._member.add(group)
+            else:
+                self._groups.pop(group, None)
+                await get_channel_layer().group_discard(group, channel)
+                self._member.discard(group)
 
     async def _receive(self) -> None:
         layer = get_channel_layer()
@@ -199,6 +207,7 @@ class Shared:
         self._seq = 0
         self._reading = False
         self._read_before = False
+        self._in_group = False
         self._outbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         loop = relay.hub.loop
         self._task = loop.create_task(self._run())
@@ -265,6 +274,7 @@ class Shared:
     # -- the lease -------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        self._in_group = True  # before any await: `close` may come at any one
         await self.relay.join_group(self.group)
         while True:
             try:
@@ -389,7 +399,8 @@ class Shared:
                     continue
                 if value is not None:
                     await self.relay.script(_RELEASE, self.lease_key, value)
-                await self.relay.leave_group(self.group)
+                if self._in_group:
+                    await self.relay.leave_group(self.group)
                 return
             except Exception:
                 log.exception("shared stream %s: sending failed", self.up.key)
