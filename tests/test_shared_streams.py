@@ -22,7 +22,7 @@ from contextlib import contextmanager
 import pytest
 
 from dashboard.streams.render import render_lines
-from dashboard.streams.sources import EventsSource, FollowedLogSource
+from dashboard.streams.sources import EventsSource, FollowedLogSource, StatsSource
 from engine_client.streams import LogLine, LogResume
 
 from .support.browser import LiveDashboard, free_port, live_dashboard, login
@@ -98,6 +98,27 @@ def test_an_events_copy_keeps_when_each_row_changed_and_reads_on_after_the_last_
     copy.load_mirror_state(json.loads(json.dumps(reader.mirror_state())))
     assert copy.replay() == reader.replay()
     assert reader.position(items) == "1796032802.000000006"
+
+
+def test_a_stats_copy_draws_the_charts_the_reader_draws():
+    reader, copy = StatsSource(None, "c1"), StatsSource(None, "c1")  # type: ignore[arg-type]
+    sample = {
+        "read": "2026-11-30T10:00:01Z",
+        "cpu_percent": 12.5,
+        "mem_used": 1 << 20,
+        "mem_limit": 1 << 30,
+        "mem_percent": 0.1,
+        "net_rx": 10,
+        "net_tx": 20,
+        "blk_read": 0,
+        "blk_write": 0,
+        "pids": 1,
+    }
+    reader.combine([("sample", sample)])
+    copy.load_mirror_state(json.loads(json.dumps(reader.mirror_state())))
+    assert copy.replay() == reader.replay() != []
+    more = [("sample", {**sample, "cpu_percent": 50.0})]
+    assert copy.combine(more) == reader.combine(more), "the same history after it, too"
 
 
 # -- two processes ----------------------------------------------------------------------
