@@ -224,6 +224,9 @@ LOGGING = {
 # stream stays open, how often the containers list samples CPU and memory.
 STREAM_BATCH_SECONDS = env_float("DASHBOARD_STREAM_BATCH_SECONDS", 0.03)
 STREAM_LINGER_SECONDS = env_float("DASHBOARD_STREAM_LINGER_SECONDS", 5.0)
+# On Redis, a log, stats or events stream is read by one process for all (streams/shared.py):
+# the one holding its lease, renewed every second; another takes over within about this.
+STREAM_LEASE_SECONDS = env_float("DASHBOARD_STREAM_LEASE_SECONDS", 3.0)
 LIST_STATS_INTERVAL = env_float("DASHBOARD_LIST_STATS_INTERVAL", 5.0)
 # How often the hosts page looks at each engine while someone watches it.
 HOST_HEALTH_INTERVAL = env_float("DASHBOARD_HOST_HEALTH_INTERVAL", 5.0)

@@ -9,6 +9,11 @@ a shared pool). The thread hands items to the loop thread-safely; the loop batch
 a few tens of milliseconds and sends one message per batch to the group. Every message
 carries a sequence number, so a viewer that joined with a replay drops what the replay
 already held.
+
+On a channel layer shared by several processes (Redis), the streams `shared.py` names are
+read once for the whole deployment: one process holds the stream's lease and reads the
+engine, and every process's upstream is fed the items it reads (`Upstream.publish`,
+`Upstream.deliver`). With the in-memory layer nothing of that runs.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from ..metrics import MESSAGES_SENT, UPSTREAMS, stream_kind
+from . import shared
 
 log = logging.getLogger(__name__)
 # Tells this process's stream groups from another's on a shared channel layer.
@@ -90,6 +96,23 @@ class Source:
     def replay(self) -> list[dict[str, Any]]:
         """Messages that bring a new viewer up to date (called on the loop)."""
         return []
+
+    # -- shared by several processes (shared.py); all on the loop --------------------------
+
+    def mirror_state(self) -> Any:
+        """What `remember` kept, for another process's copy of this source (msgpack-able)."""
+        return None
+
+    def load_mirror_state(self, state: Any) -> None:
+        """Take over what another process's copy of this source remembered."""
+
+    def position(self, items: list[Any]) -> Any:
+        """Where the stream stands after `items` (None: they do not say): a process that
+        takes the stream over reads on from the last position it saw (`resume_from`)."""
+        return None
+
+    def resume_from(self, position: Any) -> None:
+        """Before `start`: read on from `position` rather than from the start."""
 
     def _main(self) -> None:
         try:
@@ -168,6 +191,10 @@ class Upstream:
         self._linger: asyncio.TimerHandle | None = None
         self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._sender = hub.loop.create_task(self._send_loop())
+        # Shared by several processes: where the source's batches go instead of `deliver`
+        # (the lease holder's shared.py role sends them to every process); None otherwise.
+        self.publish: Callable[[list[Any]], None] | None = None
+        self.shared: Any = None  # the shared.py role of this upstream, if shared
 
     # Runs in the source's thread.
     def _emit(self, item: Any) -> None:
@@ -187,6 +214,14 @@ class Upstream:
             self._flush_armed = False
         if not items:
             return
+        if self.shared is not None:
+            if self.publish is not None:
+                self.publish(items)
+            return
+        self.deliver(items)
+
+    def deliver(self, items: list[Any]) -> None:
+        """Items the source read -> one message to this process's viewers (on the loop)."""
         message = self.source.combine(items)
         self.source.remember(items)
         if message is not None:
@@ -217,8 +252,11 @@ class Upstream:
         return self.source.replay(), self.seq
 
     def close(self) -> None:
-        UPSTREAMS.labels(stream_kind(self.key)).dec()
         self._outbox.put_nowait(None)
+        if self.shared is not None:
+            self.shared.close()  # stops the source if this process reads it
+            return
+        UPSTREAMS.labels(stream_kind(self.key)).dec()
         # Off the loop: closing a socket another thread reads can block or warn (DESIGN.md).
         threading.Thread(target=self.source.stop, name=f"close {self.key}", daemon=True).start()
 
@@ -231,14 +269,20 @@ class Hub:
         self.upstreams: dict[str, Upstream] = {}
         self.batch_seconds: float = getattr(settings, "STREAM_BATCH_SECONDS", 0.03)
         self.linger_seconds: float = getattr(settings, "STREAM_LINGER_SECONDS", 5.0)
+        self.relay: Any = None  # shared.Relay, made with the first shared stream
 
     def _open(self, key: str, factory: Callable[[], Source]) -> Upstream:
         up = self.upstreams.get(key)
         if up is None:
             up = Upstream(self, key, factory())
             self.upstreams[key] = up
-            UPSTREAMS.labels(stream_kind(key)).inc()
-            up.source.start(up._emit, name=f"stream {key}")
+            if shared.is_shared(key):
+                if self.relay is None:
+                    self.relay = shared.Relay(self)
+                self.relay.add(up, factory)
+            else:
+                UPSTREAMS.labels(stream_kind(key)).inc()
+                up.source.start(up._emit, name=f"stream {key}")
         if up._linger is not None:
             up._linger.cancel()
             up._linger = None
@@ -251,6 +295,8 @@ class Hub:
         """Add a viewer; returns the upstream, its replay and the sequence it covers."""
         up = self._open(key, factory)
         await get_channel_layer().group_add(up.group, channel_name)
+        if up.shared is not None:
+            await up.shared.ready()  # another process's replay, when it reads the stream
         replay, seq = up.snapshot()
         return up, replay, seq
 
@@ -292,6 +338,9 @@ class Hub:
                 up._linger.cancel()
             del self.upstreams[key]
             up.close()
+        if self.relay is not None:
+            self.relay.close()
+            self.relay = None
 
     def stats(self) -> dict[str, int]:
         return {key: up.viewers for key, up in self.upstreams.items()}

@@ -117,8 +117,8 @@ class FollowedLogSource(Source):
         self.open_log = open_log
         self.what = what
         self.tail = tail
-        self.since = since
         self.resume = resume
+        self.since: float | str | None = since
         self.when_ended = when_ended
         self.render = render
         self.replay_lines = replay_lines
@@ -141,7 +141,7 @@ class FollowedLogSource(Source):
                 for batch in stream.batches():
                     batch = self.resume.feed(batch)
                     if batch:
-                        self.emit(("lines", self.render(batch), len(batch)))
+                        self.emit(("lines", self.render(batch), len(batch), *self._where()))
             except NotFound as exc:
                 self.emit(("status", "gone", f"The {self.what} is gone: {exc.message}"))
                 return
@@ -184,6 +184,33 @@ class FollowedLogSource(Source):
     def replay(self) -> list[dict[str, Any]]:
         html = "".join(h for h, _ in self._replay)
         return [{"text": _log_message(html, self._replay_count, self._status)}]
+
+    # Shared by several processes (shared.py): a batch says where the log stood after it.
+
+    def _where(self) -> tuple[str, int] | tuple[()]:
+        if isinstance(self.resume, LogResume) and self.resume.timestamp:
+            return self.resume.timestamp, self.resume.count
+        return ()
+
+    def mirror_state(self) -> Any:
+        return {"replay": [[h, n] for h, n in self._replay], "status": self._status}
+
+    def load_mirror_state(self, state: Any) -> None:
+        self._replay = deque((h, n) for h, n in state["replay"])
+        self._replay_count = sum(n for _, n in self._replay)
+        self._status = state["status"]
+
+    def position(self, items: list[Any]) -> Any:
+        for item in reversed(items):
+            if item[0] == "lines" and len(item) > 4:
+                return [item[3], item[4]]
+        return None
+
+    def resume_from(self, position: Any) -> None:
+        # Read again from the last line's timestamp, dropping the lines seen with it.
+        if isinstance(self.resume, LogResume):
+            self.resume.timestamp, self.resume.count = position[0], int(position[1])
+            self.since, self.tail = self.resume.since(), "all"
 
 
 def _log_message(html: str, count: int, status: dict[str, str] | None) -> str:
@@ -288,6 +315,13 @@ class StatsSource(Source):
     def replay(self) -> list[dict[str, Any]]:
         return [self._last] if self._last else []
 
+    def mirror_state(self) -> Any:
+        return {"history": list(self.history), "last": self._last}
+
+    def load_mirror_state(self, state: Any) -> None:
+        self.history.extend(state["history"])
+        self._last = state["last"]
+
 
 class EventsSource(Source):
     """The host's one events stream: reconnects with backoff and catches up with `since`.
@@ -302,9 +336,10 @@ class EventsSource(Source):
         self.recent: deque[dict[str, Any]] = deque(maxlen=keep)
         self.rows: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self._status = {"state": "connecting", "text": "Connecting to the engine's events…"}
+        self.resume_since: str | None = None  # another process's last event (shared.py)
 
     def run(self) -> None:
-        since = f"{time.time():.9f}"
+        since = self.resume_since or f"{time.time():.9f}"
         delay = 1.0
         failed = False
         while not self.stopping.is_set():
@@ -394,6 +429,27 @@ class EventsSource(Source):
                 "replay": True,
             }
         ]
+
+    def mirror_state(self) -> Any:
+        rows = {cid: [when, row] for cid, (when, row) in self.rows.items()}
+        return {"recent": list(self.recent), "rows": rows, "status": self._status}
+
+    def load_mirror_state(self, state: Any) -> None:
+        self.recent.extend(state["recent"])
+        self.rows.update({cid: (when, row) for cid, (when, row) in state["rows"].items()})
+        self._status = state["status"]
+
+    def position(self, items: list[Any]) -> Any:
+        for item in reversed(items):
+            if item[0] != "events":
+                continue
+            for ev in reversed(item[1]):
+                if ns := ev.get("timeNano"):
+                    return after(f"{ns // 10**9}.{ns % 10**9:09d}")
+        return None
+
+    def resume_from(self, position: Any) -> None:
+        self.resume_since = position
 
 
 class ListStatsSource(Source):

@@ -58,3 +58,35 @@ def create_database(server: str, name: str) -> str:
     with psycopg.connect(f"{url}/postgres", autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return f"{server}/{name}"
+
+
+@contextmanager
+def redis_server(port: int) -> Iterator[str]:
+    """A redis-server of the test's own (Debian's, no persistence, a temp dir, `port` on
+    127.0.0.1): yields its URL. Raises FileNotFoundError when redis-server is not installed."""
+    import socket
+    import time
+
+    exe = shutil.which("redis-server")
+    if not exe:
+        raise FileNotFoundError("redis-server")
+    workdir = tempfile.mkdtemp(prefix="dash-redis-")
+    args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen(
+        [exe, *args, "--dir", workdir, "--daemonize", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not listen on {port}")
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop(proc)
+        shutil.rmtree(workdir, ignore_errors=True)
