@@ -164,6 +164,20 @@ async def test_a_catastrophic_regex_is_stopped_with_a_message(
     assert time.monotonic() - started < 10
 
 
+async def test_a_pattern_matching_every_line_stops_at_the_hit_cap(
+    lab_settings, viewer, session_cookie, hub, engine, make_container
+):
+    c = await sync_to_async(make_container)(["seq", "1", "1500"])
+    await sync_to_async(_wait_for_line)(engine, c["Id"], "1500")
+    page = await sync_to_async(viewer.get)(
+        "/hosts/local/logs/search/", {"ids": c["Id"], "q": ".", "regex": "1", "range": "15m"}
+    )
+    state = await run_search(ws_url(page), session_cookie)
+    assert state["done"]["state"] == "error"
+    assert "Stopped at 1000 hits" in state["done"]["text"]
+    assert 900 <= state["total"] <= 1000
+
+
 def test_bad_input_is_refused_beside_its_field_and_reads_nothing(
     lab_settings, viewer, make_container
 ):
