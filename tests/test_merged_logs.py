@@ -5,6 +5,8 @@ container that starts later joins and one that stops says so, the page and its d
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import html
 import json
 import re
 import secrets
@@ -182,3 +184,61 @@ def test_the_download_merges_the_selections_logs_in_time_order(
     assert sorted(words) == ["a1", "a2", "b1", "b2"]
     assert words.index("a1") < words.index("b1") < words.index("b2")
     assert words.index("a1") < words.index("a2") < words.index("b2")
+
+
+@pytest.fixture
+def two_hosts(settings, db):
+    """The lab's Docker engine as host `local` and its Podman as host `other`; a container
+    on each, labelled alike (removed afterwards)."""
+    from dashboard.engines import reset_clients
+
+    from .support.lab import LAB_IMAGE, engine_or_reason
+
+    docker, why = engine_or_reason("docker")
+    podman, why_podman = engine_or_reason("podman")
+    if docker is None or podman is None:
+        pytest.skip(why or why_podman)
+    settings.DOCKER_HOST = docker.lab_url
+    settings.DASHBOARD_HOST_NAME = "local"
+    settings.DASHBOARD_HOSTS = f"other={podman.lab_url}"
+    reset_clients()
+    label = f"{TEST_LABEL}.across={RUN_ID}-{secrets.token_hex(3)}"
+    key, value = label.split("=")
+    made = []
+    for client, image, word in (
+        (docker, LAB_IMAGE, "docker"),
+        (podman, podman.lab_image_name, "podman"),
+    ):
+        body = {
+            "Image": image,
+            "Cmd": ["sh", "-c", f"echo hello-from-{word}; sleep 300"],
+            "Labels": {TEST_LABEL: RUN_ID, key: value},
+            "StopTimeout": 1,
+        }
+        cid = client.containers.create(body, name=f"dt-{RUN_ID}-{secrets.token_hex(3)}")["Id"]
+        client.containers.start(cid)
+        made.append((client, client.containers.inspect(cid)))
+    yield label, made
+    for client, c in made:
+        with contextlib.suppress(Exception):
+            client.containers.remove(c["Id"], force=True)
+    reset_clients()
+
+
+async def test_the_same_selection_across_two_hosts_merges_both_tagged_with_their_host(
+    two_hosts, viewer, session_cookie, hub
+):
+    label, made = two_hosts
+    page = await sync_to_async(viewer.get)("/hosts/local/logs/", {"label": label, "hosts": "other"})
+    assert page.status_code == 200
+    path = html.unescape(re.search(r'data-ws="([^"]+)"', page.content.decode()).group(1))
+    comm = ws(path, ORIGIN, session_cookie)
+    assert (await comm.connect())[0]
+    got = await receive_until(
+        comm, lambda got: len({t for _, t in got if t.startswith("hello")}) == 2
+    )
+    await comm.disconnect()
+    (_, d), (_, p) = made
+    tags = {text: tag for tag, text in got}
+    assert tags["hello-from-docker"] == f"{d['Name'].lstrip('/')}@local"
+    assert tags["hello-from-podman"] == f"{p['Name'].lstrip('/')}@other"
