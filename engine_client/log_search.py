@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import regex
 
@@ -109,6 +110,37 @@ def search_log(
                 number += 1
                 if matcher(line.text):
                     yield Hit(line, number)
+
+
+def count_matches(
+    client: Any,
+    container_ids: list[str],
+    matcher: Callable[[str], bool],
+    *,
+    since: float,
+    until: float,
+    parallel: int = 4,
+) -> dict[str, int | str]:
+    """How many lines of each container's log within the range `matcher` accepts, at most
+    `parallel` reads at once; a container that cannot be read gets the engine's message."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .errors import EngineError
+
+    def count(cid: str) -> int | str:
+        try:
+            info = client.containers.inspect(cid)
+            driver = ((info.get("HostConfig") or {}).get("LogConfig") or {}).get("Type", "")
+            if driver in UNREADABLE_DRIVERS:
+                return f"its logging driver is {driver!r}: no log is kept"
+            tty = bool((info.get("Config") or {}).get("Tty"))
+            hits = search_log(client, cid, matcher, since=since, until=until, tty=tty)
+            return sum(1 for _ in hits)
+        except (EngineError, PatternTooSlow) as exc:
+            return getattr(exc, "message", None) or str(exc)
+
+    with ThreadPoolExecutor(max(1, parallel), thread_name_prefix="count-matches") as pool:
+        return dict(zip(container_ids, pool.map(count, container_ids), strict=True))
 
 
 def _engine_time(value: float) -> str:

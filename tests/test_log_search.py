@@ -227,3 +227,41 @@ def test_a_hit_opens_the_containers_log_at_that_moment_with_lines_around(
         assert texts == [*map(str, range(81, 101)), "the-moment", *map(str, range(101, 121))]
     r = viewer.get(f"/hosts/local/containers/{c['Id']}/logs/at/", {"t": "yesterday"})
     assert r.status_code == 400
+
+
+def test_errors_in_the_last_hour_are_counted_on_demand_and_kept_briefly(
+    lab_settings, viewer, engine, make_container
+):
+    from django.core.cache import cache
+
+    cache.clear()
+    c = make_container(
+        [
+            "sh",
+            "-c",
+            "echo 'ERROR: one'; echo all fine; echo 'panic: two'; echo terror is no errorword;"
+            " while [ ! -f /tmp/go ]; do sleep 0.1; done; echo 'fatal: three'; sleep 300",
+        ]
+    )
+    quiet = make_container(["sh", "-c", "echo nothing wrong; sleep 300"])
+    _wait_for_line(engine, c["Id"], "terror is no errorword")
+
+    def counts() -> dict[str, str]:
+        r = viewer.get("/hosts/local/containers/errors/")
+        assert r.status_code == 200
+        found = re.findall(
+            r'<tr id="errors-([0-9a-f]{12})">.*?data-count="([^"]*)"', r.content.decode(), re.S
+        )
+        return dict(found)
+
+    first = counts()
+    # "terror" and "errorword" are no error words; "ERROR:" and "panic:" are.
+    assert first[c["Id"][:12]] == "2" and first[quiet["Id"][:12]] == "0"
+    created = engine.post_json(
+        "/containers/{}/exec", c["Id"], json={"Cmd": ["touch", "/tmp/go"], "AttachStdout": False}
+    )
+    engine.request("POST", "/exec/{}/start", created["Id"], json={"Detach": True, "Tty": False})
+    _wait_for_line(engine, c["Id"], "fatal: three")
+    assert counts()[c["Id"][:12]] == "2", "kept a while: the logs are not read again"
+    cache.clear()
+    assert counts()[c["Id"][:12]] == "3"

@@ -27,8 +27,6 @@ from .render import render_line
 
 PER_HOST_READS = 4
 HITS_MAX = 1000
-# Hits of one container sent in one message at most (the rest follow in the next batch).
-HITS_PER_EMIT = 50
 
 
 @dataclass(frozen=True)
@@ -115,8 +113,6 @@ class LogSearchSource(Source):
             self.reads_peak[target.host] = max(
                 self.reads_peak[target.host], self._active[target.host]
             )
-        count = 0
-        pending: list[Any] = []
         try:
             self.emit(("group", target, "reading", ""))
             info = client.containers.inspect(target.container_id)
@@ -149,13 +145,9 @@ class LogSearchSource(Source):
                 if over:
                     self._abort(f"Stopped at {self.hits_max} hits: narrow the search.")
                     break
-                count += 1
-                pending.append(hit)
-                if len(pending) >= HITS_PER_EMIT:
-                    self.emit(("hits", target, pending))
-                    pending = []
-            if pending:
-                self.emit(("hits", target, pending))
+                # Each hit at once (the hub gathers those of one batch window into one
+                # message): held back, the first hit of a long log came only at its end.
+                self.emit(("hits", target, [hit]))
             self.emit(("group", target, "done", ""))
         except PatternTooSlow as exc:
             self._abort(f"The search was stopped: {exc}")
