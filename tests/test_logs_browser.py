@@ -71,3 +71,19 @@ def test_a_search_shows_hits_by_container_and_a_hit_opens_the_log_there(
     page.locator("#log-at-hit", has_text="findme-here").wait_for(timeout=10000)
     assert page.locator("#log-at .l", has_text="50").count() >= 1
     assert not page.js_errors
+
+
+def test_the_ticked_containers_open_in_one_merged_view(page, dashboard, make_container):
+    a = make_container(["sh", "-c", "echo ticked-one; sleep 300"])
+    b = make_container(["sh", "-c", "echo ticked-two; sleep 300"])
+    make_container(["sh", "-c", "echo not-ticked; sleep 300"])
+    page.goto(f"{dashboard.url}/hosts/local/containers/?q={RUN_ID}")
+    for c in (a, b):
+        page.locator(f"#container-{c['Id'][:12]} input[name=ids]").check()
+    page.locator("#bulk-logs").click()
+    page.wait_for_url("**/hosts/local/logs/?ids=*")
+    view = page.locator("#log-view")
+    view.locator(".l", has_text="ticked-one").wait_for(timeout=10000)
+    view.locator(".l", has_text="ticked-two").wait_for(timeout=10000)
+    assert not view.locator(".l", has_text="not-ticked").count()
+    assert not page.js_errors
