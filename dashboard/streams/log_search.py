@@ -71,6 +71,23 @@ class LogSearchSource(Source):
     # -- the thread -----------------------------------------------------------------------
 
     def run(self) -> None:
+        # Clients with pools of their own: long log reads must not hold the connections
+        # the pages of the same host use.
+        shared, self.clients = (
+            self.clients,
+            {
+                name: client.sibling(pool_size=self.per_host)
+                for name, client in self.clients.items()
+            },
+        )
+        try:
+            self._run()
+        finally:
+            for client in self.clients.values():
+                client.close()
+            self.clients = shared
+
+    def _run(self) -> None:
         by_host: dict[str, list[Target]] = defaultdict(list)
         for t in self.targets:
             by_host[t.host].append(t)
