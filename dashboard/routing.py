@@ -13,11 +13,12 @@ from .consumers.live import (
     EventsConsumer,
     LogsConsumer,
     ProgressConsumer,
-    ProjectLogsConsumer,
     ProjectsConsumer,
     ResourceListConsumer,
     StatsConsumer,
 )
+from .consumers.log_search import LogSearchConsumer
+from .consumers.merged_logs import MergedLogsConsumer, ProjectLogsConsumer
 from .consumers.run import RunOnceConsumer, StackRunConsumer
 from .consumers.swarm import ServiceLogsConsumer, SwarmLiveConsumer
 from .engines import HOST_NAME_RE
@@ -30,6 +31,8 @@ websocket_urlpatterns = [
     re_path(r"^ws/alerts/badge/$", AlertsBadgeConsumer.as_asgi(), name="ws-alerts-badge"),
     re_path(rf"^{H}/containers/live/$", ContainersConsumer.as_asgi(), name="ws-containers"),
     re_path(rf"^{H}/containers/{CID}/logs/$", LogsConsumer.as_asgi(), name="ws-logs"),
+    re_path(rf"^{H}/logs/merged/$", MergedLogsConsumer.as_asgi(), name="ws-merged-logs"),
+    re_path(rf"^{H}/logs/search/$", LogSearchConsumer.as_asgi(), name="ws-log-search"),
     re_path(rf"^{H}/containers/{CID}/stats/$", StatsConsumer.as_asgi(), name="ws-stats"),
     re_path(rf"^{H}/containers/{CID}/exec/$", ExecConsumer.as_asgi(), name="ws-exec"),
     re_path(rf"^{H}/containers/{CID}/run/$", RunOnceConsumer.as_asgi(), name="ws-run"),

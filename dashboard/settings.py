@@ -228,6 +228,12 @@ STREAM_LINGER_SECONDS = env_float("DASHBOARD_STREAM_LINGER_SECONDS", 5.0)
 # the one holding its lease, renewed every second; another takes over within about this.
 STREAM_LEASE_SECONDS = env_float("DASHBOARD_STREAM_LEASE_SECONDS", 3.0)
 LIST_STATS_INTERVAL = env_float("DASHBOARD_LIST_STATS_INTERVAL", 5.0)
+# The containers list's "errors in the last hour": the lines it counts (a regex, any case),
+# and how long a count is kept before the engine is read again.
+LOG_ERROR_PATTERN = os.environ.get(
+    "DASHBOARD_LOG_ERROR_PATTERN", r"\b(error|err|fatal|panic|exception|critical)\b"
+)
+LOG_ERROR_CACHE_SECONDS = env_float("DASHBOARD_LOG_ERROR_CACHE_SECONDS", 60.0)
 # How often the hosts page looks at each engine while someone watches it.
 HOST_HEALTH_INTERVAL = env_float("DASHBOARD_HOST_HEALTH_INTERVAL", 5.0)
 

@@ -66,6 +66,13 @@ def check_container_ref(ref: object) -> str:
     return ref
 
 
+def check_container_id(text: object) -> str:
+    """A full container ID (64 lowercase hex digits), or a refusal."""
+    if not is_container_id(text):
+        raise InvalidArgument("not a full container ID (64 hex digits)")
+    return str(text)
+
+
 def is_container_id(text: object) -> bool:
     """A full container ID (64 lowercase hex digits)."""
     return isinstance(text, str) and bool(CONTAINER_ID.fullmatch(text))

@@ -195,7 +195,7 @@ def test_the_merged_log_tags_each_line_with_its_service(
         return got
 
     got = async_to_sync_run(run)
-    assert re.search(r'<span class=\\"task svc\\">web</span>hello from web', got), got[-500:]
+    assert re.search(r'class=\\"src c\d svc\\"[^>]*>web</button>hello from web', got), got[-500:]
 
 
 def _say(engine, cid: str, text: str) -> None:

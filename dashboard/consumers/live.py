@@ -21,14 +21,7 @@ from ..access import ADMIN, role_of
 from ..engines import Host
 from ..streams import keys
 from ..streams.hub import Source
-from ..streams.sources import (
-    PROJECT_LOG_CONTAINERS_MAX,
-    EventsSource,
-    ListStatsSource,
-    StatsSource,
-    container_logs,
-)
-from ..streams.swarm_sources import service_logs
+from ..streams.sources import EventsSource, ListStatsSource, StatsSource, container_logs
 from .base import StreamConsumer, event_time, page_read_at
 
 _RELATIVE = re.compile(r"(\d{1,6})([smhd])")
@@ -324,52 +317,3 @@ class ProjectsConsumer(StreamConsumer):
             parts.append(render_to_string("_live_status.html", {"status": status, "oob": True}))
         if parts:
             await self.send(text_data="".join(parts))
-
-
-# What a merged project log follows: containers as the page named them, id:service.
-_FOLLOWED = re.compile(r"([0-9a-f]{64}):([a-zA-Z0-9][a-zA-Z0-9_.-]{0,127})")
-_FOLLOWED_SERVICE = re.compile(r"([a-z0-9]{25}):([a-zA-Z0-9][a-zA-Z0-9_.-]{0,127})")
-
-
-class ProjectLogsConsumer(LogsConsumer):
-    """A project's merged log: one followed log per container (shared through the hub by
-    its key with every other viewer of that project's log), each line tagged with its
-    service. The page names the containers (it read the project): a viewer may read any
-    container's log on the host anyway, so the list is checked for form, not for rights."""
-
-    def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
-        tail = parse_tail(query.get("tail"))
-        items = [i for i in (query.get("c") or "").split(",") if i]
-        if len(items) > PROJECT_LOG_CONTAINERS_MAX:
-            raise ValueError(f"at most {PROJECT_LOG_CONTAINERS_MAX} containers")
-        out: list[tuple[str, Callable[[], Source]]] = []
-        client = self.client
-        for item in items:
-            m = _FOLLOWED.fullmatch(item)
-            if m is None:
-                raise ValueError("containers are named as id:service")
-            cid, service = m.groups()
-            key = keys.stream_key(host, keys.LOGS, cid, tail, "", service)
-            out.append((key, _logs_factory(client, cid, tail, service)))
-        # A swarm stack's services (id:service), each followed as the engine merges its tasks.
-        services = [i for i in (query.get("s") or "").split(",") if i]
-        if len(services) > PROJECT_LOG_CONTAINERS_MAX:
-            raise ValueError(f"at most {PROJECT_LOG_CONTAINERS_MAX} services")
-        for item in services:
-            m = _FOLLOWED_SERVICE.fullmatch(item)
-            if m is None:
-                raise ValueError("services are named as id:service")
-            sid, service = m.groups()
-            key = keys.stream_key(host, keys.SERVICE_LOGS, sid, tail, service)
-            out.append((key, _service_logs_factory(client, sid, tail, service)))
-        return out
-
-
-def _logs_factory(client: Any, cid: str, tail: int | str, service: str) -> Callable[[], Source]:
-    return lambda: container_logs(client, cid, tail=tail, since=None, service=service)
-
-
-def _service_logs_factory(
-    client: Any, sid: str, tail: int | str, service: str
-) -> Callable[[], Source]:
-    return lambda: service_logs(client, sid, tail=tail, service=service)

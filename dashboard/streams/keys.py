@@ -27,6 +27,7 @@ STACK_RUN = "stackrun"
 COMPOSE = "compose"
 DISK = "disk"
 SWARM_STATE = "swarmstate"
+LOG_SEARCH = "logsearch"
 KINDS = frozenset(
     {
         EVENTS,
@@ -41,6 +42,7 @@ KINDS = frozenset(
         STACK_RUN,
         DISK,
         SWARM_STATE,
+        LOG_SEARCH,
     }
 )
 
