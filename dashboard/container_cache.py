@@ -399,6 +399,18 @@ def unbind() -> None:
     _loop.clear()
 
 
+def forget(name: str) -> None:
+    """Stop following host `name` (its address changed, or it was removed)."""
+    with _caches_lock:
+        cache = _caches.pop(name, None)
+    if cache is None:
+        return
+    cache.stop()
+    if _loop:
+        key = keys.stream_key(name, keys.EVENTS)
+        _loop[0].call_soon_threadsafe(lambda: get_hub().unlisten(key, cache.feed))
+
+
 def follow(name: str, client: Callable[[], EngineClient] | None = None) -> HostCache | None:
     """The host's cache, following its events from the first call on; None without a loop
     (a process not served by daphne: a test client, a management command)."""
@@ -427,10 +439,14 @@ def follow(name: str, client: Callable[[], EngineClient] | None = None) -> HostC
 
 
 def _client_of(name: str) -> Callable[[], EngineClient]:
-    def client() -> EngineClient:
-        from .engines import client_for, get_host
+    # The host is looked up here, in the caller's thread: the database must not be read on
+    # the event loop (where the events source is made) nor by the worker.
+    from .engines import client_for, get_host
 
-        return client_for(get_host(name))
+    host = get_host(name)
+
+    def client() -> EngineClient:
+        return client_for(host)
 
     return client
 

@@ -9,19 +9,18 @@ import asyncio
 import os
 import random
 import secrets
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from dashboard import container_cache
-from dashboard.streams.hub import get_hub
 from engine_client import EngineClient
 
 from .support.churn import Churn, settle
 from .support.compose import require_docker_cli
 from .support.fakes import FakeCutEventsClient
+from .support.hub_loop import hub_loop_running
 
 pytestmark = [pytest.mark.engine]
 STEPS = 14
@@ -29,20 +28,8 @@ STEPS = 14
 
 @pytest.fixture(scope="module")
 def hub_loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """An event loop of the module's own for the stream hub, as daphne's would be."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="test hub loop", daemon=True)
-    thread.start()
-    container_cache.bind_loop(loop)
-    yield loop
-    container_cache.unbind()
-
-    async def close() -> None:
-        get_hub().close_all()
-
-    asyncio.run_coroutine_threadsafe(close(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    with hub_loop_running() as loop:
+        yield loop
 
 
 def _seed() -> int:
