@@ -155,17 +155,22 @@ class HostCache:
         return self.live and self.filled
 
     def rows(self) -> list[dict[str, Any]] | None:
-        """The cached list entries (the engine's shape, Status aged to now), or None while
-        the cache is not trustworthy. Treat the rows as read-only."""
-        now = time.time()
+        """The cached list entries (the engine's shape, `Status` as it was read: see
+        `aged`), or None while the cache is not trustworthy. Treat the rows as read-only."""
         with self._lock:
             if not (self.live and self.filled):
                 return None
-            out = []
-            for cid, row in self._rows.items():
-                age = self._ages.get(cid)
-                out.append({**row, "Status": aged_status(age[0], age[1], now)} if age else row)
-            return out
+            return list(self._rows.values())
+
+    def aged(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`rows` with `Status` worded as of now ("Up 5 minutes" read an hour ago says
+        "Up About an hour"): done for the rows a page shows only, not for thousands."""
+        now = time.time()
+        out = []
+        for row in rows:
+            age = self._ages.get(row.get("Id", ""))
+            out.append({**row, "Status": aged_status(age[0], age[1], now)} if age else row)
+        return out
 
     # -- fed from the hub (on the loop: only queue puts here) ------------------------------
 
@@ -454,7 +459,8 @@ def _client_of(name: str) -> Callable[[], EngineClient]:
 def containers(host: str) -> list[dict[str, Any]] | None:
     """Host `host`'s containers as `GET /containers/json?all=1` lists them (every state),
     from this process's cache; None while the cache cannot be trusted (not read yet, its
-    events stream down, no event loop in this process): then ask the engine."""
+    events stream down, no event loop in this process): then ask the engine. `Status` is
+    as it was read: pass the rows shown through `aged`."""
     cache = follow(host)
     return cache.rows() if cache is not None else None
 
@@ -474,6 +480,12 @@ def select(
     if project:
         rows = [r for r in rows if ((r.get("Labels") or {}).get(PROJECT_LABEL)) == project]
     return rows
+
+
+def aged(host: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows from `containers(host)` with their `Status` worded as of now (see HostCache.aged)."""
+    cache = _caches.get(host)
+    return cache.aged(rows) if cache is not None else rows
 
 
 def refresh(host: str) -> None:

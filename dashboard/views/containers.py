@@ -81,7 +81,8 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
     # Sorted and cut on the engine's raw entries; only the page shown becomes rows.
     by = container_project if group else None
     page = paginate(summaries, request.GET, SORT_KEYS, "created", "desc", group=by)
-    rows = [presenters.container_row(s) for s in page.items]
+    shown = page.items if cached is None else container_cache.aged(h.name, page.items)
+    rows = [presenters.container_row(s) for s in shown]
     if group:
         # Each group's size over every page, for its heading.
         counts = Counter(container_project(s) for s in summaries)
