@@ -12,6 +12,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from . import container_cache  # noqa: E402
 from .alerts.watch import start_with_server  # noqa: E402
 from .routing import websocket_urlpatterns  # noqa: E402
 
@@ -26,3 +27,5 @@ application = ProtocolTypeRouter(
 
 # Alert rules are evaluated with no page open: the watcher starts with the server process.
 start_with_server()
+# The container caches follow a host's events from the first page that lists it.
+container_cache.start_with_server()

@@ -190,8 +190,11 @@ def reset_clients() -> None:
 
 
 def _forget_db_hosts_on_change(sender, instance, **kwargs) -> None:
+    from . import container_cache
+
     forget_db_hosts()
     forget_client(instance.name)
+    container_cache.forget(instance.name)  # it follows the old address's events
 
 
 def connect_signals() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 from collections.abc import Iterator
 
@@ -20,7 +21,10 @@ import requests
 from engine_client import EngineClient
 
 from .support.browser import live_dashboard, login
+from .support.churn import Churn, settle
+from .support.compose import require_docker_cli
 from .support.fault_lab import FaultLab, fault_lab_running
+from .support.hub_loop import hub_loop_running
 
 pytestmark = [pytest.mark.engine, pytest.mark.fault]
 
@@ -77,12 +81,25 @@ def test_pages_and_streams_ride_out_an_engine_restart(fault_lab: FaultLab) -> No
         "DASHBOARD_ENGINE_CONNECT_TIMEOUT": "1",
         "DASHBOARD_STREAM_LINGER_SECONDS": "1",
     }
-    with live_dashboard(fault_lab.url, **env) as live:
-        session = login(live)
-        list_url = live.url + "/hosts/local/containers/"
-        assert session.get(list_url, timeout=10).status_code == 200
-        asyncio.run(_ride_out(fault_lab, live, session, engine, cid))
-        log = live.log()
+    # A container cache of this process follows the same engine, while a seeded churn runs
+    # before the engine stops and after it is back: then it must equal the engine's list.
+    from dashboard import container_cache
+
+    seed = secrets.randbelow(1 << 30)
+    print(f"churn seed {seed}")
+    churn = Churn(require_docker_cli(), fault_lab.url, seed)
+    with hub_loop_running():
+        cache = container_cache.follow("restarted", lambda: engine)
+        assert cache is not None
+        with live_dashboard(fault_lab.url, **env) as live:
+            session = login(live)
+            list_url = live.url + "/hosts/local/containers/"
+            assert session.get(list_url, timeout=10).status_code == 200
+            asyncio.run(_ride_out(fault_lab, live, session, engine, cid, churn))
+            log = live.log()
+        diff = settle(cache.rows, lambda: engine.containers.list(all=True))
+        assert not diff, (seed, diff, churn.log)
+        assert cache.full_reads >= 2, "read again in full once the stream was back"
     engine.close()
     # Django itself logs every 5xx answer at ERROR ("Service Unavailable"): those 503s are
     # the pages saying the engine is gone. Anything else at ERROR, or a traceback, is not.
@@ -95,7 +112,9 @@ def test_pages_and_streams_ride_out_an_engine_restart(fault_lab: FaultLab) -> No
     assert not bad, "\n".join(bad[:10])
 
 
-async def _ride_out(lab: FaultLab, live, session, engine: EngineClient, cid: str) -> None:
+async def _ride_out(
+    lab: FaultLab, live, session, engine: EngineClient, cid: str, churn: Churn
+) -> None:
     events: list[str] = []
     rows: list[str] = []
     logs: list[str] = []
@@ -111,6 +130,7 @@ async def _ride_out(lab: FaultLab, live, session, engine: EngineClient, cid: str
         await _wait_for(events, "● live", 15)
         await _wait_for(logs, "line ", 15)
 
+        await asyncio.to_thread(churn.run, 8)
         # -- the engine stops ------------------------------------------------------------
         marks = (len(events), len(rows), len(logs))
         await asyncio.to_thread(lab.stop_engine)
@@ -153,6 +173,7 @@ async def _ride_out(lab: FaultLab, live, session, engine: EngineClient, cid: str
         before = [t for m in logs[: marks[2]] for t in _times(json.loads(m).get("lines", ""))]
         assert not set(before) & set(stamps), "no line is sent twice after the reconnect"
 
+        await asyncio.to_thread(churn.run, 8)
         # -- and new changes flow again --------------------------------------------------
         marks = (len(events), len(rows))
         made = await asyncio.to_thread(

@@ -176,6 +176,15 @@ async def _read_lines(ws, want: int, timeout: float = 60) -> list[str]:
     return got
 
 
+def _cached_page(session: requests.Session, url: str, timeout: float = 15) -> str:
+    """The containers page once it is read from the process's cache (no fallback note)."""
+    deadline = time.monotonic() + timeout
+    while 'id="cache-note"' in (html := session.get(url + "/hosts/local/containers/").text):
+        assert time.monotonic() < deadline, f"{url}'s container cache never became trustworthy"
+        time.sleep(0.1)
+    return html
+
+
 def test_two_processes_share_logins_streams_and_live_pages(two_dashboards, make_container, engine):
     a, b, password, database_url = two_dashboards
     engine = EngineClient(engine.lab_url, timeout=30)
@@ -213,6 +222,10 @@ def test_two_processes_share_logins_streams_and_live_pages(two_dashboards, make_
         print("A:\n" + a.log()[-4000:] + "\nB:\n" + b.log()[-4000:])
         raise
 
+    # Each process keeps its own container cache, filled once a page asked for it.
+    for live in (a, b):
+        _cached_page(session, live.url)
+
     async def act_on_a_see_on_b() -> None:
         async with _ws(b.url, session, "/ws/hosts/local/containers/live/") as on_b:
             async with asyncio.timeout(15):
@@ -238,6 +251,15 @@ def test_two_processes_share_logins_streams_and_live_pages(two_dashboards, make_
     except BaseException:
         print("A:\n" + a.log()[-4000:] + "\nB:\n" + b.log()[-4000:])
         raise
+    # ... and B's cache saw the stop A made: its page, read from the cache, says so.
+    for live in (b, a):
+        deadline = time.monotonic() + 10
+        while not re.search(
+            rf'id="container-{cid[:12]}"\s+class="state-exited"',
+            page := _cached_page(session, live.url),
+        ):
+            assert time.monotonic() < deadline, page[-2000:]
+            time.sleep(0.1)
     # The audit entry A wrote is in the one database.
     import psycopg
 

@@ -21,7 +21,7 @@ from engine_client.container_spec import NOT_IN_DOCKER_RUN, ContainerSpec, Engin
 from engine_client.projects import PROJECT_LABEL, container_project
 from engine_client.validators import check_env_key
 
-from .. import presenters
+from .. import container_cache, presenters
 from ..access import ADMIN, VIEWER, can_exec, require_role
 from ..audit import audited
 from ..forms.containers import BULK_ACTIONS, ContainerFilterForm, KillForm
@@ -64,7 +64,11 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
     group = form.cleaned_data.get("group", "")
     # One project's containers: by its label, filtered by the engine.
     filters = {"label": [f"{PROJECT_LABEL}={project}"]} if project else None
-    summaries = client.containers.list(all=show == "all", filters=filters)
+    cached = container_cache.containers(h.name)
+    if cached is None:
+        summaries = client.containers.list(all=show == "all", filters=filters)
+    else:
+        summaries = container_cache.select(cached, every=show == "all", project=project)
     total = len(summaries)
     if q:
         # Matched here, not by the engine: its name filter is an unanchored regex.
@@ -77,7 +81,8 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
     # Sorted and cut on the engine's raw entries; only the page shown becomes rows.
     by = container_project if group else None
     page = paginate(summaries, request.GET, SORT_KEYS, "created", "desc", group=by)
-    rows = [presenters.container_row(s) for s in page.items]
+    shown = page.items if cached is None else container_cache.aged(h.name, page.items)
+    rows = [presenters.container_row(s) for s in shown]
     if group:
         # Each group's size over every page, for its heading.
         counts = Counter(container_project(s) for s in summaries)
@@ -109,6 +114,7 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
         "ws_url": f"/ws/hosts/{h.name}/containers/live/?{live_query}",
         "bulk_actions": BULK_ACTIONS,
         "initial_status": {"state": "connecting", "text": "connecting…"},
+        "from_cache": cached is not None,
     }
     if request.htmx and request.htmx.target == "containers-live":
         return render(request, "containers/_live_table.html", context)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from engine_client import InvalidArgument
 from engine_client.projects import ProjectReport
 
-from .. import stacks
+from .. import container_cache, stacks
 from ..access import ADMIN, OPERATOR, VIEWER, require_role
 from ..audit import Pending, audited
 from ..forms.projects import ProjectActionForm, ProjectRemoveForm
@@ -36,7 +36,8 @@ def _ws_url(host: str, query: dict[str, str]) -> str:
 def project_list(request: HttpRequest, host: str) -> HttpResponse:
     h, client = host_client(request, host)
     started = time.time()  # events from now on reach the page through its socket
-    rows = [project_list_row(p) for p in client.projects.list()]
+    cached = container_cache.containers(h.name)
+    rows = [project_list_row(p) for p in client.projects.list(containers=cached)]
     context = {
         "host": h,
         "rows": rows,
@@ -44,6 +45,7 @@ def project_list(request: HttpRequest, host: str) -> HttpResponse:
         "stored_idle": sorted(set(stacks.stored_projects(h.name)) - {r["name"] for r in rows}),
         "ws_url": _ws_url(h.name, {"since": f"{started:.3f}"}),
         "initial_status": {"state": "connecting", "text": "connecting…"},
+        "from_cache": cached is not None,
     }
     if request.htmx and request.htmx.target == "project-rows":
         return render(request, "projects/_rows.html", context)

@@ -120,3 +120,54 @@ class FakeHangingEngine:
         self._sock.close()
         os.unlink(self.path)
         os.rmdir(os.path.dirname(self.path))
+
+
+class FakeCutEventsClient:
+    """A fake: a real engine client whose events stream is cut once, after `after_chunks`
+    chunks, and which, asked for events again, resumes from that moment instead of from
+    `since`: what the engine sent in between is lost. A real engine always catches up from
+    `since`; an engine that restarted cannot, and the cache must not depend on it."""
+
+    def __init__(self, real: Any, after_chunks: int) -> None:
+        self._real = real
+        self.after = after_chunks
+        self.cut = threading.Event()
+        self.system = _FakeCutSystem(self)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+class _FakeCutSystem:
+    def __init__(self, fake: FakeCutEventsClient) -> None:
+        self._fake = fake
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fake._real.system, name)
+
+    def events(self, since: str | None = None, **kwargs: Any) -> Any:
+        import time
+
+        fake = self._fake
+        if fake.cut.is_set():
+            since = f"{time.time():.9f}"  # the gap's events are lost
+        stream = fake._real.system.events(since=since, **kwargs)
+        return stream if fake.cut.is_set() else _FakeCuttingStream(stream, fake)
+
+
+class _FakeCuttingStream:
+    def __init__(self, stream: Any, fake: FakeCutEventsClient) -> None:
+        self._stream = stream
+        self._fake = fake
+        self.transform = stream.transform
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def chunks(self) -> Any:
+        for n, chunk in enumerate(self._stream.chunks(), start=1):
+            yield chunk
+            if n >= self._fake.after:
+                self._fake.cut.set()
+                self._stream.close()
+                return
