@@ -35,6 +35,7 @@ from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
 from engine_client import EngineError
 
+from . import container_cache
 from .access import ADMIN, has_role, may_use_host
 from .engines import Host, client_for, configured_hosts
 from .resource_presenters import image_hex
@@ -130,9 +131,10 @@ def role_for_url(url: str) -> str:
 
 
 def host_containers(host: Host) -> list[dict[str, Any]]:
-    """Every container of `host`, as the engine's list entries. The one place the palette
-    reads containers: the events-fed cache of issue 20 replaces this call when it lands."""
-    return client_for(host).containers.list(all=True)
+    """Every container of `host`, as the engine's list entries: from this process's
+    events-fed cache when it can be trusted, else the engine's list call."""
+    cached = container_cache.containers(host.name)
+    return cached if cached is not None else client_for(host).containers.list(all=True)
 
 
 def _read_host(host: Host) -> list[Item]:
