@@ -432,14 +432,19 @@ def follow(name: str, client: Callable[[], EngineClient] | None = None) -> HostC
     def source() -> EventsSource:
         return EventsSource(cache._client())
 
-    def listen() -> None:
+    async def listen() -> None:
         hub = get_hub()
         hub.listen(key, source, cache.feed)
+        up = hub.upstreams[key]
+        if up.shared is not None:
+            # Another process may read this stream (Redis): its replay reaches this
+            # process's copy a moment later.
+            await up.shared.ready()
         # A stream a page opened earlier sends no new "live": its state is in its replay.
-        for message in hub.upstreams[key].snapshot()[0]:
+        for message in up.snapshot()[0]:
             cache.feed({"status": message.get("status"), "replay": True})
 
-    loop.call_soon_threadsafe(listen)
+    loop.call_soon_threadsafe(lambda: loop.create_task(listen()))
     return cache
 
 
