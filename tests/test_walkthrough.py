@@ -112,7 +112,7 @@ EXTRA_STEPS.append(("compose", deploy_a_project_from_the_editor))
 
 
 # Pages also shot in the dark theme and at phone width (the README shows these).
-THEMED_SHOTS = {"section-containers", "container-logs"}
+THEMED_SHOTS = {"container-started", "container-logs", "container-stats"}
 
 
 def test_a_newcomer_walks_through_the_dashboard(
