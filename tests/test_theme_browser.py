@@ -127,6 +127,19 @@ def test_on_a_phone_the_navigation_is_a_menu_and_the_list_is_cards(page, dashboa
     assert log_box is not None and log_box["x"] <= 1 and log_box["width"] >= PHONE["width"] - 20
     assert sideways(page) is None, sideways(page)
 
+    # Without script the menu could not open: the navigation stays shown, with no button.
+    no_js = page.context.browser.new_context(
+        viewport=PHONE, java_script_enabled=False, storage_state=page.context.storage_state()
+    )
+    try:
+        bare = no_js.new_page()
+        bare.goto(f"{dashboard.url}/hosts/local/containers/")
+        assert bare.locator("#site-nav").get_by_role("link", name="Images").is_visible()
+        assert not bare.locator("#nav-toggle").is_visible()
+        assert not bare.locator("#theme-toggle").is_visible()
+    finally:
+        no_js.close()
+
     # Back at a wide window the menu button is gone and the navigation shows.
     page.set_viewport_size({"width": 1280, "height": 800})
     assert not page.get_by_role("button", name="Menu").is_visible()
