@@ -340,6 +340,12 @@ def test_a_container_page_opens_from_the_keyboard_alone(page, make_container):
     page.keyboard.press("Escape")
     palette.wait_for(state="hidden")
     assert focused_id(page) != "palette-q"
+    # The top bar's Search button opens it too (a pointer, a phone without Ctrl-K).
+    page.click("#palette-open")
+    palette.wait_for(state="visible")
+    assert focused_id(page) == "palette-q"
+    page.keyboard.press("Escape")
+    palette.wait_for(state="hidden")
 
 
 def test_slash_focuses_the_filter_and_question_mark_lists_the_shortcuts(page):

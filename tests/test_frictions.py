@@ -23,7 +23,7 @@ SECTIONS = ("containers", "projects", "images", "volumes", "networks", "events")
 
 
 def section_links(html: str, host: str) -> set[str]:
-    nav = re.search(r'<nav class="hostnav">(.*?)</nav>', html, re.S).group(1)
+    nav = re.search(r'<nav class="hostnav"[^>]*>(.*?)</nav>', html, re.S).group(1)
     return {s for s in SECTIONS if f'href="/hosts/{host}/{s}/"' in nav}
 
 

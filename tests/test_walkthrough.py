@@ -4,6 +4,11 @@ remove a volume and a network. Screenshots of every step go to DASHBOARD_WALKTHR
 (default: the browser tests' screenshot folder, `walkthrough/`); `docs/walkthrough/` holds
 the ones the README shows.
 
+Every page a step shows is also checked by axe-core in the light and dark themes at
+1400x900 and 390x844 (`tests/support/a11y.py`): no serious or critical violation, and no
+sideways scrolling at phone width. The results are written under the test's tmp dir
+(`axe/`, one JSON file per page, theme and size, and `summary.txt`), summarised in its output.
+
 More steps are added to EXTRA_STEPS (the swarm's: scaling a service on the two-node lab
 swarm; the project editor's: a compose project written, brought up and down): each is
 `step(page, dashboard, shot)` and runs, in order, after the built-in ones.
@@ -23,6 +28,7 @@ import pytest
 from engine_client import EngineError, NotFound
 
 from . import test_browser as tb
+from .support.a11y import WIDE, Audit
 from .support.browser import watch_console
 from .support.lab import RUN_ID, TEST_LABEL
 
@@ -105,16 +111,31 @@ def deploy_a_project_from_the_editor(
 EXTRA_STEPS.append(("compose", deploy_a_project_from_the_editor))
 
 
+# Pages also shot in the dark theme and at phone width (the README shows these).
+THEMED_SHOTS = {"container-started", "container-logs", "container-stats"}
+
+
 def test_a_newcomer_walks_through_the_dashboard(
-    browser, dashboard, engine, make_container, registry_image, image_tags, resource_sweeper
+    browser,
+    dashboard,
+    engine,
+    make_container,
+    registry_image,
+    image_tags,
+    resource_sweeper,
+    tmp_path,
+    record_property,
 ):
     SHOTS.mkdir(parents=True, exist_ok=True)
     number = iter(range(1, 100))
+    audit = Audit(tmp_path / "axe")
 
     def shot(name: str) -> None:
-        page.screenshot(path=str(SHOTS / f"{next(number):02d}-{name}.png"), full_page=True)
+        stem = f"{next(number):02d}-{name}"
+        page.screenshot(path=str(SHOTS / f"{stem}.png"), full_page=True)
+        audit.check(page, stem, SHOTS if name in THEMED_SHOTS else None)
 
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport=WIDE)
     page = context.new_page()
     errors = watch_console(page)
     base = f"{dashboard.url}/hosts/local"
@@ -253,4 +274,15 @@ def test_a_newcomer_walks_through_the_dashboard(
             if "-vol-" in leftover["Name"]:
                 with contextlib.suppress(EngineError):
                     engine.volumes.remove(leftover["Name"], force=True)
+        summary = audit.write_summary()
+        record_property("axe_summary", str(summary))
+        print(
+            f"axe: {len(audit.summary)} checks in {audit.seconds:.1f} s"
+            f" ({audit.axe_seconds:.1f} s in axe.run), results in {summary}"
+        )
+        print("\n".join(audit.summary))
+        # Even when a later step skipped (no second lab engine for the swarm), what the pages
+        # seen so far showed counts.
+        if audit.problems:
+            pytest.fail("axe and layout:\n" + "\n".join(audit.problems), pytrace=False)
     assert not errors, errors

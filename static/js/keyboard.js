@@ -136,6 +136,11 @@
   });
 
   document.addEventListener("click", function (evt) {
+    // The top bar's Search button: the palette for a pointer or a phone, which has no Ctrl-K.
+    if (evt.target.closest && evt.target.closest("[data-open-palette]")) {
+      openPalette();
+      return;
+    }
     var closer = evt.target.closest && evt.target.closest("[data-close-dialog]");
     if (closer) closer.closest("dialog").close();
     // A click on the backdrop (outside the dialog's box) closes it, as Escape does.
