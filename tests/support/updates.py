@@ -25,11 +25,16 @@ def publish(engine: EngineClient, ref: str, size: int = 2000, **labels: str) -> 
     return image_id
 
 
-def move_tag_behind_the_back(engine: EngineClient, ref: str, size: int = 2000) -> str:
+def move_tag_behind_the_back(
+    engine: EngineClient, ref: str, size: int = 2000, changes: str = ""
+) -> str:
     """Push a new image under `ref` and leave this engine exactly as it was: `ref` still names
-    the old image here, the new one is gone. Returns the new digest in the registry."""
+    the old image here, the new one is gone. Returns the new digest in the registry.
+    `changes`: a Dockerfile instruction for the new image (e.g. a failing HEALTHCHECK)."""
     old_id = engine.images.inspect(ref)["Id"]
     new_id = build_image(engine, ref, size=size)
+    if changes:
+        new_id = _with_change(engine, new_id, ref, changes)
     try:
         return push(engine, ref)
     finally:
@@ -73,3 +78,17 @@ def put_manifest_list(ns: str, registry: str, repo: str, of_tag: str, as_tag: st
     if out.returncode != 0:
         raise RuntimeError(f"manifest list put failed: {out.stderr[-500:]}")
     return out.stdout.strip()
+
+
+def _with_change(engine: EngineClient, image_id: str, ref: str, change: str) -> str:
+    """The image again with one Dockerfile instruction applied (a commit with `changes`)."""
+    created = engine.containers.create({"Image": image_id, "Cmd": ["true"]})
+    try:
+        name, _, tag = ref.rpartition(":")
+        params = {"container": created["Id"], "repo": name, "tag": tag, "changes": change}
+        new_id = engine.post_json("/commit", params=params, json={})["Id"]
+    finally:
+        engine.containers.remove(created["Id"], force=True)
+    with contextlib.suppress(EngineError):
+        engine.images.remove(image_id, force=True)
+    return new_id if new_id.startswith("sha256:") else f"sha256:{new_id}"

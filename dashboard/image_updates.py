@@ -1,0 +1,284 @@
+"""Image update checks for a host: what each image reference's registry holds, cached per
+reference in the database (`ImageCheck`), and each container's or image's verdict against it.
+
+The registry is asked at most once per reference and IMAGE_UPDATE_INTERVAL unless someone
+asks for a check (`force`), and never while a rate limit's back-off runs: a check of 200
+containers over 20 images is 20 requests, then none until the interval has passed. The
+verdict for one container is its own image's digests against the cached registry digest, so
+a container left on an old image after a pull elsewhere is outdated too.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from engine_client import EngineClient
+from engine_client import updates as u
+from engine_client.errors import InvalidArgument
+from engine_client.validators import parse_reference
+
+from . import credentials
+from .models import ImageCheck
+
+# A rate-limited registry is left alone at least this long (or the interval, if longer).
+RATE_LIMIT_BACKOFF = timedelta(hours=1)
+# Container label: off (never checked), notify (default: checked, announced), auto (updated
+# by the watcher, within `dashboard.update.window` if set, e.g. "02:00-04:00" UTC).
+POLICY_LABEL = "dashboard.update"
+WINDOW_LABEL = "dashboard.update.window"
+POLICIES = ("off", "notify", "auto")
+
+BADGE_TEXT = {
+    u.UP_TO_DATE: "up to date",
+    u.UPDATE_AVAILABLE: "update available",
+    u.LOCAL_ONLY: "local-only image",
+    u.PINNED: "pinned by digest",
+    u.UNSUPPORTED: "not supported on this engine",
+    u.FAILED: "check failed",
+}
+REASON_TEXT = {
+    u.AUTH: "registry login needed or refused",
+    u.NOT_FOUND: "not found in the registry",
+    u.UNREACHABLE: "registry unreachable",
+    u.RATE_LIMITED: "registry rate limit",
+    u.ENGINE: "engine unreachable",
+    u.OTHER: "registry error",
+}
+
+
+@dataclass
+class Verdict:
+    """A container's or an image's update state, for its badge."""
+
+    status: str
+    reference: str
+    remote_digest: str = ""
+    reason: str = ""
+    message: str = ""
+    checked_at: datetime | None = None
+
+    @property
+    def text(self) -> str:
+        if self.status == u.FAILED:
+            return f"check failed: {REASON_TEXT.get(self.reason, self.reason)}"
+        return BADGE_TEXT.get(self.status, self.status)
+
+    @property
+    def outdated(self) -> bool:
+        return self.status == u.UPDATE_AVAILABLE
+
+
+@dataclass
+class HostCheck:
+    """A run of checks over a host's references: what was asked, what came from the cache."""
+
+    checks: dict[str, ImageCheck] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)  # references the registry was asked about
+
+
+def policy_of(labels: dict[str, str] | None) -> str:
+    value = ((labels or {}).get(POLICY_LABEL) or "notify").strip().lower()
+    return value if value in POLICIES else "notify"
+
+
+def in_window(labels: dict[str, str] | None, now: datetime) -> bool:
+    """Whether `now` (UTC) is inside the container's maintenance window ("HH:MM-HH:MM", may
+    cross midnight); no window means any time."""
+    window = ((labels or {}).get(WINDOW_LABEL) or "").strip()
+    if not window:
+        return True
+    try:
+        start_text, end_text = window.split("-", 1)
+        start = _minutes(start_text)
+        end = _minutes(end_text)
+    except ValueError:
+        return False  # a window we cannot read never opens: auto must not run at random
+    at = now.astimezone(UTC).hour * 60 + now.astimezone(UTC).minute
+    return start <= at < end if start <= end else at >= start or at < end
+
+
+def _minutes(text: str) -> int:
+    hours, minutes = text.strip().split(":", 1)
+    h, m = int(hours), int(minutes)
+    if not (0 <= h <= 24 and 0 <= m < 60):
+        raise ValueError(text)
+    return h * 60 + m
+
+
+def cached(host: str, reference: str) -> ImageCheck | None:
+    return ImageCheck.objects.filter(host=host, reference=reference).first()
+
+
+def _fresh(row: ImageCheck, now: datetime) -> bool:
+    interval = timedelta(seconds=float(settings.IMAGE_UPDATE_INTERVAL))
+    return row.checked_at + interval > now
+
+
+def check(
+    host: str,
+    client: EngineClient,
+    reference: str,
+    force: bool = False,
+    now: datetime | None = None,
+) -> tuple[ImageCheck, bool]:
+    """The cached answer for `reference`, asking the registry (through the engine) when it is
+    stale or `force`d, but never inside a rate limit's back-off. Returns (row, asked)."""
+    now = now or timezone.now()
+    ref = str(parse_reference(reference))
+    row = cached(host, ref)
+    if row is not None:
+        if row.retry_after and row.retry_after > now:
+            return row, False
+        if not force and _fresh(row, now):
+            return row, False
+    try:
+        auth = credentials.auth_header(host, parse_reference(ref).registry)
+    except credentials.CredentialError as exc:
+        result = u.UpdateCheck(ref, u.FAILED, reason=u.AUTH, message=str(exc))
+    else:
+        result = client.updates.check(ref, auth=auth)
+    retry_after = None
+    message = result.message
+    if result.reason == u.RATE_LIMITED:
+        backoff = max(RATE_LIMIT_BACKOFF, timedelta(seconds=settings.IMAGE_UPDATE_INTERVAL))
+        retry_after = now + backoff
+        message = (
+            f"{message} (backing off: not asked again before {retry_after:%Y-%m-%d %H:%M} UTC)"
+        )
+    row, _ = ImageCheck.objects.update_or_create(
+        host=host,
+        reference=ref,
+        defaults={
+            "status": result.status,
+            "remote_digest": result.remote_digest,
+            "reason": result.reason,
+            "message": message,
+            "checked_at": now,
+            "retry_after": retry_after,
+        },
+    )
+    return row, result.asked_registry
+
+
+def container_references(client: EngineClient) -> dict[str, list[dict[str, Any]]]:
+    """Every container's image reference, with the containers (list rows) that use it. A row
+    whose `Image` is an ID (its tag moved since) is inspected for the name it was made from."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in client.containers.list(all=True):
+        ref = reference_of(client, row)
+        if ref:
+            out.setdefault(ref, []).append(row)
+    return out
+
+
+def reference_of(client: EngineClient, row: dict[str, Any]) -> str:
+    image = str(row.get("Image") or "")
+    if image.startswith("sha256:") or (len(image) in (12, 64) and _hex(image)):
+        try:
+            image = str((client.containers.inspect(row["Id"]).get("Config") or {}).get("Image"))
+        except Exception:  # noqa: BLE001 - gone since the list: nothing to check
+            return ""
+    try:
+        return str(parse_reference(image))
+    except InvalidArgument:
+        return ""
+
+
+def _hex(text: str) -> bool:
+    return all(c in "0123456789abcdef" for c in text)
+
+
+def check_host(
+    host: str,
+    client: EngineClient,
+    references: Iterable[str] | None = None,
+    force: bool = False,
+    now: datetime | None = None,
+) -> HostCheck:
+    """Check each reference once (the host's containers' when none are given)."""
+    refs = (
+        sorted(set(references))
+        if references is not None
+        else sorted(
+            ref
+            for ref, rows in container_references(client).items()
+            if any(policy_of(r.get("Labels")) != "off" for r in rows)
+        )
+    )
+    out = HostCheck()
+    for ref in refs:
+        row, asked = check(host, client, ref, force=force, now=now)
+        out.checks[ref] = row
+        if asked:
+            out.asked.append(ref)
+    return out
+
+
+def image_digests(client: EngineClient) -> dict[str, dict[str, Any]]:
+    """The host's images by ID (one list call), for verdicts."""
+    return {i["Id"]: i for i in client.images.list(all=False)}
+
+
+def verdict(row: ImageCheck | None, image: dict[str, Any] | None, reference: str) -> Verdict | None:
+    """The update state of something running `image` under `reference`, from the cached
+    registry answer `row` (None: never checked, no badge)."""
+    if row is None:
+        return None
+    base = Verdict(
+        row.status,
+        reference,
+        row.remote_digest,
+        row.reason,
+        row.message,
+        row.checked_at,
+    )
+    if row.status in (u.UP_TO_DATE, u.UPDATE_AVAILABLE) and image is not None:
+        # The container's own image, which may not be the one the tag names now.
+        mine = u.compare(reference, image, row.remote_digest)
+        base.status = u.LOCAL_ONLY if not mine.local_digests else mine.status
+    return base
+
+
+def container_verdicts(
+    host: str, client: EngineClient, rows: list[dict[str, Any]]
+) -> dict[str, Verdict]:
+    """Container ID -> verdict, for the rows given (only from the cache: no registry call)."""
+    refs = {row["Id"]: reference_of(client, row) for row in rows}
+    checks = {
+        c.reference: c
+        for c in ImageCheck.objects.filter(host=host, reference__in=set(refs.values()))
+    }
+    if not checks:
+        return {}
+    images = image_digests(client)
+    out = {}
+    for row in rows:
+        ref = refs[row["Id"]]
+        if policy_of(row.get("Labels")) == "off":
+            continue
+        v = verdict(checks.get(ref), images.get(row.get("ImageID", "")), ref)
+        if v is not None:
+            out[row["Id"]] = v
+    return out
+
+
+def matching(
+    rows: list[dict[str, Any]], verdicts: dict[str, Verdict], pattern: str = "*"
+) -> list[dict[str, Any]]:
+    """The rows with an update available (whose names match `pattern`)."""
+    return [
+        r
+        for r in rows
+        if verdicts.get(r["Id"], Verdict("", "")).outdated
+        and any(fnmatch.fnmatch(n.lstrip("/"), pattern) for n in r.get("Names") or [""])
+    ]
+
+
+Clock = Callable[[], datetime]
