@@ -11,7 +11,7 @@ a container left on an old image after a pull elsewhere is outdated too.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,10 +22,11 @@ from django.utils import timezone
 from engine_client import EngineClient
 from engine_client import updates as u
 from engine_client.errors import InvalidArgument
+from engine_client.image_update import UpdateReport, update_container
 from engine_client.validators import parse_reference
 
 from . import credentials
-from .models import ImageCheck
+from .models import AuditEntry, ImageCheck
 
 # A rate-limited registry is left alone at least this long (or the interval, if longer).
 RATE_LIMIT_BACKOFF = timedelta(hours=1)
@@ -281,4 +282,80 @@ def matching(
     ]
 
 
-Clock = Callable[[], datetime]
+# -- updates ----------------------------------------------------------------------------------
+
+COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+SWARM_SERVICE_LABEL = "com.docker.swarm.service.name"
+
+
+def refusal(labels: dict[str, str] | None) -> str:
+    """Why a container is not updated on its own ('' when it may be): a compose project's
+    container is the project's to recreate (its config hash), a swarm task the service's."""
+    labels = labels or {}
+    if project := labels.get(COMPOSE_PROJECT_LABEL):
+        return (
+            f"it belongs to compose project {project}: update it there "
+            "(compose pull, then up), so that compose still knows it"
+        )
+    if service := labels.get(SWARM_SERVICE_LABEL):
+        return f"it is a task of swarm service {service}: update the service's image"
+    return ""
+
+
+def update(host: str, client: EngineClient, container_id: str) -> UpdateReport:
+    """Update one container (engine_client.image_update) with the host's saved login for its
+    registry; a container that is not ours to recreate is refused in the report."""
+    raw = client.containers.inspect(container_id)
+    name = (raw.get("Name") or "").lstrip("/")
+    reference = str((raw.get("Config") or {}).get("Image") or "")
+    if why := refusal((raw.get("Config") or {}).get("Labels")):
+        return UpdateReport(
+            raw["Id"], name, reference, outcome="failed", reason=f"Not updated: {why}"
+        )
+    try:
+        auth = credentials.auth_header(host, parse_reference(reference).registry)
+    except (credentials.CredentialError, InvalidArgument) as exc:
+        return UpdateReport(raw["Id"], name, reference, outcome="failed", reason=str(exc))
+    return update_container(
+        client, raw["Id"], auth=auth, timeout=float(settings.IMAGE_UPDATE_TIMEOUT)
+    )
+
+
+def audit_update(
+    host: str, report: UpdateReport, username: str, user: Any = None, remote_addr: str = ""
+) -> None:
+    """The update's entry, and a second one for its rollback."""
+    steps = [
+        f"{s.what}: {s.outcome}" + (f" ({s.message})" if s.message else "") for s in report.steps
+    ]
+    common = {
+        "user": user,
+        "username": username,
+        "remote_addr": remote_addr,
+        "host": host,
+        "target_id": report.container_id[:128],
+        "target_name": report.name[:255],
+    }
+    params = {
+        "reference": report.reference,
+        "old_image": report.old_image,
+        "new_image": report.new_image,
+        "new_id": report.new_id,
+        "result": report.outcome,
+        "steps": steps,
+    }
+    AuditEntry.objects.create(
+        **common,
+        action="container.update",
+        params=params,
+        outcome=AuditEntry.OK if report.ok else AuditEntry.FAILED,
+        message=report.reason,
+    )
+    if report.outcome == "rolled_back" or any(s.what.startswith("roll back") for s in report.steps):
+        AuditEntry.objects.create(
+            **common,
+            action="container.rollback",
+            params={"reference": report.reference, "to_image": report.old_image},
+            outcome=AuditEntry.OK if report.outcome == "rolled_back" else AuditEntry.FAILED,
+            message=report.reason,
+        )
