@@ -10,6 +10,7 @@ a container left on an old image after a pull elsewhere is outdated too.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -179,9 +180,13 @@ def container_references(client: EngineClient) -> dict[str, list[dict[str, Any]]
     return out
 
 
-def reference_of(client: EngineClient, row: dict[str, Any]) -> str:
+def reference_of(client: EngineClient | None, row: dict[str, Any]) -> str:
+    """The reference a container (list row) was made from; '' when its row names only an
+    image ID and `client` is None (not looked up: the list pages make no call per row)."""
     image = str(row.get("Image") or "")
     if image.startswith("sha256:") or (len(image) in (12, 64) and _hex(image)):
+        if client is None:
+            return ""
         try:
             image = str((client.containers.inspect(row["Id"]).get("Config") or {}).get("Image"))
         except Exception:  # noqa: BLE001 - gone since the list: nothing to check
@@ -247,11 +252,21 @@ def verdict(row: ImageCheck | None, image: dict[str, Any] | None, reference: str
     return base
 
 
-def container_verdicts(
+def list_verdicts(
     host: str, client: EngineClient, rows: list[dict[str, Any]]
 ) -> dict[str, Verdict]:
+    """`container_verdicts` for a list page: nothing at all while the host was never checked,
+    else one database query and one image list, and no call per row."""
+    if not ImageCheck.objects.filter(host=host).exists():
+        return {}
+    return container_verdicts(host, client, rows, look_up_ids=False)
+
+
+def container_verdicts(
+    host: str, client: EngineClient, rows: list[dict[str, Any]], look_up_ids: bool = True
+) -> dict[str, Verdict]:
     """Container ID -> verdict, for the rows given (only from the cache: no registry call)."""
-    refs = {row["Id"]: reference_of(client, row) for row in rows}
+    refs = {row["Id"]: reference_of(client if look_up_ids else None, row) for row in rows}
     checks = {
         c.reference: c
         for c in ImageCheck.objects.filter(host=host, reference__in=set(refs.values()))
@@ -322,7 +337,12 @@ def update(host: str, client: EngineClient, container_id: str) -> UpdateReport:
 
 
 def audit_update(
-    host: str, report: UpdateReport, username: str, user: Any = None, remote_addr: str = ""
+    host: str,
+    report: UpdateReport,
+    username: str,
+    user: Any = None,
+    remote_addr: str = "",
+    remote_digest: str = "",
 ) -> None:
     """The update's entry, and a second one for its rollback."""
     steps = [
@@ -343,6 +363,7 @@ def audit_update(
         "new_id": report.new_id,
         "result": report.outcome,
         "steps": steps,
+        **({"remote_digest": remote_digest} if remote_digest else {}),
     }
     AuditEntry.objects.create(
         **common,
@@ -359,3 +380,22 @@ def audit_update(
             outcome=AuditEntry.OK if report.outcome == "rolled_back" else AuditEntry.FAILED,
             message=report.reason,
         )
+
+
+def image_verdicts(host: str, images: list[dict[str, Any]]) -> dict[str, list[Verdict]]:
+    """Image ID -> the verdict of each of its tags that was checked (images list rows; one
+    database query, none while the host was never checked)."""
+    tags = {t: i for i in images for t in i.get("RepoTags") or [] if t != "<none>:<none>"}
+    if not tags:
+        return {}
+    refs: dict[str, str] = {}
+    for tag in tags:
+        with contextlib.suppress(InvalidArgument):
+            refs[str(parse_reference(tag))] = tag
+    out: dict[str, list[Verdict]] = {}
+    for row in ImageCheck.objects.filter(host=host, reference__in=list(refs)):
+        image = tags[refs[row.reference]]
+        v = verdict(row, image, row.reference)
+        if v is not None:
+            out.setdefault(image["Id"], []).append(v)
+    return out

@@ -32,8 +32,11 @@ def outdated(engine, lab_settings, make_container, image_tags):
             engine.images.remove(image["Id"], force=True)
 
 
-def test_a_check_asked_for_shows_the_badge_and_the_update_runs(engine, operator, outdated):
+def test_a_check_asked_for_shows_the_badge_and_the_update_runs(
+    engine, operator, outdated, make_container
+):
     ref, c, new_digest = outdated
+    bystander = make_container()
     images = sorted(i["Id"] for i in engine.images.list(all=True))
     assert 'data-update="' not in operator.get(PAGE).content.decode()  # never checked
 
@@ -48,6 +51,14 @@ def test_a_check_asked_for_shows_the_badge_and_the_update_runs(engine, operator,
     assert 'data-update="update_available"' in page and c["Name"].lstrip("/") in page
     assert new_digest in page  # in the badge's title
     assert sorted(i["Id"] for i in engine.images.list(all=True)) == images  # nothing pulled
+    # The containers list: the badge in the row, and a filter for just those.
+    listed = operator.get("/hosts/local/containers/?updates=on").content.decode()
+    assert 'data-update="update_available"' in listed and c["Id"] in listed
+    assert bystander["Id"] not in listed
+    assert bystander["Id"] in operator.get("/hosts/local/containers/").content.decode()
+    q = ref.rpartition(":")[0].rpartition("/")[2]
+    images_page = operator.get(f"/hosts/local/images/?q={q}").content.decode()
+    assert 'data-update="update_available"' in images_page
     # From the cache now: a second page asks nothing.
     checked = ImageCheck.objects.get(reference=ref).checked_at
     operator.get(PAGE)
