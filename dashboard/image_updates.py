@@ -300,19 +300,14 @@ def matching(
 # -- updates ----------------------------------------------------------------------------------
 
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+COMPOSE_SERVICE_LABEL = "com.docker.compose.service"
 SWARM_SERVICE_LABEL = "com.docker.swarm.service.name"
 
 
 def refusal(labels: dict[str, str] | None) -> str:
-    """Why a container is not updated on its own ('' when it may be): a compose project's
-    container is the project's to recreate (its config hash), a swarm task the service's."""
-    labels = labels or {}
-    if project := labels.get(COMPOSE_PROJECT_LABEL):
-        return (
-            f"it belongs to compose project {project}: update it there "
-            "(compose pull, then up), so that compose still knows it"
-        )
-    if service := labels.get(SWARM_SERVICE_LABEL):
+    """Why a container is not updated here ('' when it may be): a swarm task is its
+    service's to update."""
+    if service := (labels or {}).get(SWARM_SERVICE_LABEL):
         return f"it is a task of swarm service {service}: update the service's image"
     return ""
 
@@ -323,7 +318,21 @@ def update(host: str, client: EngineClient, container_id: str) -> UpdateReport:
     raw = client.containers.inspect(container_id)
     name = (raw.get("Name") or "").lstrip("/")
     reference = str((raw.get("Config") or {}).get("Image") or "")
-    if why := refusal((raw.get("Config") or {}).get("Labels")):
+    labels = (raw.get("Config") or {}).get("Labels") or {}
+    if project := labels.get(COMPOSE_PROJECT_LABEL):
+        # Compose recreates its own containers (its config hash): pull + up of the service.
+        from .compose_updates import update_service
+
+        report = UpdateReport(raw["Id"], name, reference, old_image=raw.get("Image", ""))
+        report = update_service(host, project, labels.get(COMPOSE_SERVICE_LABEL, ""), report)
+        if report.ok:
+            with contextlib.suppress(Exception):
+                now = client.containers.inspect(name)
+                report.new_id, report.new_image = now["Id"], now.get("Image", "")
+                if report.new_image == report.old_image:
+                    report.outcome = "current"
+        return report
+    if why := refusal(labels):
         return UpdateReport(
             raw["Id"], name, reference, outcome="failed", reason=f"Not updated: {why}"
         )

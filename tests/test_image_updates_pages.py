@@ -79,7 +79,8 @@ def test_a_bulk_update_stops_at_the_first_failure(engine, operator, lab_settings
     other = make_container()
     body = operator.post(f"{PAGE}apply/", {"ids": [compose_made["Id"], other["Id"]]}).content
     text = body.decode()
-    assert 'data-outcome="failed"' in text and "compose project" in text
+    # A compose project the dashboard has no files of: refused, with how to adopt it.
+    assert 'data-outcome="failed"' in text and "adopt the project" in text, text
     assert "Not tried after that failure: 1 container(s)" in text
     assert AuditEntry.objects.filter(action="container.update").count() == 1
 
