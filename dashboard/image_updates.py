@@ -129,6 +129,7 @@ def check(
     reference: str,
     force: bool = False,
     now: datetime | None = None,
+    image: dict[str, Any] | None = None,
 ) -> tuple[ImageCheck, bool]:
     """The cached answer for `reference`, asking the registry (through the engine) when it is
     stale or `force`d, but never inside a rate limit's back-off. Returns (row, asked)."""
@@ -145,7 +146,7 @@ def check(
     except credentials.CredentialError as exc:
         result = u.UpdateCheck(ref, u.FAILED, reason=u.AUTH, message=str(exc))
     else:
-        result = client.updates.check(ref, auth=auth)
+        result = client.updates.check(ref, auth=auth, image=image)
     retry_after = None
     message = result.message
     if result.reason == u.RATE_LIMITED:
@@ -219,8 +220,16 @@ def check_host(
         )
     )
     out = HostCheck()
+    # One image list rather than an inspect per reference (a reference with no local image
+    # is inspected by the check itself, and found missing).
+    local: dict[str, dict[str, Any]] = {}
+    if refs:
+        for image in client.images.list():
+            for tag in image.get("RepoTags") or []:
+                with contextlib.suppress(InvalidArgument):
+                    local[str(parse_reference(tag))] = image
     for ref in refs:
-        row, asked = check(host, client, ref, force=force, now=now)
+        row, asked = check(host, client, ref, force=force, now=now, image=local.get(ref))
         out.checks[ref] = row
         if asked:
             out.asked.append(ref)

@@ -1,0 +1,80 @@
+"""The update-check cache (dashboard/image_updates.py), without an engine: one registry
+request per reference and interval, none inside a rate limit's back-off. The client is a
+fake: no lab registry answers `toomanyrequests` on demand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dashboard import image_updates as iu
+from dashboard.models import ImageCheck
+from engine_client import updates as u
+
+REF = "registry.example.com/team/app:v1"
+
+
+class FakeRegistryAnswers:
+    """Stands in for `EngineClient.updates`: answers `check` from a script, counting asks."""
+
+    def __init__(self, *answers: u.UpdateCheck) -> None:
+        self.answers = list(answers)
+        self.asked: list[str] = []
+
+    def check(self, reference: str, auth: str | None = None, image=None) -> u.UpdateCheck:
+        self.asked.append(reference)
+        return self.answers.pop(0)
+
+
+class FakeClient:
+    def __init__(self, updates: FakeRegistryAnswers) -> None:
+        self.updates = updates
+
+
+T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_a_rate_limit_backs_off_and_says_so(settings):
+    settings.IMAGE_UPDATE_INTERVAL = 600
+    limited = u.UpdateCheck(
+        REF, u.FAILED, reason=u.RATE_LIMITED, message="toomanyrequests: slow down"
+    )
+    fine = u.UpdateCheck(REF, u.UP_TO_DATE, "sha256:" + "a" * 64, asked_registry=True)
+    fake = FakeRegistryAnswers(limited, fine)
+    client = FakeClient(fake)
+
+    row, _ = iu.check("local", client, REF, now=T0)
+    assert row.reason == u.RATE_LIMITED and "backing off" in row.message
+    assert row.retry_after == T0 + iu.RATE_LIMIT_BACKOFF
+    # Asked for again, even forced, inside the back-off: the registry is left alone.
+    row, _ = iu.check("local", client, REF, force=True, now=T0 + timedelta(minutes=30))
+    assert len(fake.asked) == 1 and row.reason == u.RATE_LIMITED
+    # After it: asked again.
+    row, _ = iu.check("local", client, REF, now=T0 + timedelta(hours=1, minutes=1))
+    assert len(fake.asked) == 2 and row.status == u.UP_TO_DATE and row.retry_after is None
+
+
+@pytest.mark.django_db
+def test_a_fresh_answer_is_not_asked_again_until_the_interval_or_a_forced_check(settings):
+    settings.IMAGE_UPDATE_INTERVAL = 600
+    answer = u.UpdateCheck(REF, u.UP_TO_DATE, "sha256:" + "b" * 64, asked_registry=True)
+    fake = FakeRegistryAnswers(answer, answer, answer)
+    client = FakeClient(fake)
+    iu.check("local", client, REF, now=T0)
+    iu.check("local", client, REF, now=T0 + timedelta(minutes=9))
+    assert len(fake.asked) == 1
+    iu.check("local", client, REF, force=True, now=T0 + timedelta(minutes=9))
+    iu.check("local", client, REF, now=T0 + timedelta(minutes=20))
+    assert len(fake.asked) == 3
+    assert ImageCheck.objects.count() == 1
+
+
+def test_verdicts_use_the_containers_own_image():
+    row = ImageCheck(status=u.UP_TO_DATE, remote_digest="sha256:" + "c" * 64, checked_at=T0)
+    old = {"RepoDigests": ["registry.example.com/team/app@sha256:" + "d" * 64]}
+    v = iu.verdict(row, old, REF)
+    assert v is not None and v.outdated and v.text == "update available"
+    built_here = iu.verdict(row, {"RepoDigests": []}, REF)
+    assert built_here is not None and built_here.status == u.LOCAL_ONLY
