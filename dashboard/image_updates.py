@@ -214,9 +214,12 @@ def check_host(
         sorted(set(references))
         if references is not None
         else sorted(
-            ref
-            for ref, rows in container_references(client).items()
-            if any(policy_of(r.get("Labels")) != "off" for r in rows)
+            {
+                ref
+                for ref, rows in container_references(client).items()
+                if any(policy_of(r.get("Labels")) != "off" for r in rows)
+            }
+            | set(service_references(client))
         )
     )
     out = HostCheck()
@@ -417,3 +420,66 @@ def image_verdicts(host: str, images: list[dict[str, Any]]) -> dict[str, list[Ve
         if v is not None:
             out.setdefault(image["Id"], []).append(v)
     return out
+
+
+def project_update_counts(host: str, client: EngineClient) -> dict[str, int]:
+    """Compose project -> how many of its containers have an update (nothing, and no call,
+    while the host was never checked)."""
+    if not ImageCheck.objects.filter(host=host).exists():
+        return {}
+    rows = client.containers.list(all=True, filters={"label": [COMPOSE_PROJECT_LABEL]})
+    verdicts = container_verdicts(host, client, rows, look_up_ids=False)
+    out: dict[str, int] = {}
+    for row in rows:
+        if row["Id"] in verdicts and verdicts[row["Id"]].outdated:
+            project = (row.get("Labels") or {}).get(COMPOSE_PROJECT_LABEL, "")
+            out[project] = out.get(project, 0) + 1
+    return out
+
+
+def service_reference(image: str) -> tuple[str, str]:
+    """A service's image as (reference, pinned digest): swarm pins the digest the registry
+    gave for the tag when the service was made (`ref:tag@sha256:...`)."""
+    name, _, digest = image.partition("@")
+    try:
+        return str(parse_reference(name)), digest
+    except InvalidArgument:
+        return "", ""
+
+
+def service_verdicts(host: str, images: dict[str, str]) -> dict[str, Verdict]:
+    """Service ID -> verdict, from its spec's image ({id: image}) and the cached checks:
+    outdated when the registry's digest for its tag is not the one it runs."""
+    refs = {sid: service_reference(image) for sid, image in images.items()}
+    checks = {
+        c.reference: c
+        for c in ImageCheck.objects.filter(
+            host=host, reference__in={r for r, _ in refs.values() if r}
+        )
+    }
+    out = {}
+    for sid, (ref, pinned) in refs.items():
+        row = checks.get(ref)
+        if row is None:
+            continue
+        v = verdict(row, None, ref)
+        if v is not None and pinned and row.status in (u.UP_TO_DATE, u.UPDATE_AVAILABLE):
+            v.status = u.UP_TO_DATE if row.remote_digest == pinned else u.UPDATE_AVAILABLE
+        if v is not None:
+            out[sid] = v
+    return out
+
+
+def service_references(client: EngineClient) -> list[str]:
+    """The references of the host's swarm services (none off a manager)."""
+    from engine_client.errors import EngineError
+
+    try:
+        services = client.services.list()
+    except EngineError:
+        return []
+    images = (
+        ((s.get("Spec") or {}).get("TaskTemplate") or {}).get("ContainerSpec", {}).get("Image", "")
+        for s in services
+    )
+    return sorted({ref for ref, _ in map(service_reference, images) if ref})

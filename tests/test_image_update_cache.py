@@ -78,3 +78,13 @@ def test_verdicts_use_the_containers_own_image():
     assert v is not None and v.outdated and v.text == "update available"
     built_here = iu.verdict(row, {"RepoDigests": []}, REF)
     assert built_here is not None and built_here.status == u.LOCAL_ONLY
+
+
+@pytest.mark.django_db
+def test_a_service_is_outdated_when_its_pinned_digest_is_not_the_registrys():
+    new, old = "sha256:" + "e" * 64, "sha256:" + "f" * 64
+    ImageCheck.objects.create(
+        host="local", reference=REF, status=u.UP_TO_DATE, remote_digest=new, checked_at=T0
+    )
+    got = iu.service_verdicts("local", {"s1": f"{REF}@{old}", "s2": f"{REF}@{new}", "s3": "x:1"})
+    assert got["s1"].outdated and got["s2"].status == u.UP_TO_DATE and "s3" not in got

@@ -38,6 +38,10 @@ def test_a_compose_container_updates_through_compose(
         assert up.exit_status == 0
         (old,) = engine.containers.list(filters={"label": [f"{PROJECT_LABEL}={name}"]})
         move_tag_behind_the_back(engine, ref)
+        operator.post("/hosts/local/updates/check/", {"reference": ref})
+        projects = operator.get("/hosts/local/projects/").content.decode()
+        if engine.lab_kind != "podman":  # (no distribution endpoint: nothing found there)
+            assert "1 update available" in projects
 
         page = operator.post("/hosts/local/updates/apply/", {"ids": [old["Id"]]}).content
         assert 'data-outcome="updated"' in page.decode(), page.decode()[-3000:]

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from engine_client import InvalidArgument
 from engine_client.projects import ProjectReport
 
-from .. import stacks
+from .. import image_updates, stacks
 from ..access import ADMIN, OPERATOR, VIEWER, require_role
 from ..audit import Pending, audited
 from ..forms.projects import ProjectActionForm, ProjectRemoveForm
@@ -37,6 +37,9 @@ def project_list(request: HttpRequest, host: str) -> HttpResponse:
     h, client = host_client(request, host)
     started = time.time()  # events from now on reach the page through its socket
     rows = [project_list_row(p) for p in client.projects.list()]
+    updates = image_updates.project_update_counts(h.name, client)
+    for row in rows:
+        row["updates"] = updates.get(row["name"], 0)
     context = {
         "host": h,
         "rows": rows,
