@@ -30,6 +30,9 @@ KIND = "image_update"
 AUTO_USER = "auto-update"
 # How often the lease holder looks for stale references (each is asked once per interval).
 TICK_SECONDS = 300.0
+# The first look waits this long after the lease is first held: a server that starts (or a
+# watcher that lives a few seconds, as in the alert tests) does not ask registries at once.
+FIRST_DELAY_SECONDS = 60.0
 
 
 @dataclass
@@ -45,14 +48,18 @@ class UpdateWatch:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = timezone.now,
         tick_seconds: float = TICK_SECONDS,
+        first_delay: float = FIRST_DELAY_SECONDS,
     ) -> None:
         self.clock, self.now, self.tick_seconds = clock, now, tick_seconds
-        self._next = 0.0
+        self.first_delay = first_delay
+        self._next: float | None = None
         self._thread: threading.Thread | None = None
 
     def tick(self) -> None:
         """Start a run in a thread of its own when one is due and none is running (called
         from the lease thread, which must not wait for registries)."""
+        if self._next is None:
+            self._next = self.clock() + self.first_delay
         if self.clock() < self._next or (self._thread and self._thread.is_alive()):
             return
         self._next = self.clock() + self.tick_seconds

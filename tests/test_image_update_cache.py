@@ -88,3 +88,25 @@ def test_a_service_is_outdated_when_its_pinned_digest_is_not_the_registrys():
     )
     got = iu.service_verdicts("local", {"s1": f"{REF}@{old}", "s2": f"{REF}@{new}", "s3": "x:1"})
     assert got["s1"].outdated and got["s2"].status == u.UP_TO_DATE and "s3" not in got
+
+
+def test_the_scheduled_check_waits_before_its_first_run_then_runs_each_tick(monkeypatch):
+    from dashboard import image_update_watch as w
+
+    runs: list[float] = []
+    clock = {"t": 1000.0}
+    watch = w.UpdateWatch(clock=lambda: clock["t"], tick_seconds=300, first_delay=60)
+    monkeypatch.setattr(watch, "_run", lambda: runs.append(clock["t"]))
+    watch.tick()
+    clock["t"] += 59
+    watch.tick()
+    assert runs == []
+    clock["t"] += 2
+    watch.tick()
+    watch._thread.join(5)
+    clock["t"] += 100
+    watch.tick()
+    clock["t"] += 200
+    watch.tick()
+    watch._thread.join(5)
+    assert runs == [1061.0, 1361.0]
