@@ -110,3 +110,28 @@ def test_the_scheduled_check_waits_before_its_first_run_then_runs_each_tick(monk
     watch.tick()
     watch._thread.join(5)
     assert runs == [1061.0, 1361.0]
+
+
+def test_an_outdated_service_row_has_the_badge_and_the_way_to_its_image_update():
+    from django.template.loader import render_to_string
+
+    class Host:
+        name = "local"
+
+    row = {
+        "id": "s" * 25,
+        "name": "web",
+        "short_id": "sssss",
+        "mode": "replicated",
+        "running": 1,
+        "desired": 1,
+        "health": "ok",
+        "update_state": "",
+        "image": REF,
+        "image_full": f"{REF}@sha256:" + "1" * 64,
+        "ports": [],
+        "update": iu.Verdict(u.UPDATE_AVAILABLE, REF, "sha256:" + "2" * 64),
+    }
+    html = render_to_string("swarm/_service_rows.html", {"rows": [row], "host": Host()})
+    assert 'data-update="update_available"' in html
+    assert f'href="/hosts/local/swarm/services/{"s" * 25}/"' in html
