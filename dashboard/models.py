@@ -280,3 +280,32 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class ImageCheck(models.Model):
+    """What a registry said about one image reference on one host, last time it was asked
+    (dashboard/image_updates.py): the cache that keeps checks to one request per reference
+    and interval, shared by every process."""
+
+    host = models.CharField(max_length=64)
+    reference = models.CharField(max_length=512)
+    # engine_client.updates: up_to_date, update_available, local_only, pinned, unsupported,
+    # failed (this reference's local image against the registry, when checked)
+    status = models.CharField(max_length=20)
+    remote_digest = models.CharField(max_length=80, blank=True)
+    reason = models.CharField(max_length=20, blank=True)  # auth, not_found, unreachable...
+    message = models.TextField(blank=True)
+    checked_at = models.DateTimeField()
+    # After a rate-limit answer: the registry is not asked again before this.
+    retry_after = models.DateTimeField(null=True, blank=True)
+    # The registry digest last announced to the alert channels (announced once per digest).
+    notified_digest = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        ordering = ["host", "reference"]
+        constraints = [
+            models.UniqueConstraint(fields=["host", "reference"], name="one_check_per_reference")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.host} {self.reference}: {self.status}"

@@ -278,3 +278,10 @@ DASHBOARD_PORT = int(env_float("DASHBOARD_PORT", 8000))
 # and how many seconds what a host holds is reused while a person types.
 PALETTE_HOST_BUDGET = env_float("DASHBOARD_PALETTE_HOST_BUDGET", 1.0)
 PALETTE_TTL = env_float("DASHBOARD_PALETTE_TTL", 5.0)
+# Image update checks (dashboard/image_updates.py): a registry is asked about a reference at
+# most once per IMAGE_UPDATE_INTERVAL seconds (default 6 h: Docker Hub counts manifest reads
+# against its rate limit) unless someone asks for a check; the watcher's lease holder runs
+# the periodic checks. An update waits IMAGE_UPDATE_TIMEOUT seconds for the new container to
+# run (and be healthy, if it has a healthcheck) before rolling back.
+IMAGE_UPDATE_INTERVAL = env_float("DASHBOARD_IMAGE_UPDATE_INTERVAL", 21600.0)
+IMAGE_UPDATE_TIMEOUT = env_float("DASHBOARD_IMAGE_UPDATE_TIMEOUT", 60.0)

@@ -21,6 +21,7 @@ from .views import (
     events,
     hosts,
     image_transfer,
+    image_updates,
     images,
     log_search,
     merged_logs,
@@ -130,6 +131,12 @@ system_urls = [
     ],
 ]
 
+update_urls = [
+    path("", image_updates.update_list, name="update-list"),
+    path("check/", image_updates.update_check, name="update-check"),
+    path("apply/", image_updates.update_apply, name="update-apply"),
+]
+
 registry_urls = [
     path("", registries.registry_list, name="registry-list"),
     path("remove/", registries.registry_remove, name="registry-remove"),
@@ -156,6 +163,7 @@ host_urls = [
     path("networks/", include(network_urls)),
     path("system/", include(system_urls)),
     path("registries/", include(registry_urls)),
+    path("updates/", include(update_urls)),
     path("swarm/", include("dashboard.swarm_urls")),
 ]
 

@@ -135,6 +135,7 @@ class EngineClient:
         from .prune import PruneAPI
         from .swarm import ConfigsAPI, NodesAPI, SecretsAPI, ServicesAPI, SwarmAPI, TasksAPI
         from .system import SystemAPI
+        from .updates import UpdatesAPI
         from .volumes import VolumesAPI
 
         self.containers = ContainersAPI(self)
@@ -151,6 +152,7 @@ class EngineClient:
         self.secrets = SecretsAPI(self)
         self.configs = ConfigsAPI(self)
         self.projects = ProjectsAPI(self)
+        self.updates = UpdatesAPI(self)
 
     def close(self) -> None:
         self._transport.close()

@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from ..image_update_watch import UpdateWatch
 from ..metrics import ALERTS_FIRED
 from ..models import Alert, AlertRule, AuditEntry, Delivery, Silence
 from ..streams import keys
@@ -124,6 +125,8 @@ class Watcher:
         self.deliveries: list[threading.Thread] = []
         self._threads: list[threading.Thread] = []
         self._release_on_stop = True
+        # Scheduled image update checks ride this lease: one process asks the registries.
+        self.updates = UpdateWatch()
 
     # -- life -------------------------------------------------------------------------------
 
@@ -162,6 +165,7 @@ class Watcher:
                 self._unfollow_all()
             if held:
                 self._sync_hosts()
+                self.updates.tick()
             self.stopping.wait(renew)
         if self.holding.is_set() and self._release_on_stop:
             self._db(self.lease.release)

@@ -710,6 +710,8 @@ class ContainerFilterForm(forms.Form):
     group = forms.ChoiceField(
         label="Group", choices=[("", "No grouping"), ("project", "By project")], required=False
     )
+    # Only containers whose image has an update (from the cached checks: no registry call).
+    updates = forms.BooleanField(label="Updates available", required=False)
 
 
 class ContainerRemoveForm(forms.Form):

@@ -21,7 +21,7 @@ from engine_client.container_spec import NOT_IN_DOCKER_RUN, ContainerSpec, Engin
 from engine_client.projects import PROJECT_LABEL, container_project
 from engine_client.validators import check_env_key
 
-from .. import container_cache, presenters
+from .. import container_cache, image_updates, presenters
 from ..access import ADMIN, VIEWER, can_exec, require_role
 from ..audit import audited
 from ..forms.containers import BULK_ACTIONS, ContainerFilterForm, KillForm
@@ -78,11 +78,17 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
             for s in summaries
             if needle in _raw_name(s).lower() or needle in (s.get("Image") or "").lower()
         ]
+    updates = form.cleaned_data.get("updates") or False
+    verdicts = image_updates.list_verdicts(h.name, client, summaries)
+    if updates:
+        summaries = [s for s in summaries if s["Id"] in verdicts and verdicts[s["Id"]].outdated]
     # Sorted and cut on the engine's raw entries; only the page shown becomes rows.
     by = container_project if group else None
     page = paginate(summaries, request.GET, SORT_KEYS, "created", "desc", group=by)
     shown = page.items if cached is None else container_cache.aged(h.name, page.items)
     rows = [presenters.container_row(s) for s in shown]
+    for row in rows:
+        row["update"] = verdicts.get(row["id"])
     if group:
         # Each group's size over every page, for its heading.
         counts = Counter(container_project(s) for s in summaries)
@@ -93,6 +99,7 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
         "show": show,
         **({"project": project} if project else {}),
         **({"group": group} if group else {}),
+        **({"updates": "on"} if updates else {}),
     }
     live_query = urlencode({**base, "since": f"{started:.3f}"})
     context = {
@@ -103,6 +110,7 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
         "show": show,
         "project": project,
         "group": group,
+        "updates": updates,
         "total": total,
         "page": page,
         "base": base,

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from engine_client import EngineClient, InvalidArgument
 from engine_client.validators import ImageRef, is_image_id, parse_reference
 
-from .. import credentials, progress
+from .. import credentials, image_updates, progress
 from .. import resource_presenters as rp
 from ..access import ADMIN, VIEWER, require_role
 from ..audit import audited
@@ -91,6 +91,9 @@ def image_list(request: HttpRequest, host: str) -> HttpResponse:
     # Sorted and cut on the engine's entries; only the page shown becomes rows.
     page = paginate(images, request.GET, IMAGE_SORT_KEYS, "name")
     rows = [rp.image_row(i) for i in page.items]
+    updates = image_updates.image_verdicts(h.name, page.items)
+    for row in rows:
+        row["updates"] = updates.get(row["id"], [])
     query = {"q": q, "dangling": "on" if dangling else ""}
     context = {
         "host": h,

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from engine_client import InvalidArgument
 from engine_client.projects import ProjectReport
 
-from .. import container_cache, stacks
+from .. import container_cache, image_updates, stacks
 from ..access import ADMIN, OPERATOR, VIEWER, require_role
 from ..audit import Pending, audited
 from ..forms.projects import ProjectActionForm, ProjectRemoveForm
@@ -38,6 +38,9 @@ def project_list(request: HttpRequest, host: str) -> HttpResponse:
     started = time.time()  # events from now on reach the page through its socket
     cached = container_cache.containers(h.name)
     rows = [project_list_row(p) for p in client.projects.list(containers=cached)]
+    updates = image_updates.project_update_counts(h.name, client, cached)
+    for row in rows:
+        row["updates"] = updates.get(row["name"], 0)
     context = {
         "host": h,
         "rows": rows,

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from engine_client import EngineClient, EngineError, InvalidArgument
 
+from .. import image_updates
 from .. import swarm_presenters as sp
 from ..access import ADMIN, OPERATOR, VIEWER, has_role, require_role
 from ..audit import audited
@@ -44,6 +45,9 @@ def _rows(client: EngineClient) -> list[dict[str, Any]]:
 def service_list(request: HttpRequest, host: str) -> HttpResponse:
     h, client = host_client(request, host)
     rows = _rows(client)
+    updates = image_updates.service_verdicts(h.name, {r["id"]: r["image_full"] for r in rows})
+    for row in rows:
+        row["update"] = updates.get(row["id"])
     context = {
         "host": h,
         "rows": rows,

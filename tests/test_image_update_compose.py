@@ -1,0 +1,60 @@
+"""A compose project's container updates through compose (pull, then up of its service), so
+that compose still knows it: afterwards `up` would change nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+
+from dashboard import compose_runs
+from dashboard.engines import get_host
+from dashboard.models import AuditEntry
+from engine_client import EngineError
+from engine_client.projects import PROJECT_LABEL
+
+from .support.compose import down_by_name, labelled_compose, require_compose
+from .support.lab import RUN_ID, TEST_REPO
+from .support.updates import move_tag_behind_the_back, publish
+
+
+def test_a_compose_container_updates_through_compose(
+    engine, operator, lab_settings, image_tags, tmp_path
+):
+    binary = require_compose()
+    lab_settings.COMPOSE_BIN = binary
+    lab_settings.STACKS_DIR = tmp_path / "stacks"
+    lab_settings.COMPOSE_TIMEOUT = 120
+    compose_runs._binary.clear()
+    ref = image_tags(f"{TEST_REPO}/cmp{secrets.token_hex(2)}:v1")
+    image_tags(publish(engine, ref))
+    name = f"dte-{RUN_ID}-{secrets.token_hex(3)}"
+    host = get_host("local")
+    try:
+        saved = compose_runs.save(host, name, labelled_compose(ref), "", new=True)
+        assert saved.ok, saved
+        folder = compose_runs.checked_folder("local", name)
+        up = compose_runs.make_run(host, name, folder, ("up", "-d"))
+        up.run()
+        assert up.exit_status == 0
+        (old,) = engine.containers.list(filters={"label": [f"{PROJECT_LABEL}={name}"]})
+        move_tag_behind_the_back(engine, ref)
+        operator.post("/hosts/local/updates/check/", {"reference": ref})
+        projects = operator.get("/hosts/local/projects/").content.decode()
+        if engine.lab_kind != "podman":  # (no distribution endpoint: nothing found there)
+            assert "1 update available" in projects
+
+        page = operator.post("/hosts/local/updates/apply/", {"ids": [old["Id"]]}).content
+        assert 'data-outcome="updated"' in page.decode(), page.decode()[-3000:]
+        (new,) = engine.containers.list(filters={"label": [f"{PROJECT_LABEL}={name}"]})
+        assert new["Id"] != old["Id"] and new["ImageID"] != old["ImageID"]
+        assert new["Labels"]["com.docker.compose.service"] == "web"
+        # Compose made it: its config hash is its own, and up has nothing left to do.
+        assert compose_runs.preview(host, name).steps == []
+        (entry,) = AuditEntry.objects.filter(action="container.update")
+        assert entry.outcome == "ok" and any("pull web" in s for s in entry.params["steps"])
+    finally:
+        down_by_name(binary, engine.lab_url, name)
+        compose_runs._binary.clear()
+        for image in engine.images.list(filters={"reference": [ref.rpartition(":")[0]]}):
+            with contextlib.suppress(EngineError):
+                engine.images.remove(image["Id"], force=True)
