@@ -15,8 +15,10 @@ from .base import NOT_ALLOWED, RevocableMixin, follow_login
 
 
 class AlertsBadgeConsumer(RevocableMixin, AsyncWebsocketConsumer):
+    role = VIEWER
+
     async def connect(self) -> None:
-        if not await database_sync_to_async(has_role)(self.scope.get("user"), VIEWER):
+        if not await database_sync_to_async(has_role)(self.scope.get("user"), self.role):
             await self.close(code=NOT_ALLOWED)
             return
         await follow_login(self)
