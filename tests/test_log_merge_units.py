@@ -80,3 +80,14 @@ def test_a_selection_matches_list_entries_by_id_project_and_label():
     assert Selection(project="shop", label="tier").filters() == {
         "label": ["com.docker.compose.project=shop", "tier"]
     }
+
+
+def test_a_quiet_selection_still_says_it_follows_once():
+    """No lines yet, but each log is live: the page is told it follows (once, not per batch)."""
+    m = LogMerger()
+    assert not m.due and m.drain() is None
+    m.feed("a", "<b>a</b>", json.dumps({"status": {"state": "live", "text": "Live"}}))
+    assert m.due
+    message = m.drain()
+    assert message is not None and message["n"] == 0 and message["status"]["state"] == "live"
+    assert not m.due and m.drain() is None

@@ -163,7 +163,7 @@ class MergedLogsConsumer(StreamConsumer):
         self.schedule_flush()
 
     def schedule_flush(self) -> None:
-        if self._flush is None and self.merger.pending:
+        if self._flush is None and self.merger.due:
             batch = getattr(settings, "STREAM_BATCH_SECONDS", 0.03)
             loop = asyncio.get_running_loop()
             self._flush = loop.call_later(batch, lambda: loop.create_task(self.flush()))

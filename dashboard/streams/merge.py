@@ -101,6 +101,13 @@ class LogMerger:
     pending: list[tuple[tuple[int, int], int, str]] = field(default_factory=list)
     statuses: dict[str, dict[str, str]] = field(default_factory=dict)
     _order: int = 0
+    _sent_overall: dict[str, str] | None = None
+
+    @property
+    def due(self) -> bool:
+        """Lines to send, or an overall state the page has not been told."""
+        overall = self.overall() if self.statuses else None
+        return bool(self.pending) or overall != self._sent_overall
 
     def feed(self, source: str, tag: str | None, text: str) -> None:
         message = json.loads(text)
@@ -127,14 +134,17 @@ class LogMerger:
         self.pending.append((key, self._order, html))
 
     def drain(self) -> dict[str, Any] | None:
-        """The view's next message (lines sorted, the overall state), or None."""
-        if not self.pending:
+        """The view's next message (lines sorted, the overall state), or None: sent for new
+        lines, and for a new overall state alone (a quiet selection still says it follows)."""
+        overall = self.overall() if self.statuses else None
+        if not self.pending and overall == self._sent_overall:
             return None
+        self._sent_overall = overall
         self.pending.sort()
         html = "".join(item[2] for item in self.pending)
         count = len(self.pending)
         self.pending = []
-        return {"lines": html, "n": count, "status": self.overall()}
+        return {"lines": html, "n": count, "status": overall or self.overall()}
 
     def overall(self) -> dict[str, str]:
         live = sum(1 for s in self.statuses.values() if s["state"] == "live")
