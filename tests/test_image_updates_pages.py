@@ -23,13 +23,24 @@ PAGE = "/hosts/local/updates/"
 def outdated(engine, lab_settings, make_container, image_tags):
     """A container on this run's `web:v1`, whose tag the registry has moved since."""
     ref = image_tags(f"{TEST_REPO}/web{secrets.token_hex(2)}:v1")
-    image_tags(publish(engine, ref))
+    old_id = image_tags(publish(engine, ref))
     c = make_container(Image=ref)
     new_digest = move_tag_behind_the_back(engine, ref)
     yield ref, c, new_digest
-    for image in engine.images.list(filters={"reference": [ref.rpartition(":")[0]]}):
+    # The container first (Podman removes no image a container still uses, forced or not),
+    # then every image of the repository (the update pulls the new one), matched by its
+    # tags: Podman's `reference` filter does not take a repository without its tag.
+    for made in engine.containers.list(all=True, filters={"name": [c["Name"].lstrip("/")]}):
         with contextlib.suppress(EngineError):
-            engine.images.remove(image["Id"], force=True)
+            engine.containers.remove(made["Id"], force=True)
+    repo = ref.rpartition(":")[0]
+    for image in engine.images.list():
+        repos = {
+            t.rpartition(":")[0].removeprefix("localhost/") for t in image.get("RepoTags") or []
+        }
+        if repo in repos or image["Id"] == old_id:
+            with contextlib.suppress(EngineError):
+                engine.images.remove(image["Id"], force=True)
 
 
 def test_a_check_asked_for_shows_the_badge_and_the_update_runs(
