@@ -22,6 +22,7 @@ from engine_client import (
     InvalidArgument,
     NotAvailable,
     NotFound,
+    ProxyRefused,
     UnsupportedVersion,
 )
 
@@ -79,6 +80,9 @@ class EngineErrorMiddleware:
             "message": message,
             "host": host,
             "unreachable": isinstance(exc, EngineUnreachable),
+            # A docker-socket-proxy in front of the engine refused the path: the section says
+            # so (docs/socket-proxy.md lists what each page needs) rather than an engine error.
+            "proxy_refused": isinstance(exc, ProxyRefused),
             "hint": hint_for(message) if isinstance(exc, EngineUnreachable) else "",
         }
         if getattr(request, "htmx", False):

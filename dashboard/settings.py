@@ -170,10 +170,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
-# Served from the package directories without a collectstatic step (one process, no proxy).
-WHITENOISE_USE_FINDERS = True
+# The container image collects static files at build time into DASHBOARD_STATIC_ROOT (outside
+# the /data volume, so an upgraded image never serves the old ones a volume kept).
+STATIC_ROOT = Path(os.environ.get("DASHBOARD_STATIC_ROOT") or DATA_DIR / "static")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Served from the package directories without a collectstatic step (one process, no proxy);
+# not where they were collected.
+WHITENOISE_USE_FINDERS = not os.environ.get("DASHBOARD_STATIC_ROOT")
 WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_HTTPONLY = True

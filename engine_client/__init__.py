@@ -11,6 +11,7 @@ from .errors import (
     InvalidArgument,
     NotAvailable,
     NotFound,
+    ProxyRefused,
     UnsupportedVersion,
 )
 from .transport import TLSConfig
@@ -26,6 +27,7 @@ __all__ = [
     "InvalidArgument",
     "NotAvailable",
     "NotFound",
+    "ProxyRefused",
     "TLSConfig",
     "UnsupportedVersion",
 ]

@@ -17,6 +17,7 @@ from .errors import (
     EngineTimeout,
     EngineUnreachable,
     InvalidArgument,
+    ProxyRefused,
     error_for_status,
 )
 from .flavor import Flavor, detect_from_ping, error_status
@@ -277,6 +278,9 @@ class EngineClient:
             sock = socket_of(resp)
             if sock is not None:
                 sock.settimeout(None)
+        if resp.status_code == 403 and not _is_engine_error(resp):
+            resp.close()
+            raise ProxyRefused(method, self.path(template, *args, versioned=False))
         if resp.status_code >= 400 or 300 <= resp.status_code < 400 and resp.status_code != 304:
             message = _error_message(resp)
             resp.close()
@@ -409,6 +413,15 @@ def _json(resp: requests.Response) -> Any:
         raise EngineError(
             f"engine sent something that is not JSON: {resp.text[:200]!r}", resp.status_code
         ) from exc
+
+
+def _is_engine_error(resp: requests.Response) -> bool:
+    """The engine (Docker or Podman) says every error as JSON with a `message`."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("message"), str)
 
 
 def _error_message(resp: requests.Response) -> str:

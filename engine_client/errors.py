@@ -27,6 +27,18 @@ class Forbidden(EngineError):
     """403: the engine refuses the operation on this object (e.g. removing a built-in network)."""
 
 
+class ProxyRefused(Forbidden):
+    """403 from a filter in front of the engine (docker-socket-proxy and the like), not from
+    the engine: this deployment does not let the dashboard use that path. The engine's own
+    403 carries its JSON `{"message": ...}`; a proxy's is its own page, so they are told
+    apart by the body."""
+
+    def __init__(self, method: str, path: str) -> None:
+        super().__init__(f"the socket proxy refuses {method} {path}", 403)
+        self.method = method
+        self.path = path
+
+
 class NotFound(EngineError):
     """404: no such container, image, network, ..."""
 

@@ -47,12 +47,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # tests/split_run.py's second half: only the tests parametrised by an engine (the rest run
     # in the first half, once).
     only_engine = os.environ.get("DASHBOARD_TEST_ONLY_ENGINE") == "1"
+    # The tests that need no engine (not marked `engine`) run in one process only: the one
+    # with DASHBOARD_TEST_WITH_FREE=1, while the first says DASHBOARD_TEST_NO_FREE=1.
+    with_free = os.environ.get("DASHBOARD_TEST_WITH_FREE") == "1"
+    no_free = os.environ.get("DASHBOARD_TEST_NO_FREE") == "1"
+    # The container image's tests (a build and several containers, some 100 s) run in a
+    # process of their own beside the others (tests/split_run.py).
+    image = os.environ.get("DASHBOARD_TEST_IMAGE_TESTS", "")
     keep, drop = [], []
     for item in items:
         wanted = browser_test_is_wanted(item)
+        free = not item.get_closest_marker("engine")
         if only_engine:
             callspec = getattr(item, "callspec", None)
-            wanted = wanted and callspec is not None and "engine" in callspec.params
+            param = callspec is not None and "engine" in callspec.params
+            wanted = wanted and (param or (with_free and free))
+        if no_free:
+            wanted = wanted and not free
+        if image:
+            wanted = wanted and (image == "only") == bool(item.get_closest_marker("image"))
         (keep if wanted else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)

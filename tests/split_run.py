@@ -1,15 +1,21 @@
-"""The whole suite as pytest processes side by side, one per group of lab engines, each
-engine in a network namespace (and registry, and ports) of its own: the first process runs
-Docker 20.10 with every test that needs no engine; each other group runs only the tests
-parametrised by its engines. The suite mostly waits on engines, so on two cores this takes
-little more than the largest group.
+"""The whole suite as pytest processes side by side, each lab engine in a network namespace
+(and registry, and ports) of its own. The suite mostly waits on engines, so on two cores it
+takes little more than its longest process:
+
+- Docker 20.10: its parametrised tests and every other test that uses a lab engine
+  (browser tests, swarm, faults);
+- one process per group beside it (DASHBOARD_TEST_BESIDE: groups separated by ';', engines
+  in a group by ','; default "podman;docker26"), each with its engines' parametrised tests;
+- the tests that need no engine (those `make check` runs) go with the group named by
+  DASHBOARD_TEST_FREE_WITH (default docker26, the shortest), else with the first process;
+- the container image's tests (`-m image`: a build on Docker 20.10 and the image driven from
+  Chromium) in a small process of their own when Docker 20.10 is chosen.
 
     python tests/split_run.py [pytest args...]
 
-DASHBOARD_TEST_ENGINES still chooses engines. DASHBOARD_TEST_BESIDE says which run beside the
-first process: groups separated by ';', engines in a group by ',' (default
-"podman;docker26": one process each). The other processes' output is printed after the
-first's; the exit status is the first failing process's."""
+DASHBOARD_TEST_ENGINES still chooses engines: with one engine, one process runs everything.
+The other processes' output is printed after the first's; the exit status is the first
+failing process's (one that found no test is no failure, except the first)."""
 
 from __future__ import annotations
 
@@ -23,14 +29,49 @@ from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_TESTS = 5  # pytest's exit status when nothing was collected
+FIRST = "docker"
 
 
 def groups_beside(engines: list[str]) -> list[list[str]]:
     """The groups of `engines` that run in processes of their own, beside the first."""
     spec = os.environ.get("DASHBOARD_TEST_BESIDE", "podman;docker26")
-    groups = [[e for e in g.split(",") if e in engines] for g in spec.split(";")]
+    groups = [[e for e in g.split(",") if e in engines and e != FIRST] for g in spec.split(";")]
     # A lone engine needs no split.
     return [g for g in groups if g] if len(engines) > 1 else []
+
+
+def jobs(engines: list[str]) -> list[tuple[str, dict[str, str]]]:
+    """(name, environment) of each process; the first is the one run in the foreground."""
+    beside = groups_beside(engines)
+    taken = {e for g in beside for e in g}
+    first = [e for e in engines if e not in taken]
+    if not first:
+        first = beside.pop(0)
+    free_with = os.environ.get("DASHBOARD_TEST_FREE_WITH", "docker26")
+    free_group = next((g for g in beside if free_with in g), None)
+    skip_image = {"DASHBOARD_TEST_IMAGE_TESTS": "skip"}
+    out = [
+        (
+            ",".join(first),
+            {
+                "DASHBOARD_TEST_ENGINES": ",".join(first),
+                **skip_image,
+                **({"DASHBOARD_TEST_NO_FREE": "1"} if free_group else {}),
+            },
+        )
+    ]
+    for group in beside:
+        env = {"DASHBOARD_TEST_ENGINES": ",".join(group), "DASHBOARD_TEST_ONLY_ENGINE": "1"}
+        if group is free_group:
+            env["DASHBOARD_TEST_WITH_FREE"] = "1"
+        out.append(
+            (",".join(group) + (" + engine-free" if group is free_group else ""), env | skip_image)
+        )
+    if FIRST in first:
+        out.append(
+            ("image", {"DASHBOARD_TEST_ENGINES": FIRST, "DASHBOARD_TEST_IMAGE_TESTS": "only"})
+        )
+    return out
 
 
 def main(args: list[str]) -> int:
@@ -40,33 +81,23 @@ def main(args: list[str]) -> int:
         if e
     ]
     pytest = [sys.executable, "-m", "pytest", *args]
-    beside = groups_beside(engines)
-    if not beside:
+    if not groups_beside(engines):
         return subprocess.call(pytest, cwd=ROOT)
-    taken = {e for g in beside for e in g}
-    first = ",".join(e for e in engines if e not in taken)
-    if not first:
-        # Every chosen engine is in a group: the first of them runs in the first process,
-        # with the engine-free tests.
-        first = ",".join(beside.pop(0))
     with ExitStack() as logs:
-        return run_beside(pytest, first, beside, logs)
+        return run(pytest, jobs(engines), logs)
 
 
-def run_beside(pytest: list[str], first: str, beside: list[list[str]], logs: ExitStack) -> int:
+def run(pytest: list[str], todo: list[tuple[str, dict[str, str]]], logs: ExitStack) -> int:
+    (first, first_env), *rest = todo
     others: list[tuple[str, subprocess.Popen[bytes], IO[str]]] = []
-    for group in beside:
+    for name, env in rest:
         log = logs.enter_context(tempfile.TemporaryFile("w+"))  # noqa: SIM115 (closed by the stack)
-        env = {
-            **os.environ,
-            "DASHBOARD_TEST_ENGINES": ",".join(group),
-            "DASHBOARD_TEST_ONLY_ENGINE": "1",
-        }
-        proc = subprocess.Popen(pytest, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        others.append((",".join(group), proc, log))
+        proc = subprocess.Popen(
+            pytest, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
+        )
+        others.append((name, proc, log))
     try:
-        env = {**os.environ, "DASHBOARD_TEST_ENGINES": first}
-        rc_first = subprocess.call(pytest, cwd=ROOT, env=env)
+        rc_first = subprocess.call(pytest, cwd=ROOT, env={**os.environ, **first_env})
     finally:
         codes = [(name, proc.wait(), log) for name, proc, log in others]
     for name, _, log in codes:
