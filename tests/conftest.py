@@ -51,8 +51,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # with DASHBOARD_TEST_WITH_FREE=1, while the first says DASHBOARD_TEST_NO_FREE=1.
     with_free = os.environ.get("DASHBOARD_TEST_WITH_FREE") == "1"
     no_free = os.environ.get("DASHBOARD_TEST_NO_FREE") == "1"
-    # The container image's tests (a build and several containers, some 100 s) run in a
-    # process of their own beside the others (tests/split_run.py).
+    # The container image's tests (a build and several containers on Docker 26, some 100 s)
+    # run in Docker 26's process (tests/split_run.py: "with"), nowhere else ("skip").
     image = os.environ.get("DASHBOARD_TEST_IMAGE_TESTS", "")
     keep, drop = [], []
     for item in items:
@@ -64,8 +64,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             wanted = wanted and (param or (with_free and free))
         if no_free:
             wanted = wanted and not free
-        if image:
-            wanted = wanted and (image == "only") == bool(item.get_closest_marker("image"))
+        is_image = bool(item.get_closest_marker("image"))
+        if image == "with" and is_image:
+            wanted = True  # beside this process's own tests (split_run: Docker 26's)
+        elif image in ("only", "skip"):
+            wanted = wanted and (image == "only") == is_image
         (keep if wanted else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)

@@ -8,8 +8,8 @@ takes little more than its longest process:
   in a group by ','; default "podman;docker26"), each with its engines' parametrised tests;
 - the tests that need no engine (those `make check` runs) go with the group named by
   DASHBOARD_TEST_FREE_WITH (default docker26, the shortest), else with the first process;
-- the container image's tests (`-m image`: a build on Docker 20.10 and the image driven from
-  Chromium) in a small process of their own when Docker 20.10 is chosen.
+- the container image's tests (`-m image`: built and run on Docker 26, driven from Chromium)
+  in Docker 26's process, one after the other with its own tests.
 
     python tests/split_run.py [pytest args...]
 
@@ -30,6 +30,7 @@ from typing import IO
 ROOT = Path(__file__).resolve().parents[1]
 NO_TESTS = 5  # pytest's exit status when nothing was collected
 FIRST = "docker"
+IMAGE_ENGINE = "docker26"
 
 
 def groups_beside(engines: list[str]) -> list[list[str]]:
@@ -62,15 +63,15 @@ def jobs(engines: list[str]) -> list[tuple[str, dict[str, str]]]:
     ]
     for group in beside:
         env = {"DASHBOARD_TEST_ENGINES": ",".join(group), "DASHBOARD_TEST_ONLY_ENGINE": "1"}
+        name = ",".join(group)
         if group is free_group:
             env["DASHBOARD_TEST_WITH_FREE"] = "1"
-        out.append(
-            (",".join(group) + (" + engine-free" if group is free_group else ""), env | skip_image)
-        )
-    if FIRST in first:
-        out.append(
-            ("image", {"DASHBOARD_TEST_ENGINES": FIRST, "DASHBOARD_TEST_IMAGE_TESTS": "only"})
-        )
+            name += " + engine-free"
+        # The image is built and run on Docker 26: its tests run in that engine's process.
+        image = {"DASHBOARD_TEST_IMAGE_TESTS": "with"} if IMAGE_ENGINE in group else skip_image
+        if IMAGE_ENGINE in group:
+            name += " + image"
+        out.append((name, env | image))
     return out
 
 
@@ -99,11 +100,11 @@ def run(pytest: list[str], todo: list[tuple[str, dict[str, str]]], logs: ExitSta
     try:
         rc_first = subprocess.call(pytest, cwd=ROOT, env={**os.environ, **first_env})
     finally:
-        codes = [(name, proc.wait(), log) for name, proc, log in others]
-    for name, _, log in codes:
-        log.seek(0)
+        codes = [(name, proc.wait(), out) for name, proc, out in others]
+    for name, _, out in codes:
+        out.seek(0)
         print(f"\n===== the {name} process (run beside the one above) =====", flush=True)
-        sys.stdout.write(log.read())
+        sys.stdout.write(out.read())
     print(
         "\n===== exit status: "
         + ", ".join([f"{first} {rc_first}"] + [f"{n} {rc}" for n, rc, _ in codes]),

@@ -1,4 +1,4 @@
-"""The container image (Dockerfile), built on the lab's Docker 20.10 engine and run there with
+"""The container image (Dockerfile), built on the lab's Docker 26 engine and run there with
 the lab's socket mounted: what an operator who installs it with `docker run` gets.
 
 Runs once (not per engine): the image is the same whichever engine it is pointed at; a second
@@ -15,9 +15,16 @@ import requests
 from engine_client import EngineClient, EngineError
 
 from .support.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, watch_console
-from .support.image import build, docker, group_socket, health_status, restart, run_image
+from .support.image import (
+    IMAGE_ENGINE,
+    build,
+    docker,
+    group_socket,
+    health_status,
+    restart,
+    run_image,
+)
 from .support.lab import (
-    LAB_DOCKER_HOST,
     LAB_IMAGE,
     LAB_PODMAN_HOST,
     RUN_ID,
@@ -41,7 +48,7 @@ def _client(url: str) -> EngineClient:
 
 @pytest.fixture(scope="module")
 def lab() -> EngineClient:
-    return _client(LAB_DOCKER_HOST)
+    return _client(IMAGE_ENGINE)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +87,7 @@ def test_the_image_serves_the_dashboard_as_a_non_root_user_with_the_socket(lab, 
     ticker = _ticker(lab, LAB_IMAGE)
     short = ticker["Id"][:12]
     try:
-        with run_image(_socket_path(LAB_DOCKER_HOST)) as run:
+        with run_image(_socket_path(IMAGE_ENGINE)) as run:
             print(f"cold start to a 200 /healthz: {run.healthy_after:.1f} s")
             log = run.logs()
             assert run.password, log

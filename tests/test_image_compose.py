@@ -1,4 +1,4 @@
-"""deploy/compose.full.yaml on the lab's Docker 20.10 engine with the lab's compose v2: two
+"""deploy/compose.full.yaml on the lab's Docker 26 engine with the lab's compose v2: two
 dashboard processes of the image, Redis, PostgreSQL and HAProxy (images made from Debian's
 packages by lab/build-image service-bases). A browser through the proxy logs in and follows
 a log live (the websocket upgrade passes the proxy; the sticky cookie keeps it on one
@@ -22,8 +22,8 @@ from engine_client import EngineClient
 
 from .support.browser import CHROMIUM, CHROMIUM_ARGS, watch_console
 from .support.compose import require_compose
-from .support.image import IMAGE_TAG, build
-from .support.lab import LAB_DOCKER_HOST, LAB_IMAGE, RUN_ID, TEST_LABEL, lab_netns, require
+from .support.image import IMAGE_ENGINE, IMAGE_TAG, build
+from .support.lab import LAB_IMAGE, RUN_ID, TEST_LABEL, lab_netns, require
 from .support.netns_relay import relay
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser, pytest.mark.image]
@@ -63,13 +63,13 @@ def full_deployment() -> Iterator[tuple[str, str, str]]:
         check=True,
         capture_output=True,
         timeout=1200,
-        env={**os.environ, "DOCKER_HOST": LAB_DOCKER_HOST},
+        env={**os.environ, "DOCKER_HOST": IMAGE_ENGINE},
     )
     port = random.randint(20000, 29999)
     stacks = f"/tmp/dash-full-stacks-{RUN_ID}"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")},
-        "DOCKER_HOST": LAB_DOCKER_HOST,
+        "DOCKER_HOST": IMAGE_ENGINE,
         "COMPOSE_PROJECT_NAME": f"dash-full-{RUN_ID}",
         "DASHBOARD_IMAGE": IMAGE_TAG,
         "REDIS_IMAGE": "lab/redis:12",
@@ -77,11 +77,11 @@ def full_deployment() -> Iterator[tuple[str, str, str]]:
         "PROXY_IMAGE": "lab/haproxy:12",
         "POSTGRES_PASSWORD": f"pw-{RUN_ID}",
         "DASHBOARD_SECRET_KEY": f"key-{RUN_ID}-{RUN_ID}",
-        "DOCKER_SOCKET": LAB_DOCKER_HOST.removeprefix("unix://"),
+        "DOCKER_SOCKET": IMAGE_ENGINE.removeprefix("unix://"),
         "DASHBOARD_STACKS_DIR": stacks,
         "DASHBOARD_PORT": str(port),
     }
-    netns = lab_netns()
+    netns = lab_netns(IMAGE_ENGINE)
     try:
         _compose(binary, env, "up", "-d", "--wait", timeout=600)
         with relay(f"/var/run/netns/{netns}", ("127.0.0.1", port)) as local:
@@ -107,7 +107,7 @@ def full_deployment() -> Iterator[tuple[str, str, str]]:
 def test_two_processes_behind_the_proxy_serve_a_login_and_a_live_log():
     if not CHROMIUM:
         require("chromium is not installed (lab/engine-lab deps installs it)")
-    lab = EngineClient(LAB_DOCKER_HOST, timeout=30)
+    lab = EngineClient(IMAGE_ENGINE, timeout=30)
     made = lab.containers.create(
         {
             "Image": LAB_IMAGE,

@@ -15,15 +15,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .lab import LAB_DOCKER_HOST, RUN_ID, TEST_LABEL, lab_netns
+from .lab import LAB_DOCKER26_HOST, RUN_ID, TEST_LABEL, lab_netns
 from .netns_relay import relay
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE_TAG = os.environ.get("DASHBOARD_TEST_IMAGE_TAG") or "docker-dashboard:lab"
+# The engine the image is built and run on: the lab's Docker 26, in a namespace of its own,
+# whose tests run in the same pytest process as these (tests/split_run.py), one after the
+# other: the image's containers, networks and builds never show up in another test's
+# snapshot of an engine.
+IMAGE_ENGINE = os.environ.get("DASHBOARD_TEST_IMAGE_ENGINE") or LAB_DOCKER26_HOST
 _PASSWORD = re.compile(r"Created admin account '([^']+)' with password:\s+(\S+)")
 
 
-def docker(*args: str, host: str = LAB_DOCKER_HOST, timeout: float = 60) -> str:
+def docker(*args: str, host: str = IMAGE_ENGINE, timeout: float = 60) -> str:
     """The docker CLI against the lab engine; its output, or CalledProcessError."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
     return subprocess.run(
@@ -45,7 +50,7 @@ def build(tag: str = IMAGE_TAG) -> float:
         capture_output=True,
         text=True,
         timeout=1200,
-        env={**os.environ, "DOCKER_HOST": LAB_DOCKER_HOST},
+        env={**os.environ, "DOCKER_HOST": IMAGE_ENGINE},
     )
     return time.monotonic() - started
 
@@ -98,9 +103,9 @@ def run_image(socket_path: str, tag: str = IMAGE_TAG, **env: str) -> Iterator[Ru
     """docker run the image with `socket_path` mounted as the container's docker.sock, a
     volume of its own at /data and port 8000 published on 127.0.0.1 in the lab namespace;
     yields once /healthz answers 200 through the relay. Removes container and volume."""
-    netns = lab_netns()
+    netns = lab_netns(IMAGE_ENGINE)
     if netns is None:
-        raise RuntimeError(f"no network namespace found for {LAB_DOCKER_HOST}")
+        raise RuntimeError(f"no network namespace found for {IMAGE_ENGINE}")
     suffix = f"{RUN_ID}-{os.urandom(3).hex()}"
     run = RunningImage(name=f"dash-img-{suffix}", volume=f"dash-data-{suffix}")
     docker("volume", "create", "--label", f"{TEST_LABEL}={RUN_ID}", run.volume)
@@ -133,7 +138,7 @@ def _relay_to(run: RunningImage) -> None:
     another): run.url changes with it, cookies do not (they ignore the port)."""
     run._stack.close()
     run._stack = contextlib.ExitStack()
-    netns = lab_netns()
+    netns = lab_netns(IMAGE_ENGINE)
     port = run._stack.enter_context(
         relay(f"/var/run/netns/{netns}", ("127.0.0.1", _port_in_netns(run.name)))
     )
