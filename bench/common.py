@@ -718,63 +718,13 @@ def check_sequence(numbers: list[int], expected: int) -> dict[str, Any]:
 # ----------------------------------------------------------------- engine connections
 
 
-def _netns_of(pid: int) -> str:
-    return os.readlink(f"/proc/{pid}/ns/net")
-
-
-def _unix_sockets(client_pid: int, socket_path: str) -> tuple[set[int], dict[int, int]]:
-    """(peer inodes of the engine's accepted connections on `socket_path`, {inode: Recv-Q}
-    of every unix socket), seen from the client's network namespace, where accepted unix
-    sockets live."""
-    cmd = ["ss", "-xnH"]
-    if _netns_of(client_pid) != _netns_of(os.getpid()):
-        cmd = ["nsenter", f"--net=/proc/{client_pid}/ns/net", *cmd]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    peers = set()
-    recvq: dict[int, int] = {}
-    for line in out.splitlines():
-        f = line.split()
-        # u_str ESTAB 0 0 /run/dl/n1.sock 104441 * 103171   (the engine's side)
-        # u_str ESTAB 0 0 * 103171 * 104441                 (a client's side)
-        if len(f) < 8 or not f[5].isdigit():
-            continue
-        recvq[int(f[5])] = int(f[2]) if f[2].isdigit() else 0
-        if f[4] == socket_path and f[7].isdigit() and f[7] != "0":
-            peers.add(int(f[7]))
-    return peers, recvq
-
-
-def _socket_fds(pid: int) -> dict[int, int]:
-    """fd -> socket inode of a process."""
-    out = {}
-    base = f"/proc/{pid}/fd"
-    for fd in os.listdir(base):
-        try:
-            target = os.readlink(f"{base}/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            out[int(fd)] = int(target[8:-1])
-    return out
-
-
-# x86_64 syscall numbers of the blocking reads a stream reader sits in.
-_READ_SYSCALLS = {0, 17, 19, 45, 47, 295}  # read, pread64, readv, recvfrom, recvmsg, preadv
-
-
-def _reading_fds(pid: int) -> set[int]:
-    """fds some thread of `pid` is blocked reading right now."""
-    out = set()
-    base = f"/proc/{pid}/task"
-    for tid in os.listdir(base):
-        try:
-            with open(f"{base}/{tid}/syscall") as f:
-                parts = f.read().split()
-        except OSError:
-            continue
-        if len(parts) >= 2 and parts[0].isdigit() and int(parts[0]) in _READ_SYSCALLS:
-            out.add(int(parts[1], 16))
-    return out
+# How a process's engine connections are counted from outside (ss, /proc): one copy, in
+# tests/support/connections.py, for the benches and the tests.
+from tests.support.connections import (  # noqa: E402 - needs ROOT on sys.path, set above
+    engine_peers as _unix_sockets,
+)
+from tests.support.connections import reading_fds as _reading_fds  # noqa: E402
+from tests.support.connections import socket_fds as _socket_fds  # noqa: E402
 
 
 def engine_connections(

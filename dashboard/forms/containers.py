@@ -670,9 +670,12 @@ class TimeoutForm(forms.Form):
 BULK_ACTIONS = ["start", "stop", "restart", "pause", "unpause", "kill", "remove"]
 
 
-class BulkForm(forms.Form):
-    action = forms.ChoiceField(choices=[(a, a) for a in BULK_ACTIONS])
+class ContainerSelectionForm(forms.Form):
+    """Containers named by their full ids (the request's list, given apart: a form field holds
+    one value), each once, in the order given, at most `max_ids`."""
+
     ids = forms.CharField(required=False)  # filled from the request's list in clean()
+    max_ids = 500
 
     def __init__(self, data: Any = None, ids: list[str] | None = None) -> None:
         super().__init__(data)
@@ -683,12 +686,16 @@ class BulkForm(forms.Form):
         ids = list(dict.fromkeys(self.id_list))
         if not ids:
             raise ValidationError("Select at least one container.")
-        if len(ids) > 500:
-            raise ValidationError("At most 500 containers at once.")
+        if len(ids) > self.max_ids:
+            raise ValidationError(f"At most {self.max_ids} containers at once.")
         if not all(is_container_id(i) for i in ids):
             raise ValidationError("Containers are named by their full ids.")
         data["ids"] = ids
         return data
+
+
+class BulkForm(ContainerSelectionForm):
+    action = forms.ChoiceField(choices=[(a, a) for a in BULK_ACTIONS])
 
 
 class PruneForm(forms.Form):

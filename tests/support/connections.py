@@ -18,7 +18,7 @@ import time
 _READS = {0, 17, 19, 45, 47, 295}  # read, pread64, readv, recvfrom, recvmsg, preadv
 
 
-def _engine_peers(pid: int, socket_path: str) -> tuple[set[int], dict[int, int]]:
+def engine_peers(pid: int, socket_path: str) -> tuple[set[int], dict[int, int]]:
     cmd = ["ss", "-xnH"]
     if os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net"):
         cmd = ["nsenter", f"--net=/proc/{pid}/ns/net", *cmd]
@@ -35,7 +35,7 @@ def _engine_peers(pid: int, socket_path: str) -> tuple[set[int], dict[int, int]]
     return peers, recvq
 
 
-def _socket_fds(pid: int) -> dict[int, int]:
+def socket_fds(pid: int) -> dict[int, int]:
     out = {}
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
@@ -47,7 +47,7 @@ def _socket_fds(pid: int) -> dict[int, int]:
     return out
 
 
-def _reading_fds(pid: int) -> set[int]:
+def reading_fds(pid: int) -> set[int]:
     out = set()
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
@@ -66,9 +66,9 @@ def engine_streams(pid: int, socket_path: str, looks: int = 12, interval: float 
     fds: dict[int, int] = {}
     active: set[int] = set()
     for i in range(looks):
-        peers, recvq = _engine_peers(pid, socket_path)
-        fds = {fd: ino for fd, ino in _socket_fds(pid).items() if ino in peers}
-        active |= _reading_fds(pid) & set(fds)
+        peers, recvq = engine_peers(pid, socket_path)
+        fds = {fd: ino for fd, ino in socket_fds(pid).items() if ino in peers}
+        active |= reading_fds(pid) & set(fds)
         active |= {fd for fd, ino in fds.items() if recvq.get(ino, 0) > 0}
         if i + 1 < looks:
             time.sleep(interval)
