@@ -119,6 +119,12 @@ class Results:
     def count(self) -> int:
         return sum(len(g.items) for g in self.groups)
 
+    @property
+    def retry(self) -> bool:
+        """A host timed out: its read goes on, and the page asks again a moment later (the
+        person may type nothing more, and its results should still come)."""
+        return any(p.timed_out for p in self.problems)
+
 
 @lru_cache(maxsize=512)
 def role_for_url(url: str) -> str:

@@ -146,3 +146,18 @@ def test_a_host_whose_address_changed_is_read_no_more(no_engine, viewer):
     no_engine.DOCKER_HOST = "unix:///run/nonexistent/moved.sock"
     ask(viewer, "x")
     assert {h.url for h in palette._indexes} == {"unix:///run/nonexistent/moved.sock"}
+
+
+def test_a_timed_out_host_is_asked_again_once(admin, settings):
+    """The answer that names a host as timed out asks again a moment later (the person may
+    type nothing more); the second answer does not ask a third time."""
+    from dashboard.palette import HostProblem, Results
+    from dashboard.views import palette as view
+
+    slow = Results("web", [], [HostProblem("stuck", "stuck timed out", timed_out=True)])
+    first = view._fragment({"results": slow, "retried": False}).content.decode()
+    assert 'id="palette-retry"' in first and "q=web&amp;retry=1" in first
+    again = view._fragment({"results": slow, "retried": True}).content.decode()
+    assert 'id="palette-retry"' not in again
+    fine = Results("web", [], [HostProblem("down", "down: refused")])
+    assert 'id="palette-retry"' not in view._fragment({"results": fine}).content.decode()

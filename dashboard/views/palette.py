@@ -26,7 +26,9 @@ def palette_search(request: HttpRequest) -> HttpResponse:
         # The palette was opened: start reading the hosts while the person types.
         palette.warm(request.user)
     results = palette.search(request.user, query)
-    return _fragment({"form": form, "results": results})
+    # A host that timed out is asked again once, a moment later (`retry=1`), not for ever.
+    retried = request.GET.get("retry") == "1"
+    return _fragment({"form": form, "results": results, "retried": retried})
 
 
 def _fragment(context: dict[str, Any], status: int = 200) -> HttpResponse:
