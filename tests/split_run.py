@@ -7,7 +7,7 @@ takes little more than its longest process:
 - one process per group beside it (DASHBOARD_TEST_BESIDE: groups separated by ';', engines
   in a group by ','; default "podman;docker26"), each with its engines' parametrised tests;
 - the tests that need no engine (those `make check` runs) go with the group named by
-  DASHBOARD_TEST_FREE_WITH (default docker26, the shortest), else with the first process;
+  DASHBOARD_TEST_FREE_WITH (default: the first process; docker26 puts them with Docker 26);
 - the container image's tests (`-m image`: built and run on Docker 26, driven from Chromium)
   in Docker 26's process, one after the other with its own tests.
 
@@ -48,7 +48,7 @@ def jobs(engines: list[str]) -> list[tuple[str, dict[str, str]]]:
     first = [e for e in engines if e not in taken]
     if not first:
         first = beside.pop(0)
-    free_with = os.environ.get("DASHBOARD_TEST_FREE_WITH", "docker26")
+    free_with = os.environ.get("DASHBOARD_TEST_FREE_WITH", "docker")
     free_group = next((g for g in beside if free_with in g), None)
     skip_image = {"DASHBOARD_TEST_IMAGE_TESTS": "skip"}
     out = [

@@ -82,7 +82,7 @@ def test_disk_usage_names_labels_and_ids_as_docker_does(engine, make_volume, mak
     c = make_container(start=False, Labels={"purpose": "df"})
     df = engine.system.df()
     assert all(i["Id"].startswith("sha256:") for i in df["images"])
-    lab = next(i for i in df["images"] if engine.lab_image_name in i["RepoTags"])
+    lab = next(i for i in df["images"] if engine.lab_image_name in (i["RepoTags"] or []))
     assert lab["Size"] > 0 and df["layers_size"] > 0
     (vol,) = [x for x in df["volumes"] if x["Name"] == v["Name"]]
     assert vol["Labels"] == {TEST_LABEL: RUN_ID, "purpose": "df"} and vol["Driver"] == "local"
