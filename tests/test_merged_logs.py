@@ -167,7 +167,7 @@ async def _read(response: Any) -> bytes:
 
 
 def test_the_download_merges_the_selections_logs_in_time_order(
-    lab_settings, viewer, make_container
+    lab_settings, viewer, make_container, engine
 ):
     a = make_container(["sh", "-c", "echo a1; sleep 0.3; echo a2; sleep 300"])
     time.sleep(0.15)
@@ -182,6 +182,9 @@ def test_the_download_merges_the_selections_logs_in_time_order(
             break
         time.sleep(0.2)
     assert sorted(words) == ["a1", "a2", "b1", "b2"]
+    assert words.index("a1") < words.index("a2") and words.index("b1") < words.index("b2")
+    if engine.lab_kind == "podman":
+        return  # its timestamps are to the second: lines of one second keep arrival order
     assert words.index("a1") < words.index("b1") < words.index("b2")
     assert words.index("a1") < words.index("a2") < words.index("b2")
 
