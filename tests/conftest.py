@@ -33,6 +33,7 @@ from .support.lab import (
     TEST_REPO,
     browser_test_is_wanted,
     build_image,
+    engine_of,
     engine_or_reason,
     lab_netns,
     mark_engine_tests,
@@ -47,8 +48,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # tests/split_run.py's second half: only the tests parametrised by an engine (the rest run
     # in the first half, once).
     only_engine = os.environ.get("DASHBOARD_TEST_ONLY_ENGINE") == "1"
-    # The tests that need no engine (not marked `engine`) run in one process only: the one
-    # with DASHBOARD_TEST_WITH_FREE=1, while the first says DASHBOARD_TEST_NO_FREE=1.
+    # The tests that need no lab engine run in one process only: the one with
+    # DASHBOARD_TEST_WITH_FREE=1, while the first says DASHBOARD_TEST_NO_FREE=1.
     with_free = os.environ.get("DASHBOARD_TEST_WITH_FREE") == "1"
     no_free = os.environ.get("DASHBOARD_TEST_NO_FREE") == "1"
     # The container image's tests (a build and several containers on Docker 26, some 100 s)
@@ -57,7 +58,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, drop = [], []
     for item in items:
         wanted = browser_test_is_wanted(item)
-        free = not item.get_closest_marker("engine")
+        # A test on an engine of its own (`fault`: one it stops and starts) needs no lab
+        # engine either: it goes with the engine-free tests, out of the longest process.
+        free = not item.get_closest_marker("engine") or (
+            bool(item.get_closest_marker("fault")) and engine_of(item) is None
+        )
         if only_engine:
             callspec = getattr(item, "callspec", None)
             param = callspec is not None and "engine" in callspec.params

@@ -3,13 +3,14 @@
 takes little more than its longest process:
 
 - Docker 20.10: its parametrised tests and every other test that uses a lab engine
-  (browser tests, swarm, faults);
+  (swarm, faults, the browser tests that need its two nodes);
 - one process per group beside it (DASHBOARD_TEST_BESIDE: groups separated by ';', engines
   in a group by ','; default "podman;docker26"), each with its engines' parametrised tests;
 - the tests that need no engine (those `make check` runs) go with the group named by
-  DASHBOARD_TEST_FREE_WITH (default: the first process; docker26 puts them with Docker 26);
+  DASHBOARD_TEST_FREE_WITH (default: Podman's; "docker" keeps them in the first process);
 - the container image's tests (`-m image`: built and run on Docker 26, driven from Chromium)
-  in Docker 26's process, one after the other with its own tests.
+  in Docker 26's process, one after the other with its own tests, which include the browser
+  tests (DASHBOARD_TEST_BROWSER_ENGINE, tests/support/lab.py).
 
     python tests/split_run.py [pytest args...]
 
@@ -48,21 +49,30 @@ def jobs(engines: list[str]) -> list[tuple[str, dict[str, str]]]:
     first = [e for e in engines if e not in taken]
     if not first:
         first = beside.pop(0)
-    free_with = os.environ.get("DASHBOARD_TEST_FREE_WITH", "docker")
+    free_with = os.environ.get("DASHBOARD_TEST_FREE_WITH", "podman")
     free_group = next((g for g in beside if free_with in g), None)
     skip_image = {"DASHBOARD_TEST_IMAGE_TESTS": "skip"}
+    # Every process must agree on the run's engines and where the browser tests run
+    # (tests/support/lab.py).
+    browser = {"DASHBOARD_TEST_BROWSER_ENGINE": "docker26" if "docker26" in engines else "docker"}
+    browser["DASHBOARD_TEST_RUN_ENGINES"] = ",".join(engines)
     out = [
         (
             ",".join(first),
             {
                 "DASHBOARD_TEST_ENGINES": ",".join(first),
+                **browser,
                 **skip_image,
                 **({"DASHBOARD_TEST_NO_FREE": "1"} if free_group else {}),
             },
         )
     ]
     for group in beside:
-        env = {"DASHBOARD_TEST_ENGINES": ",".join(group), "DASHBOARD_TEST_ONLY_ENGINE": "1"}
+        env = {
+            "DASHBOARD_TEST_ENGINES": ",".join(group),
+            "DASHBOARD_TEST_ONLY_ENGINE": "1",
+            **browser,
+        }
         name = ",".join(group)
         if group is free_group:
             env["DASHBOARD_TEST_WITH_FREE"] = "1"

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from .support.browser import free_port, live_dashboard, login
-from .support.lab import REQUIRE_ENGINE
+from .support.lab import REQUIRE_ENGINE, once_per_run
 from .support.processes import PG_BIN, create_database, postgres_cluster
 from .support.receiver import Receiver, webhook_receiver
 
@@ -63,6 +63,7 @@ def _crash_once(receiver: Receiver, make_container, labels, want: int) -> dict:
 def test_one_process_evaluates_and_the_other_takes_over_when_it_is_killed(
     pg_server, engine, make_container
 ):
+    once_per_run(engine, "the alert lease's takeover")
     database_url = create_database(pg_server, f"alerts_{secrets.token_hex(4)}")
     env = {
         "DATABASE_URL": database_url,

@@ -91,8 +91,9 @@ def test_a_refused_remove_shows_the_engines_message_beside_the_row(page, make_co
     row.get_by_role("button", name="Remove").click()
     msg = page.locator(f"#container-{c['Id'][:12]}-msg .engine-error")
     msg.wait_for(timeout=10000)
-    # Docker: "cannot remove a running container"; Podman: "... as it is running".
-    assert re.search("running container|as it is running", msg.inner_text())
+    # Docker 20.10: "cannot remove a running container"; Docker 26: "... container is
+    # running: stop the container before removing"; Podman: "... as it is running".
+    assert re.search("running container|container is running|as it is running", msg.inner_text())
     assert row.locator(".badge").first.inner_text() == "running"
     shot(page, "conflict")
 

@@ -107,10 +107,23 @@ def test_create_scale_update_roll_back_and_remove(
         )
         assert resp.status_code == 200 and resp["HX-Redirect"] == f"{SERVICES}{sid}/"
         swarm.wait_running(sid, replicas)
+
+    def list_replicas() -> str:
+        html = admin.get(SERVICES).content.decode()
+        found = re.search(r'data-running="[^"]*" data-desired="[^"]*"', html)
+        return found.group(0) if found else f"no replicas in the page: {html[-600:]!r}"
+
+    def engine_state() -> str:
+        status = swarm.manager.services.list(filters={"id": [sid]})[0].get("ServiceStatus")
+        tasks = swarm.manager.tasks.list(filters={"service": [sid]})
+        states = sorted((t["DesiredState"], t["Status"]["State"], t["NodeID"][:6]) for t in tasks)
+        return f"page {list_replicas()}, engine ServiceStatus {status}, tasks {states}"
+
     wait_for(
-        lambda: 'data-running="1" data-desired="1"' in admin.get(SERVICES).content.decode(),
+        lambda: list_replicas() == 'data-running="1" data-desired="1"',
         "the list saying 1/1",
         timeout=90,
+        describe=engine_state,
     )
 
     resp = operator.hx_post(f"{SERVICES}{sid}/image/", {"image": "not a ref!"}, "service-image")

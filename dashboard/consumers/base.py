@@ -158,7 +158,16 @@ class StreamConsumer(RevocableMixin, AsyncWebsocketConsumer):
         host, query = admitted
         self.host = host
         self.client = client_for(host)
+        refused = await self.admit_more(host, query)
+        if refused is not None:
+            await self.close(code=refused)
+            return None
         return self.streams(host, query)
+
+    async def admit_more(self, host: Host, query: dict[str, str]) -> int | None:
+        """What a view checks beyond the route's host (other hosts it spans): a close code to
+        refuse with, or None."""
+        return None
 
     def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
         """The (key, source factory) pairs to join; raise ValueError for bad parameters."""

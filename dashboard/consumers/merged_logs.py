@@ -22,7 +22,7 @@ from django.conf import settings
 from engine_client import EngineClient
 from engine_client.validators import CONTAINER_REF, PROJECT_NAME
 
-from ..access import has_role, may_use_host
+from ..access import may_use_host
 from ..engines import HOST_NAME_RE, Host, client_for, configured_hosts
 from ..forms.logs import SelectionForm
 from ..log_selection import SELECTION_MAX, Selection, container_name
@@ -31,7 +31,7 @@ from ..streams.hub import Source, get_hub
 from ..streams.merge import LogMerger, tag_html
 from ..streams.sources import container_logs
 from ..streams.swarm_sources import service_logs
-from .base import NOT_ALLOWED, NOT_FOUND, StreamConsumer, admit
+from .base import NOT_ALLOWED, NOT_FOUND, StreamConsumer
 from .live import events_key, parse_tail
 
 # A followed container as the page names it: host:id:name.
@@ -69,22 +69,16 @@ class MergedLogsConsumer(StreamConsumer):
     """The merged view of a selection: `f` names what the page found (host:id:name), the
     selection's own parameters say which containers may join later."""
 
-    async def admitted_streams(self) -> list[tuple[str, Callable[[], Source]]] | None:
-        admitted = await admit(self, lambda user: has_role(user, self.role))
-        if admitted is None:
-            return None
-        host, query = admitted
-        self.host = host
-        self.client = client_for(host)
+    async def admit_more(self, host: Host, query: dict[str, str]) -> int | None:
+        """The selection's other hosts, each one the user may use."""
         self.hosts: dict[str, Host] = {host.name: host}
         extra = [n for n in re.split(r"[\s,]+", query.get("hosts", "")) if n and n != host.name]
         if extra:
             others = await database_sync_to_async(_other_hosts)(self.scope.get("user"), extra)
             if isinstance(others, int):
-                await self.close(code=others)
-                return None
+                return others
             self.hosts.update(others)
-        return self.streams(host, query)
+        return None
 
     def streams(self, host: Host, query: dict[str, str]) -> list[tuple[str, Callable[[], Source]]]:
         self.tail = parse_tail(query.get("tail"))
@@ -95,6 +89,10 @@ class MergedLogsConsumer(StreamConsumer):
         self._flush: asyncio.TimerHandle | None = None
         self.selection = self.read_selection(query)
         out = self.followed_streams(query)
+        # The first lines wait (at most FIRST_HOLD s) for every followed log's backlog: each
+        # comes in a message of its own, and only together can they be put in order.
+        self.awaiting = {key for key, _ in out}
+        self._hold_until = asyncio.get_running_loop().time() + FIRST_HOLD
         if self.selection is not None and self.selection.dynamic:
             for name, h in self.hosts.items():
                 key, factory = events_key(h)
@@ -139,7 +137,13 @@ class MergedLogsConsumer(StreamConsumer):
         if key in self.events:
             await self.join_started(self.events[key], message.get("rows") or {})
             return
+        if key in self.awaiting:
+            self.awaiting.discard(key)
+            if not self.awaiting and self._flush is not None:
+                self._flush.cancel()  # the last backlog is in: no need to wait longer
+                self._flush = None
         if "text" not in message or key not in self.sources:
+            self.schedule_flush()
             return
         source_id, tag = self.sources[key]
         self.merger.feed(source_id, tag, message["text"])
@@ -164,9 +168,11 @@ class MergedLogsConsumer(StreamConsumer):
 
     def schedule_flush(self) -> None:
         if self._flush is None and self.merger.due:
-            batch = getattr(settings, "STREAM_BATCH_SECONDS", 0.03)
+            delay = getattr(settings, "STREAM_BATCH_SECONDS", 0.03)
             loop = asyncio.get_running_loop()
-            self._flush = loop.call_later(batch, lambda: loop.create_task(self.flush()))
+            if self.awaiting:
+                delay = max(delay, self._hold_until - loop.time())
+            self._flush = loop.call_later(delay, lambda: loop.create_task(self.flush()))
 
     async def flush(self) -> None:
         self._flush = None
@@ -184,6 +190,9 @@ class MergedLogsConsumer(StreamConsumer):
 def _logs_factory(client: EngineClient, cid: str, tail: int | str) -> Callable[[], Source]:
     return lambda: container_logs(client, cid, tail=tail, since=None)
 
+
+# How long a merged view's first lines may wait for the other followed logs' backlogs.
+FIRST_HOLD = 1.0
 
 # What a project's merged log follows: containers as the page named them, id:service.
 _PROJECT_CONTAINER = re.compile(r"([0-9a-f]{64}):([a-zA-Z0-9][a-zA-Z0-9_.-]{0,127})")

@@ -30,6 +30,13 @@ TEST_ENGINES = [
     for e in (os.environ.get("DASHBOARD_TEST_ENGINES") or "docker,podman,docker26").split(",")
     if e
 ]
+# Every engine of the run: tests/split_run.py's processes each see only their own in
+# TEST_ENGINES, and name the run's in DASHBOARD_TEST_RUN_ENGINES.
+RUN_ENGINES = [
+    e
+    for e in (os.environ.get("DASHBOARD_TEST_RUN_ENGINES") or ",".join(TEST_ENGINES)).split(",")
+    if e
+]
 LAB_IMAGE = os.environ.get("DASHBOARD_TEST_IMAGE") or "lab/busybox:latest"
 # Every resource a test makes carries these labels; the run's own value lets the session
 # clean-up find what this run made, and only that.
@@ -38,16 +45,26 @@ RUN_ID = uuid.uuid4().hex[:12]
 REQUIRE_ENGINE = os.environ.get("DASHBOARD_REQUIRE_ENGINE", "") not in ("", "0")
 
 
-# Browser tests drive the pages (the same for every engine) on top of the engine client:
-# against Podman only these run, the live ones, which keep the suite's time within budget.
+# Browser tests drive the pages (the same for every engine) on top of the engine client. They
+# run in full against one engine, the "browser engine": Docker 26 when the run has it (its
+# process in tests/split_run.py has room; that script names it in
+# DASHBOARD_TEST_BROWSER_ENGINE for every process), else Docker 20.10.
+BROWSER_ENGINE = os.environ.get("DASHBOARD_TEST_BROWSER_ENGINE") or (
+    "docker26" if "docker26" in TEST_ENGINES else "docker"
+)
+# These need the two Docker 20.10 nodes (a second host, the two-node swarm): they run there.
+TWO_NODE_BROWSER_TESTS = {
+    "test_two_engines_side_by_side",
+    "test_an_admin_deploys_updates_and_removes_a_stack",
+    "test_an_admin_scales_a_service_from_its_page",
+    "test_a_newcomer_walks_through_the_dashboard",
+}
+# Against Podman only the live ones, which keep the suite's time within budget.
 PODMAN_BROWSER_TESTS = {
     "test_a_person_stops_a_container_and_its_row_changes_without_a_reload",
     "test_the_logs_page_shows_a_line_printed_after_it_loaded",
     "test_a_pull_shows_progress_bars_and_the_image_appears_in_the_list",
 }
-# Against Docker 26 none: what differs there is the engine client's, and the engine-contract
-# tests (the views' and the client's) run on it in full.
-BROWSER_TESTS = {"docker": None, "podman": PODMAN_BROWSER_TESTS, "docker26": set()}
 
 
 def engine_of(item: pytest.Item) -> str | None:
@@ -57,10 +74,17 @@ def engine_of(item: pytest.Item) -> str | None:
 
 
 def browser_test_is_wanted(item: pytest.Item) -> bool:
-    """Browser tests run in full on the first Docker engine only (see BROWSER_TESTS)."""
-    allowed = BROWSER_TESTS.get(engine_of(item) or "docker")
+    """Which engines a browser test runs against (see BROWSER_ENGINE)."""
+    engine = engine_of(item)
+    if not item.get_closest_marker("browser") or engine is None:
+        return True
     name = getattr(item, "originalname", item.name)
-    return not item.get_closest_marker("browser") or allowed is None or name in allowed
+    if engine == "podman":
+        return name in PODMAN_BROWSER_TESTS
+    two_node = name in TWO_NODE_BROWSER_TESTS
+    if engine == "docker":
+        return two_node or BROWSER_ENGINE == "docker"
+    return engine == BROWSER_ENGINE and not two_node
 
 
 def engine_or_reason(kind: str) -> tuple[EngineClient | None, str]:
@@ -93,6 +117,14 @@ def lacks(engine: EngineClient, kind: str, what: str) -> None:
     """Skip this test on the `kind` lab engine (podman, docker26), which does not have `what`."""
     if engine.lab_engine == kind:
         pytest.skip(f"{kind} lacks {what}")
+
+
+def once_per_run(engine: EngineClient, subject: str) -> None:
+    """Skip unless `engine` is the one lab engine of the run that checks `subject`, which is the
+    dashboard's own and the same on every engine (Podman's process has the most room)."""
+    chosen = next((e for e in ("podman", "docker26", "docker") if e in RUN_ENGINES), None)
+    if engine.lab_engine != chosen:
+        pytest.skip(f"{subject} is the same on every engine: checked against {chosen}")
 
 
 def require(reason: str) -> None:

@@ -44,8 +44,15 @@ LABEL = {"label": [f"{TEST_LABEL}={RUN_ID}"]}
 T = TypeVar("T")
 
 
-def wait_for(check: Callable[[], T], what: str, timeout: float = 45, every: float = 0.25) -> T:
-    """Poll `check` until it returns something true; fail with `what` after `timeout` s."""
+def wait_for(
+    check: Callable[[], T],
+    what: str,
+    timeout: float = 45,
+    every: float = 0.25,
+    describe: Callable[[], str] | None = None,
+) -> T:
+    """Poll `check` until it returns something true; fail with `what` after `timeout` s (and
+    what `describe` then says: the state a failure in a full run needs to be understood)."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
@@ -54,7 +61,13 @@ def wait_for(check: Callable[[], T], what: str, timeout: float = 45, every: floa
             if last:
                 return last
         time.sleep(every)
-    pytest.fail(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
+    said = ""
+    if describe is not None:
+        try:
+            said = f"; {describe()}"
+        except Exception as exc:  # noqa: BLE001 (a description must not hide the failure)
+            said = f"; describing failed: {exc!r}"
+    pytest.fail(f"timed out after {timeout:g} s waiting for {what} (last: {last!r}){said}")
 
 
 def node2_client() -> EngineClient:
