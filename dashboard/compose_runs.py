@@ -11,8 +11,10 @@ project, command, exit status — is written to the audit trail when compose exi
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from engine_client.compose import (
     ComposeUnavailable,
     Connection,
     PlanStep,
+    RegistryLogin,
     find_compose,
     plan_from_dry_run,
     private_home,
@@ -39,9 +42,9 @@ from engine_client.compose_files import (
 )
 from engine_client.validators import check_project_name
 
-from . import stacks
+from . import credentials, stacks
 from .engines import Host, get_host
-from .models import AuditEntry
+from .models import AuditEntry, RegistryCredential
 from .run_tickets import TICKET_MAX_AGE, RunJob, RunTickets, audit
 from .streams.compose_run import ComposeRunSource, RunRefused, RunResult
 
@@ -56,6 +59,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "down": ("down", "--remove-orphans"),
     "down-volumes": ("down", "--remove-orphans", "--volumes"),
 }
+# Runs that may pull an image: they get the host's saved registry logins.
+PULLING = ("pull", "up")
 ACTION_LABELS = {
     "up": "Up",
     "pull": "Pull",
@@ -64,6 +69,7 @@ ACTION_LABELS = {
     "down-volumes": "Down, with volumes",
 }
 
+log = logging.getLogger(__name__)
 _binary: dict[str, ComposeBinary] = {}
 _binary_lock = threading.Lock()
 
@@ -108,6 +114,16 @@ def compose_home() -> Path:
     return private_home(Path(settings.DATA_DIR) / "compose-home")
 
 
+def host_logins(host_name: str) -> list[RegistryLogin]:
+    """The host's saved registry logins, decrypted (call it in the run's own thread: the
+    passwords live only as long as the run). CredentialError when one can no longer be
+    read."""
+    return [
+        RegistryLogin(cred.registry, cred.username, credentials.decrypt(cred.secret))
+        for cred in RegistryCredential.objects.filter(host=host_name)
+    ]
+
+
 def make_run(
     host: Host,
     project: str,
@@ -116,7 +132,19 @@ def make_run(
     timeout: float | None = None,
     compose_file: str = COMPOSE_FILE,
     env_file: str | None = None,
+    logins: Sequence[RegistryLogin] | None = None,
 ) -> ComposeRun:
+    """A compose run for the project. One that may pull (`up`, `pull`; not a dry run) gets
+    the host's saved registry logins, as the images page's pulls do: `logins` when given,
+    else read here (a login that can no longer be decrypted is left out, and the pull says
+    what the registry thinks of that)."""
+    if logins is None:
+        logins = []
+        if args and args[0] in PULLING and "--dry-run" not in args:
+            try:
+                logins = host_logins(host.name)
+            except credentials.CredentialError as exc:
+                log.warning("compose run of %s without registry logins: %s", project, exc)
     return ComposeRun(
         binary=compose_binary(),
         project=project,
@@ -127,6 +155,7 @@ def make_run(
         timeout=settings.COMPOSE_TIMEOUT if timeout is None else timeout,
         compose_file=compose_file,
         env_file=env_file,
+        logins=logins,
     )
 
 
@@ -270,6 +299,10 @@ def source_for(job: Job) -> ComposeRunSource:
         # In the run's thread, holding the project's lock.
         try:
             host = get_host(job.host)
+            # Decrypted here, in the run's thread, for this run alone.
+            logins = host_logins(job.host) if job.action in PULLING else []
+        except credentials.CredentialError as exc:
+            raise RunRefused(str(exc)) from None
         finally:
             connections.close_all()
         folder = stacks.project_folder(job.host, job.project)
@@ -278,7 +311,8 @@ def source_for(job: Job) -> ComposeRunSource:
                 "this run has already been run (a page reconnecting to it after it ended); "
                 "start it again from the editor"
             )
-        return make_run(host, job.project, checked_folder(job.host, job.project), job.args)
+        folder = checked_folder(job.host, job.project)
+        return make_run(host, job.project, folder, job.args, logins=logins)
 
     def on_done(result: RunResult) -> None:
         record(job, result)
