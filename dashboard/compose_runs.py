@@ -14,8 +14,8 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -35,7 +35,6 @@ from engine_client.compose import (
 from engine_client.compose_files import (
     COMPOSE_FILE,
     ENV_FILE,
-    MAX_COMPOSE_BYTES,
     FileProblem,
     check_files,
     problems_from_compose_error,
@@ -163,16 +162,28 @@ def make_run(
 class SaveResult:
     problems: list[FileProblem]
     created: bool = False
+    # What a person should know of a save that went through (an adoption's files left
+    # behind, say).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def save(host: Host, project: str, compose_text: str, env_text: str, new: bool) -> SaveResult:
+def save(
+    host: Host,
+    project: str,
+    compose_text: str,
+    env_text: str,
+    new: bool,
+    copied: Mapping[str, bytes] | None = None,
+) -> SaveResult:
     """Check the files, have compose read them (`config -q`) as candidates beside the real
     ones, and only then put them in place. Nothing is written when either refuses; a
-    project another run holds is refused (ProjectBusy)."""
+    project another run holds is refused (ProjectBusy). `copied`: files the compose file
+    refers to (relative path -> content, an adoption's), put in place before compose reads
+    it, and taken away again if it refuses a new project."""
     folder = stacks.project_folder(host.name, project)
     if new and stacks.is_stored(folder):
         return SaveResult(
@@ -191,6 +202,8 @@ def save(host: Host, project: str, compose_text: str, env_text: str, new: bool) 
         stacks.write_candidate(folder, candidate, compose_text)
         stacks.write_candidate(folder, env_candidate, env_text)
         try:
+            for relative, data in (copied or {}).items():
+                stacks.write_copied(folder, relative, data)
             run = make_run(
                 host,
                 project,
@@ -218,6 +231,7 @@ def save(host: Host, project: str, compose_text: str, env_text: str, new: bool) 
                 with contextlib.suppress(FileNotFoundError):
                     (folder / name).unlink()
             if not existed and not stacks.is_stored(folder):
+                stacks.remove_copied(folder, list(copied or {}))
                 stacks.remove_files(folder)
 
 
@@ -333,45 +347,3 @@ def record(job: Job, result: RunResult) -> None:
         outcome = AuditEntry.FAILED
     params = {"command": result.command, "exit_status": result.exit_status}
     audit(job, f"project.compose.{job.action}", params, outcome, result.message)
-
-
-# -- adopting a project the CLI made -------------------------------------------------------
-
-
-def adopt(host: Host, project: str, config_files: list[str], working_dir: str) -> SaveResult:
-    """Copy a CLI project's compose file (and the .env beside it) into the stacks directory,
-    once they pass the same checks relative to their own folder, and compose reads them in
-    their new one. Refused, saying why, when the file is not there to read or fails."""
-
-    def refused(message: str) -> SaveResult:
-        return SaveResult([FileProblem(COMPOSE_FILE, None, message)])
-
-    if len(config_files) != 1:
-        return refused(
-            f"{project} was made from {len(config_files)} compose files "
-            f"({', '.join(config_files) or 'none named'}); only a project made from one can "
-            "be adopted"
-        )
-    source = Path(config_files[0])
-    if not source.is_absolute():
-        return refused(f"its compose file {source} is not an absolute path")
-    own_folder = Path(working_dir) if working_dir else source.parent
-    try:
-        compose_text = _read_limited(source)
-        env_path = own_folder / ENV_FILE
-        env_text = _read_limited(env_path) if env_path.is_file() else ""
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return refused(f"{source} cannot be read on the dashboard's machine: {reason}")
-    problems = check_files(own_folder, compose_text, env_text)
-    if problems:
-        return SaveResult(problems)
-    return save(host, project, compose_text, env_text, new=True)
-
-
-def _read_limited(path: Path) -> str:
-    with open(path, "rb") as f:
-        data = f.read(MAX_COMPOSE_BYTES + 1)
-    if len(data) > MAX_COMPOSE_BYTES:
-        raise ValueError(f"it is over {MAX_COMPOSE_BYTES} bytes")
-    return data.decode("utf-8")

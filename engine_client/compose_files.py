@@ -414,3 +414,71 @@ def _inside(folder: Path, base: Path, value: str, what: str) -> tuple[str, Path 
 
 def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+# -- the files a project's compose file refers to (adopting a CLI project) -----------------
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A file or folder the compose file names: `what` it is (`services.web.env_file`), the
+    path as written and its line; `path` resolved inside the folder (None when it is not
+    a local path inside it: `check_files` says why); whether adopting copies it."""
+
+    what: str
+    value: str
+    line: int
+    path: Path | None
+    copy: bool
+    required: bool = True
+
+
+def referenced_files(folder: Path, compose_text: str) -> list[Reference]:
+    """The files `compose_text` (whose relative paths start at `folder`) refers to: env
+    files and configs/secrets `file:` (small: adopting copies them), build contexts and
+    included or extended files (not copied: a context is a whole tree, and an included file
+    names files of its own). Call it on text `check_files` passed."""
+    root, problem = _parse(COMPOSE_FILE, compose_text)
+    if problem is not None or root is None:
+        return []
+    real = Path(os.path.realpath(folder))
+    found: list[Reference] = []
+
+    def add(node: yaml.ScalarNode, what: str, copy: bool, required: bool = True) -> None:
+        value = str(node.value)
+        _, path = _inside(real, real, value, what)
+        found.append(Reference(what, value, _line(node), path, copy, required))
+
+    for service, spec in _mapping_values(_get(root, "services")):
+        env_file = _get(spec, "env_file")
+        entries = env_file.value if isinstance(env_file, yaml.SequenceNode) else [env_file]
+        for entry in entries:
+            required, item = True, entry
+            if isinstance(entry, yaml.MappingNode):
+                flag = _get(entry, "required")
+                required = not (isinstance(flag, yaml.ScalarNode) and flag.value == "false")
+                item = _get(entry, "path")
+            if isinstance(item, yaml.ScalarNode):
+                add(item, f"services.{service}.env_file", copy=True, required=required)
+        build = _get(spec, "build")
+        context = _get(build, "context") if isinstance(build, yaml.MappingNode) else build
+        if isinstance(context, yaml.ScalarNode) and not str(context.value).startswith(
+            _NON_FILE_CONTEXTS
+        ):
+            add(context, f"services.{service}.build context", copy=False)
+        extends = _get(spec, "extends")
+        target = _get(extends, "file") if isinstance(extends, yaml.MappingNode) else None
+        if isinstance(target, yaml.ScalarNode):
+            add(target, f"services.{service}.extends.file", copy=False)
+    for kind in ("secrets", "configs"):
+        for key, spec in _mapping_values(_get(root, kind)):
+            target = _get(spec, "file")
+            if isinstance(target, yaml.ScalarNode):
+                add(target, f"{kind}.{key}.file", copy=True)
+    include = _get(root, "include")
+    if isinstance(include, yaml.SequenceNode):
+        for entry in include.value:
+            paths = entry if isinstance(entry, yaml.ScalarNode) else _get(entry, "path")
+            for item in _scalars(paths):
+                add(item, "include.path", copy=False)
+    return found
