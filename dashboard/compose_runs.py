@@ -36,7 +36,9 @@ from engine_client.compose_files import (
     COMPOSE_FILE,
     ENV_FILE,
     FileProblem,
+    HostPath,
     check_files,
+    host_paths,
     problems_from_compose_error,
 )
 from engine_client.validators import check_project_name
@@ -239,6 +241,9 @@ def save(
 class Preview:
     steps: list[PlanStep]
     error: str = ""
+    # Absolute host paths the services bind-mount: allowed (admins write the file), and
+    # named so that nobody mounts /etc unawares.
+    host_paths: list[HostPath] = field(default_factory=list)
 
 
 def preview(host: Host, project: str) -> Preview:
@@ -257,12 +262,13 @@ def preview(host: Host, project: str) -> Preview:
         )
     except ComposeUnavailable as exc:
         return Preview([], str(exc))
+    mounts = host_paths(stacks.read_files(folder)[0])
     output = run.run()
     if run.timed_out or run.exit_status != 0:
         ended = f"{run.outcome} (exit status {run.exit_status})"
         tail = "\n".join(output[-5:])
-        return Preview([], f"{ended}: {tail}" if tail else ended)
-    return Preview(plan_from_dry_run(output))
+        return Preview([], f"{ended}: {tail}" if tail else ended, mounts)
+    return Preview(plan_from_dry_run(output), host_paths=mounts)
 
 
 # -- runs a page watches -------------------------------------------------------------------

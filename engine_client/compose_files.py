@@ -295,6 +295,12 @@ def _check_document(
                 if equals:
                     shown = yaml.ScalarNode(item.tag, key_path, item.start_mark, item.end_mark)
                     inside(shown, f"services.{service}.build.ssh")
+        for source, _target in _bind_sources(spec):
+            # A relative bind source is a path in the project folder (the engine makes it
+            # if it is not there); an absolute one is the host's, for whoever edits the
+            # file (admins) to choose, and the preview names it.
+            if not os.path.isabs(str(source.value)):
+                inside(source, f"services.{service}.volumes bind source")
     for kind in ("secrets", "configs"):
         for key, spec in _mapping_values(_get(root, kind)):
             target = _get(spec, "file")
@@ -328,6 +334,57 @@ def _check_document(
                 if path is not None:
                     problems += _check_nested(folder, path, name, item, depth, seen)
     yield from problems
+
+
+def _bind_sources(spec: yaml.Node) -> Iterator[tuple[yaml.ScalarNode, str]]:
+    """A service's bind mounts: (the source's node, the target). Short syntax
+    (`./data:/data:ro`: a path when it starts with `.`, `/` or `~`, else a named volume)
+    and long (`type: bind`)."""
+    volumes = _get(spec, "volumes")
+    if not isinstance(volumes, yaml.SequenceNode):
+        return
+    for item in volumes.value:
+        if isinstance(item, yaml.ScalarNode):
+            value = str(item.value)
+            if not value.startswith((".", "/", "~", "$")):
+                continue
+            path, _, rest = value.partition(":")
+            node = yaml.ScalarNode(item.tag, path, item.start_mark, item.end_mark)
+            yield node, rest.partition(":")[0]
+        elif isinstance(item, yaml.MappingNode):
+            kind = _get(item, "type")
+            source = _get(item, "source")
+            target = _get(item, "target")
+            if (
+                isinstance(kind, yaml.ScalarNode)
+                and kind.value == "bind"
+                and isinstance(source, yaml.ScalarNode)
+            ):
+                shown = str(target.value) if isinstance(target, yaml.ScalarNode) else ""
+                yield source, shown
+
+
+@dataclass(frozen=True)
+class HostPath:
+    """An absolute host path a service bind-mounts (shown in the preview)."""
+
+    service: str
+    source: str
+    target: str
+    line: int
+
+
+def host_paths(compose_text: str) -> list[HostPath]:
+    """The absolute host paths the compose file's services bind-mount, each with its line."""
+    root, problem = _parse(COMPOSE_FILE, compose_text)
+    if problem is not None or root is None:
+        return []
+    return [
+        HostPath(service, str(source.value), target, _line(source))
+        for service, spec in _mapping_values(_get(root, "services"))
+        for source, target in _bind_sources(spec)
+        if os.path.isabs(str(source.value))
+    ]
 
 
 def _env_file_entries(node: yaml.Node | None) -> Iterator[yaml.ScalarNode]:
