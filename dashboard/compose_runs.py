@@ -11,9 +11,11 @@ project, command, exit status — is written to the audit trail when compose exi
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -25,6 +27,7 @@ from engine_client.compose import (
     ComposeUnavailable,
     Connection,
     PlanStep,
+    RegistryLogin,
     find_compose,
     plan_from_dry_run,
     private_home,
@@ -32,16 +35,17 @@ from engine_client.compose import (
 from engine_client.compose_files import (
     COMPOSE_FILE,
     ENV_FILE,
-    MAX_COMPOSE_BYTES,
     FileProblem,
+    HostPath,
     check_files,
+    host_paths,
     problems_from_compose_error,
 )
 from engine_client.validators import check_project_name
 
-from . import stacks
+from . import credentials, stacks
 from .engines import Host, get_host
-from .models import AuditEntry
+from .models import AuditEntry, RegistryCredential
 from .run_tickets import TICKET_MAX_AGE, RunJob, RunTickets, audit
 from .streams.compose_run import ComposeRunSource, RunRefused, RunResult
 
@@ -56,6 +60,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "down": ("down", "--remove-orphans"),
     "down-volumes": ("down", "--remove-orphans", "--volumes"),
 }
+# Runs that may pull an image: they get the host's saved registry logins.
+PULLING = ("pull", "up")
 ACTION_LABELS = {
     "up": "Up",
     "pull": "Pull",
@@ -64,6 +70,7 @@ ACTION_LABELS = {
     "down-volumes": "Down, with volumes",
 }
 
+log = logging.getLogger(__name__)
 _binary: dict[str, ComposeBinary] = {}
 _binary_lock = threading.Lock()
 
@@ -108,6 +115,16 @@ def compose_home() -> Path:
     return private_home(Path(settings.DATA_DIR) / "compose-home")
 
 
+def host_logins(host_name: str) -> list[RegistryLogin]:
+    """The host's saved registry logins, decrypted (call it in the run's own thread: the
+    passwords live only as long as the run). CredentialError when one can no longer be
+    read."""
+    return [
+        RegistryLogin(cred.registry, cred.username, credentials.decrypt(cred.secret))
+        for cred in RegistryCredential.objects.filter(host=host_name)
+    ]
+
+
 def make_run(
     host: Host,
     project: str,
@@ -116,7 +133,19 @@ def make_run(
     timeout: float | None = None,
     compose_file: str = COMPOSE_FILE,
     env_file: str | None = None,
+    logins: Sequence[RegistryLogin] | None = None,
 ) -> ComposeRun:
+    """A compose run for the project. One that may pull (`up`, `pull`; not a dry run) gets
+    the host's saved registry logins, as the images page's pulls do: `logins` when given,
+    else read here (a login that can no longer be decrypted is left out, and the pull says
+    what the registry thinks of that)."""
+    if logins is None:
+        logins = []
+        if args and args[0] in PULLING and "--dry-run" not in args:
+            try:
+                logins = host_logins(host.name)
+            except credentials.CredentialError as exc:
+                log.warning("compose run of %s without registry logins: %s", project, exc)
     return ComposeRun(
         binary=compose_binary(),
         project=project,
@@ -127,6 +156,7 @@ def make_run(
         timeout=settings.COMPOSE_TIMEOUT if timeout is None else timeout,
         compose_file=compose_file,
         env_file=env_file,
+        logins=logins,
     )
 
 
@@ -134,16 +164,28 @@ def make_run(
 class SaveResult:
     problems: list[FileProblem]
     created: bool = False
+    # What a person should know of a save that went through (an adoption's files left
+    # behind, say).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def save(host: Host, project: str, compose_text: str, env_text: str, new: bool) -> SaveResult:
+def save(
+    host: Host,
+    project: str,
+    compose_text: str,
+    env_text: str,
+    new: bool,
+    copied: Mapping[str, bytes] | None = None,
+) -> SaveResult:
     """Check the files, have compose read them (`config -q`) as candidates beside the real
     ones, and only then put them in place. Nothing is written when either refuses; a
-    project another run holds is refused (ProjectBusy)."""
+    project another run holds is refused (ProjectBusy). `copied`: files the compose file
+    refers to (relative path -> content, an adoption's), put in place before compose reads
+    it, and taken away again if it refuses a new project."""
     folder = stacks.project_folder(host.name, project)
     if new and stacks.is_stored(folder):
         return SaveResult(
@@ -162,6 +204,8 @@ def save(host: Host, project: str, compose_text: str, env_text: str, new: bool) 
         stacks.write_candidate(folder, candidate, compose_text)
         stacks.write_candidate(folder, env_candidate, env_text)
         try:
+            for relative, data in (copied or {}).items():
+                stacks.write_copied(folder, relative, data)
             run = make_run(
                 host,
                 project,
@@ -189,6 +233,7 @@ def save(host: Host, project: str, compose_text: str, env_text: str, new: bool) 
                 with contextlib.suppress(FileNotFoundError):
                     (folder / name).unlink()
             if not existed and not stacks.is_stored(folder):
+                stacks.remove_copied(folder, list(copied or {}))
                 stacks.remove_files(folder)
 
 
@@ -196,6 +241,9 @@ def save(host: Host, project: str, compose_text: str, env_text: str, new: bool) 
 class Preview:
     steps: list[PlanStep]
     error: str = ""
+    # Absolute host paths the services bind-mount: allowed (admins write the file), and
+    # named so that nobody mounts /etc unawares.
+    host_paths: list[HostPath] = field(default_factory=list)
 
 
 def preview(host: Host, project: str) -> Preview:
@@ -214,12 +262,13 @@ def preview(host: Host, project: str) -> Preview:
         )
     except ComposeUnavailable as exc:
         return Preview([], str(exc))
+    mounts = host_paths(stacks.read_files(folder)[0])
     output = run.run()
     if run.timed_out or run.exit_status != 0:
         ended = f"{run.outcome} (exit status {run.exit_status})"
         tail = "\n".join(output[-5:])
-        return Preview([], f"{ended}: {tail}" if tail else ended)
-    return Preview(plan_from_dry_run(output))
+        return Preview([], f"{ended}: {tail}" if tail else ended, mounts)
+    return Preview(plan_from_dry_run(output), host_paths=mounts)
 
 
 # -- runs a page watches -------------------------------------------------------------------
@@ -270,6 +319,10 @@ def source_for(job: Job) -> ComposeRunSource:
         # In the run's thread, holding the project's lock.
         try:
             host = get_host(job.host)
+            # Decrypted here, in the run's thread, for this run alone.
+            logins = host_logins(job.host) if job.action in PULLING else []
+        except credentials.CredentialError as exc:
+            raise RunRefused(str(exc)) from None
         finally:
             connections.close_all()
         folder = stacks.project_folder(job.host, job.project)
@@ -278,7 +331,8 @@ def source_for(job: Job) -> ComposeRunSource:
                 "this run has already been run (a page reconnecting to it after it ended); "
                 "start it again from the editor"
             )
-        return make_run(host, job.project, checked_folder(job.host, job.project), job.args)
+        folder = checked_folder(job.host, job.project)
+        return make_run(host, job.project, folder, job.args, logins=logins)
 
     def on_done(result: RunResult) -> None:
         record(job, result)
@@ -299,45 +353,3 @@ def record(job: Job, result: RunResult) -> None:
         outcome = AuditEntry.FAILED
     params = {"command": result.command, "exit_status": result.exit_status}
     audit(job, f"project.compose.{job.action}", params, outcome, result.message)
-
-
-# -- adopting a project the CLI made -------------------------------------------------------
-
-
-def adopt(host: Host, project: str, config_files: list[str], working_dir: str) -> SaveResult:
-    """Copy a CLI project's compose file (and the .env beside it) into the stacks directory,
-    once they pass the same checks relative to their own folder, and compose reads them in
-    their new one. Refused, saying why, when the file is not there to read or fails."""
-
-    def refused(message: str) -> SaveResult:
-        return SaveResult([FileProblem(COMPOSE_FILE, None, message)])
-
-    if len(config_files) != 1:
-        return refused(
-            f"{project} was made from {len(config_files)} compose files "
-            f"({', '.join(config_files) or 'none named'}); only a project made from one can "
-            "be adopted"
-        )
-    source = Path(config_files[0])
-    if not source.is_absolute():
-        return refused(f"its compose file {source} is not an absolute path")
-    own_folder = Path(working_dir) if working_dir else source.parent
-    try:
-        compose_text = _read_limited(source)
-        env_path = own_folder / ENV_FILE
-        env_text = _read_limited(env_path) if env_path.is_file() else ""
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return refused(f"{source} cannot be read on the dashboard's machine: {reason}")
-    problems = check_files(own_folder, compose_text, env_text)
-    if problems:
-        return SaveResult(problems)
-    return save(host, project, compose_text, env_text, new=True)
-
-
-def _read_limited(path: Path) -> str:
-    with open(path, "rb") as f:
-        data = f.read(MAX_COMPOSE_BYTES + 1)
-    if len(data) > MAX_COMPOSE_BYTES:
-        raise ValueError(f"it is over {MAX_COMPOSE_BYTES} bytes")
-    return data.decode("utf-8")

@@ -123,6 +123,39 @@ def write_candidate(folder: Path, name: str, text: str) -> Path:
     return folder / name
 
 
+def write_copied(folder: Path, relative: str, data: bytes) -> Path:
+    """A file the project's compose file refers to (`env_file`, a config's `file:`),
+    copied in when a CLI project is adopted: at its own relative path inside the folder,
+    0600, by atomic replace. Refused (InvalidArgument) anywhere else, a folder of the
+    stacks directory reached through a symlink included."""
+    lexical = os.path.normpath(relative)
+    if os.path.isabs(lexical) or lexical == ".." or lexical.startswith("../") or lexical == ".":
+        raise InvalidArgument(f"{relative!r} is not a path inside the project folder")
+    target = folder / lexical
+    _make_private_dirs(target.parent)
+    root, parent = os.path.realpath(folder), os.path.realpath(target.parent)
+    if parent != root and not parent.startswith(root.rstrip(os.sep) + os.sep):
+        raise InvalidArgument(f"{relative!r} leads outside the project folder")
+    if target.is_symlink() or target.is_dir():
+        raise InvalidArgument(f"{relative!r} is already a link or a folder in the stacks directory")
+    _replace_bytes(target, data)
+    return target
+
+
+def remove_copied(folder: Path, relatives: list[str]) -> None:
+    """Undo `write_copied` (an adoption that compose then refused): the files, then the
+    folders they made if empty."""
+    for relative in relatives:
+        target = folder / os.path.normpath(relative)
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+        parent = target.parent
+        while parent != folder and folder in parent.parents:
+            with contextlib.suppress(OSError):
+                parent.rmdir()
+            parent = parent.parent
+
+
 def remove_files(folder: Path) -> None:
     """Forget a project's files (after `down`): the two files, then the folder if empty."""
     for name in (COMPOSE_FILE, ENV_FILE):
@@ -188,10 +221,14 @@ def _make_private_dirs(folder: Path) -> None:
 
 
 def _replace(path: Path, text: str) -> None:
+    _replace_bytes(path, text.encode("utf-8"))
+
+
+def _replace_bytes(path: Path, data: bytes) -> None:
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(temp, 0o600)

@@ -15,16 +15,20 @@ Plain Python; no Django.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .compose_files import COMPOSE_FILE
 from .external import ExternalRun
+from .images import registry_auth_body
 
 # Where compose and the helpers it may start (docker-credential-*, buildx) are looked for.
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -134,6 +138,31 @@ def compose_env(connection: Connection, home: Path) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class RegistryLogin:
+    """A registry login a run may use (the host's saved one, decrypted for the run)."""
+
+    registry: str
+    username: str
+    password: str = field(repr=False)
+
+
+def write_docker_config(folder: Path, logins: Sequence[RegistryLogin]) -> Path:
+    """The docker CLI's config.json in `folder`, 0600, with `logins` as its `auths` (the
+    form `docker login` writes without a credential helper): compose reads it from
+    DOCKER_CONFIG and sends the engine the login of each image's registry."""
+    auths = {}
+    for login in logins:
+        server = registry_auth_body(login.username, login.password, login.registry)
+        token = base64.b64encode(f"{login.username}:{login.password}".encode()).decode()
+        auths[server["serveraddress"]] = {"auth": token}
+    path = folder / "config.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump({"auths": auths}, f)
+    return path
+
+
 def private_home(path: Path) -> Path:
     """The dashboard-owned HOME of compose runs (0700), with an empty docker config."""
     (path / "docker").mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -156,6 +185,9 @@ class ComposeRun:
     timeout: float
     compose_file: str = COMPOSE_FILE
     env_file: str | None = None
+    # Registry logins for this run alone: written to a config.json in a 0700 folder of the
+    # run's own under `home`, its DOCKER_CONFIG while it runs, removed when it ends.
+    logins: Sequence[RegistryLogin] = field(default=(), repr=False)
     _run: ExternalRun = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -201,11 +233,17 @@ class ComposeRun:
 
     def lines(self) -> Iterator[str]:
         """compose's output (stdout and stderr, in order), a line at a time as it comes."""
-        return self._run.lines()
+        if not self.logins:
+            yield from self._run.lines()
+            return
+        with tempfile.TemporaryDirectory(prefix=".run-", dir=self.home) as config:
+            write_docker_config(Path(config), self.logins)
+            self._run.env["DOCKER_CONFIG"] = config
+            yield from self._run.lines()
 
     def run(self) -> list[str]:
         """The whole run; its output lines."""
-        return self._run.run()
+        return list(self.lines())
 
     def stop(self) -> None:
         """End the run now (any thread)."""

@@ -295,6 +295,12 @@ def _check_document(
                 if equals:
                     shown = yaml.ScalarNode(item.tag, key_path, item.start_mark, item.end_mark)
                     inside(shown, f"services.{service}.build.ssh")
+        for source, _target in _bind_sources(spec):
+            # A relative bind source is a path in the project folder (the engine makes it
+            # if it is not there); an absolute one is the host's, for whoever edits the
+            # file (admins) to choose, and the preview names it.
+            if not os.path.isabs(str(source.value)):
+                inside(source, f"services.{service}.volumes bind source")
     for kind in ("secrets", "configs"):
         for key, spec in _mapping_values(_get(root, kind)):
             target = _get(spec, "file")
@@ -328,6 +334,57 @@ def _check_document(
                 if path is not None:
                     problems += _check_nested(folder, path, name, item, depth, seen)
     yield from problems
+
+
+def _bind_sources(spec: yaml.Node) -> Iterator[tuple[yaml.ScalarNode, str]]:
+    """A service's bind mounts: (the source's node, the target). Short syntax
+    (`./data:/data:ro`: a path when it starts with `.`, `/` or `~`, else a named volume)
+    and long (`type: bind`)."""
+    volumes = _get(spec, "volumes")
+    if not isinstance(volumes, yaml.SequenceNode):
+        return
+    for item in volumes.value:
+        if isinstance(item, yaml.ScalarNode):
+            value = str(item.value)
+            if not value.startswith((".", "/", "~", "$")):
+                continue
+            path, _, rest = value.partition(":")
+            node = yaml.ScalarNode(item.tag, path, item.start_mark, item.end_mark)
+            yield node, rest.partition(":")[0]
+        elif isinstance(item, yaml.MappingNode):
+            kind = _get(item, "type")
+            source = _get(item, "source")
+            target = _get(item, "target")
+            if (
+                isinstance(kind, yaml.ScalarNode)
+                and kind.value == "bind"
+                and isinstance(source, yaml.ScalarNode)
+            ):
+                shown = str(target.value) if isinstance(target, yaml.ScalarNode) else ""
+                yield source, shown
+
+
+@dataclass(frozen=True)
+class HostPath:
+    """An absolute host path a service bind-mounts (shown in the preview)."""
+
+    service: str
+    source: str
+    target: str
+    line: int
+
+
+def host_paths(compose_text: str) -> list[HostPath]:
+    """The absolute host paths the compose file's services bind-mount, each with its line."""
+    root, problem = _parse(COMPOSE_FILE, compose_text)
+    if problem is not None or root is None:
+        return []
+    return [
+        HostPath(service, str(source.value), target, _line(source))
+        for service, spec in _mapping_values(_get(root, "services"))
+        for source, target in _bind_sources(spec)
+        if os.path.isabs(str(source.value))
+    ]
 
 
 def _env_file_entries(node: yaml.Node | None) -> Iterator[yaml.ScalarNode]:
@@ -414,3 +471,71 @@ def _inside(folder: Path, base: Path, value: str, what: str) -> tuple[str, Path 
 
 def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+# -- the files a project's compose file refers to (adopting a CLI project) -----------------
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A file or folder the compose file names: `what` it is (`services.web.env_file`), the
+    path as written and its line; `path` resolved inside the folder (None when it is not
+    a local path inside it: `check_files` says why); whether adopting copies it."""
+
+    what: str
+    value: str
+    line: int
+    path: Path | None
+    copy: bool
+    required: bool = True
+
+
+def referenced_files(folder: Path, compose_text: str) -> list[Reference]:
+    """The files `compose_text` (whose relative paths start at `folder`) refers to: env
+    files and configs/secrets `file:` (small: adopting copies them), build contexts and
+    included or extended files (not copied: a context is a whole tree, and an included file
+    names files of its own). Call it on text `check_files` passed."""
+    root, problem = _parse(COMPOSE_FILE, compose_text)
+    if problem is not None or root is None:
+        return []
+    real = Path(os.path.realpath(folder))
+    found: list[Reference] = []
+
+    def add(node: yaml.ScalarNode, what: str, copy: bool, required: bool = True) -> None:
+        value = str(node.value)
+        _, path = _inside(real, real, value, what)
+        found.append(Reference(what, value, _line(node), path, copy, required))
+
+    for service, spec in _mapping_values(_get(root, "services")):
+        env_file = _get(spec, "env_file")
+        entries = env_file.value if isinstance(env_file, yaml.SequenceNode) else [env_file]
+        for entry in entries:
+            required, item = True, entry
+            if isinstance(entry, yaml.MappingNode):
+                flag = _get(entry, "required")
+                required = not (isinstance(flag, yaml.ScalarNode) and flag.value == "false")
+                item = _get(entry, "path")
+            if isinstance(item, yaml.ScalarNode):
+                add(item, f"services.{service}.env_file", copy=True, required=required)
+        build = _get(spec, "build")
+        context = _get(build, "context") if isinstance(build, yaml.MappingNode) else build
+        if isinstance(context, yaml.ScalarNode) and not str(context.value).startswith(
+            _NON_FILE_CONTEXTS
+        ):
+            add(context, f"services.{service}.build context", copy=False)
+        extends = _get(spec, "extends")
+        target = _get(extends, "file") if isinstance(extends, yaml.MappingNode) else None
+        if isinstance(target, yaml.ScalarNode):
+            add(target, f"services.{service}.extends.file", copy=False)
+    for kind in ("secrets", "configs"):
+        for key, spec in _mapping_values(_get(root, kind)):
+            target = _get(spec, "file")
+            if isinstance(target, yaml.ScalarNode):
+                add(target, f"{kind}.{key}.file", copy=True)
+    include = _get(root, "include")
+    if isinstance(include, yaml.SequenceNode):
+        for entry in include.value:
+            paths = entry if isinstance(entry, yaml.ScalarNode) else _get(entry, "path")
+            for item in _scalars(paths):
+                add(item, "include.path", copy=False)
+    return found

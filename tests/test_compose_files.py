@@ -17,7 +17,9 @@ from engine_client.compose_files import (
     MAX_COMPOSE_BYTES,
     MAX_ENV_BYTES,
     FileProblem,
+    HostPath,
     check_files,
+    host_paths,
     line_of,
     problems_from_compose_error,
 )
@@ -315,3 +317,56 @@ def test_a_second_run_of_a_project_is_refused_while_the_first_holds_it(
         other.join(10)
     with stacks.project_lock(folder):
         pass
+
+
+# -- bind-mount sources ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "volume",
+    [
+        "../data:/data",
+        "./data/../../data:/data:ro",
+        "~/data:/data",
+        "${HOME}/x:/data",
+        "{type: bind, source: ../up, target: /up}",
+    ],
+)
+def test_a_relative_bind_source_leading_out_is_refused_beside_its_line(
+    tmp_path: Path, volume: str
+) -> None:
+    text = service(f"command: ['true']\nvolumes:\n  - {volume}")
+    problem = one(check_files(tmp_path, text, ""))
+    assert problem.line == 6, problem
+    assert "services.web.volumes bind source" in problem.message
+
+
+def test_a_bind_source_through_a_symlink_out_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "data").symlink_to(tmp_path)
+    problem = one(check_files(folder, service("volumes: ['./data/x:/x']"), ""))
+    assert problem.line == 4 and "points outside the project folder" in problem.message
+    # Inside, made by the engine later or there already: fine; so are named volumes.
+    (folder / "real").mkdir()
+    (folder / "inner").symlink_to(folder / "real")
+    inside = (
+        "volumes: ['./inner:/a', './new/sub:/b', 'cache:/c', {type: volume, source: v, target: /v}]"
+    )
+    assert check_files(folder, service(inside), "") == []
+
+
+def test_absolute_host_paths_are_allowed_and_named_for_the_preview(tmp_path: Path) -> None:
+    text = service(
+        "volumes:\n"
+        "  - /srv/shop/data:/data:ro\n"
+        "  - ./local:/local\n"
+        "  - {type: bind, source: /var/log/shop, target: /logs}\n"
+        "  - cache:/cache"
+    )
+    assert check_files(tmp_path, text, "") == []
+    assert host_paths(text) == [
+        HostPath("web", "/srv/shop/data", "/data", 5),
+        HostPath("web", "/var/log/shop", "/logs", 7),
+    ]
+    assert host_paths(GOOD) == []

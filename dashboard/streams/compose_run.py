@@ -19,6 +19,7 @@ from typing import Any
 from django.template.loader import render_to_string
 
 from engine_client.compose import ComposeRun, ComposeUnavailable
+from engine_client.compose_progress import ComposePull
 
 from ..stacks import ProjectBusy, project_lock
 from .external_run import ExternalRunSource
@@ -61,14 +62,22 @@ class ComposeRunSource(ExternalRunSource[ComposeRun]):
         self.on_done = on_done
         self.result: RunResult | None = None
         self.command = ""
+        self.project = ""
         self._result = RunResult()
         self._lines: deque[str] = deque(maxlen=KEEP_LINES)
+        # compose's pull lines folded as the images page folds a pull (read in the run's
+        # thread only); the page gets snapshots, the last one kept for a late viewer.
+        self._pull = ComposePull()
+        self._pull_shown: dict[str, Any] | None = None
 
     def begun(self, run: ComposeRun) -> None:
         self._result.command = self.command = run.command
+        self.project = run.project
         self.emit(("started", run.command))
 
     def line(self, text: str) -> None:
+        if self._pull.feed(text):
+            self.emit(("pull", self._pull.state.snapshot()))
         self.emit(("line", text))
 
     def ended(self, run: ComposeRun) -> None:
@@ -91,6 +100,9 @@ class ComposeRunSource(ExternalRunSource[ComposeRun]):
 
     def finish(self) -> None:
         self.result = self._result
+        if self._pull.seen:
+            self._pull.finish(self._result.state == "done")
+            self.emit(("pull", self._pull.state.snapshot()))
         self.done.set()
         self.emit(("end",))
         if self.on_done is not None:
@@ -106,23 +118,44 @@ class ComposeRunSource(ExternalRunSource[ComposeRun]):
         # viewer who comes back gets them all.
         if item[0] == "line":
             self._lines.append(item[1])
+        elif item[0] == "pull":
+            self._pull_shown = item[1]
         super().emit(item)
 
     def combine(self, items: list[Any]) -> dict[str, Any] | None:
         lines = [item[1] for item in items if item[0] == "line"]
         ended = any(item[0] == "end" for item in items)
-        return {"html": self._render(lines, replace=False, with_status=ended or not lines)}
+        # Only the newest picture of the pull in a batch matters.
+        pulls = [item[1] for item in items if item[0] == "pull"]
+        return {
+            "html": self._render(
+                lines,
+                replace=False,
+                with_status=ended or not lines,
+                pull=pulls[-1] if pulls else None,
+            )
+        }
 
     def replay(self) -> list[dict[str, Any]]:
-        return [{"html": self._render(list(self._lines), replace=True, with_status=True)}]
+        return [
+            {
+                "html": self._render(
+                    list(self._lines), replace=True, with_status=True, pull=self._pull_shown
+                )
+            }
+        ]
 
-    def _render(self, lines: list[str], replace: bool, with_status: bool) -> str:
+    def _render(
+        self, lines: list[str], replace: bool, with_status: bool, pull: dict[str, Any] | None
+    ) -> str:
         context = {
             "job": self.job,
+            "project": self.project,
             "lines": lines,
             "replace": replace,
             "with_status": with_status,
             "command": self.command,
             "result": self.result,
+            "pull": pull,
         }
         return render_to_string("projects/_run_update.html", context)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from engine_client import NotFound
 
-from .. import compose_runs, stacks
+from .. import compose_adopt, compose_runs, stacks
 from ..access import ADMIN, require_role
 from ..audit import audited
 from ..forms.projects import ComposeRunForm, NewProjectForm, ProjectFilesForm
@@ -187,7 +187,7 @@ def project_adopt(request: HttpRequest, host: str, name: str) -> HttpResponse:
     params = {"config_files": project.config_files, "working_dir": project.working_dir}
     with audited(request, h.name, "project.adopt", name, name, params) as entry:
         try:
-            result = compose_runs.adopt(h, name, project.config_files, project.working_dir)
+            result = compose_adopt.adopt(h, name, project.config_files, project.working_dir)
         except stacks.ProjectBusy as exc:
             result = compose_runs.SaveResult(
                 [compose_runs.FileProblem("compose.yaml", None, str(exc))]
@@ -197,6 +197,8 @@ def project_adopt(request: HttpRequest, host: str, name: str) -> HttpResponse:
         context = {"name": name, "problems": result.problems}
         return render(request, "projects/_adopt_refused.html", context, status=400)
     messages.success(request, f"Adopted {name}: its files are now in the stacks directory")
+    for note in result.notes:
+        messages.warning(request, note)
     return hx_redirect(request, reverse("project-edit", args=[h.name, name]))
 
 
