@@ -26,7 +26,7 @@ from engine_client.errors import InvalidArgument
 from engine_client.image_update import UpdateReport, update_container
 from engine_client.validators import parse_reference
 
-from . import credentials
+from . import credentials, image_digests
 from .models import AuditEntry, ImageCheck
 
 # A rate-limited registry is left alone at least this long (or the interval, if longer).
@@ -239,11 +239,6 @@ def check_host(
     return out
 
 
-def image_digests(client: EngineClient) -> dict[str, dict[str, Any]]:
-    """The host's images by ID (one list call), for verdicts."""
-    return {i["Id"]: i for i in client.images.list(all=False)}
-
-
 def verdict(row: ImageCheck | None, image: dict[str, Any] | None, reference: str) -> Verdict | None:
     """The update state of something running `image` under `reference`, from the cached
     registry answer `row` (None: never checked, no badge)."""
@@ -267,8 +262,9 @@ def verdict(row: ImageCheck | None, image: dict[str, Any] | None, reference: str
 def list_verdicts(
     host: str, client: EngineClient, rows: list[dict[str, Any]]
 ) -> dict[str, Verdict]:
-    """`container_verdicts` for a list page: nothing at all while the host was never checked,
-    else one database query and one image list, and no call per row."""
+    """`container_verdicts` for a list page or a live row: nothing at all while the host was
+    never checked, else a database query or two and no engine call while the host's images
+    are as last read (image_digests), and no call per row."""
     if not ImageCheck.objects.filter(host=host).exists():
         return {}
     return container_verdicts(host, client, rows, look_up_ids=False)
@@ -285,7 +281,9 @@ def container_verdicts(
     }
     if not checks:
         return {}
-    images = image_digests(client)
+    # Kept while the host's events say no image changed: a page or a live row with badges
+    # makes no image list of its own.
+    images = image_digests.images_by_id(host, client, {r.get("ImageID", "") for r in rows})
     out = {}
     for row in rows:
         ref = refs[row["Id"]]
