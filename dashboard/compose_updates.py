@@ -7,6 +7,8 @@ directory (made by the CLI elsewhere) is refused with the way to adopt it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from engine_client.containers import Step
 from engine_client.image_update import UpdateReport
 
@@ -19,9 +21,15 @@ OUTPUT_TAIL = 5
 
 
 def update_service(
-    host_name: str, project: str, service: str, report: UpdateReport
+    host_name: str,
+    project: str,
+    service: str,
+    report: UpdateReport,
+    on_phase: Callable[[str], None] | None = None,
 ) -> UpdateReport:
-    """Pull and bring up `service` of `project`; `report` (the container's) says how it went."""
+    """Pull and bring up `service` of `project`; `report` (the container's) says how it went.
+    `on_phase` is told "pull" and "recreate" (the up) as they start."""
+    phase = on_phase or (lambda _name: None)
     try:
         folder = checked_folder(host_name, project)
     except RunRefused as exc:
@@ -36,7 +44,11 @@ def update_service(
     host = get_host(host_name)
     try:
         with stacks.project_lock(folder):
-            for args in (("pull", service), ("up", "-d", "--no-deps", service)):
+            for name, args in (
+                ("pull", ("pull", service)),
+                ("recreate", ("up", "-d", "--no-deps", service)),
+            ):
+                phase(name)
                 run = make_run(host, project, folder, args)
                 lines = run.run()
                 tail = " / ".join(line.strip() for line in lines[-OUTPUT_TAIL:] if line.strip())

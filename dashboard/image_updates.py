@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from engine_client import EngineClient
 from engine_client import updates as u
 from engine_client.errors import InvalidArgument
 from engine_client.image_update import UpdateReport, update_container
+from engine_client.images import ProgressState
 from engine_client.validators import parse_reference
 
 from . import credentials, image_digests
@@ -322,9 +323,16 @@ def refusal(labels: dict[str, str] | None) -> str:
     return ""
 
 
-def update(host: str, client: EngineClient, container_id: str) -> UpdateReport:
+def update(
+    host: str,
+    client: EngineClient,
+    container_id: str,
+    on_progress: Callable[[ProgressState], None] | None = None,
+    on_phase: Callable[[str], None] | None = None,
+) -> UpdateReport:
     """Update one container (engine_client.image_update) with the host's saved login for its
-    registry; a container that is not ours to recreate is refused in the report."""
+    registry; a container that is not ours to recreate is refused in the report. The
+    callbacks see the pull's progress and each phase as it starts (update_jobs.py)."""
     raw = client.containers.inspect(container_id)
     name = (raw.get("Name") or "").lstrip("/")
     reference = str((raw.get("Config") or {}).get("Image") or "")
@@ -334,7 +342,8 @@ def update(host: str, client: EngineClient, container_id: str) -> UpdateReport:
         from .compose_updates import update_service
 
         report = UpdateReport(raw["Id"], name, reference, old_image=raw.get("Image", ""))
-        report = update_service(host, project, labels.get(COMPOSE_SERVICE_LABEL, ""), report)
+        service = labels.get(COMPOSE_SERVICE_LABEL, "")
+        report = update_service(host, project, service, report, on_phase=on_phase)
         if report.ok:
             with contextlib.suppress(Exception):
                 now = client.containers.inspect(name)
@@ -351,7 +360,12 @@ def update(host: str, client: EngineClient, container_id: str) -> UpdateReport:
     except (credentials.CredentialError, InvalidArgument) as exc:
         return UpdateReport(raw["Id"], name, reference, outcome="failed", reason=str(exc))
     return update_container(
-        client, raw["Id"], auth=auth, timeout=float(settings.IMAGE_UPDATE_TIMEOUT)
+        client,
+        raw["Id"],
+        auth=auth,
+        timeout=float(settings.IMAGE_UPDATE_TIMEOUT),
+        on_progress=on_progress,
+        on_phase=on_phase,
     )
 
 
