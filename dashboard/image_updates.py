@@ -344,11 +344,11 @@ def update(
         report = UpdateReport(raw["Id"], name, reference, old_image=raw.get("Image", ""))
         service = labels.get(COMPOSE_SERVICE_LABEL, "")
         report = update_service(host, project, service, report, on_phase=on_phase)
-        if report.ok:
+        if report.ok or report.outcome == "rolled_back":
             with contextlib.suppress(Exception):
                 now = client.containers.inspect(name)
                 report.new_id, report.new_image = now["Id"], now.get("Image", "")
-                if report.new_image == report.old_image:
+                if report.ok and report.new_image == report.old_image:
                     report.outcome = "current"
         return report
     if why := refusal(labels):
