@@ -21,8 +21,9 @@ from engine_client import EngineClient
 
 from . import container_cache
 
-# The fields a verdict reads (engine_client.updates.compare): the rest is not kept.
-KEPT = ("Id", "RepoDigests", "RepoTags")
+# The fields a verdict reads (engine_client.updates.compare, the local image's age): the
+# rest is not kept.
+KEPT = ("Id", "RepoDigests", "RepoTags", "Created")
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from engine_client import EngineClient
+from engine_client import EngineClient, registry
 from engine_client import updates as u
 from engine_client.errors import InvalidArgument
 from engine_client.image_update import UpdateReport, update_container
@@ -66,6 +66,13 @@ class Verdict:
     reason: str = ""
     message: str = ""
     checked_at: datetime | None = None
+    remote_created: datetime | None = None  # when the registry's image was made
+    local_created: datetime | None = None  # when the image it runs was made
+
+    @property
+    def dated(self) -> bool:
+        """Whether to show the ages: an update found, with at least one of them known."""
+        return self.outdated and bool(self.remote_created or self.local_created)
 
     @property
     def text(self) -> str:
@@ -156,10 +163,19 @@ def check(
         message = (
             f"{message} (backing off: not asked again before {retry_after:%Y-%m-%d %H:%M} UTC)"
         )
+    # The new image's age: read from the registry once per digest, for an update found.
+    created = (
+        row.remote_created
+        if row is not None and row.remote_digest == result.remote_digest
+        else None
+    )
+    if created is None and result.status == u.UPDATE_AVAILABLE and result.remote_digest:
+        created = remote_created(host, ref, result.remote_digest)
     row, _ = ImageCheck.objects.update_or_create(
         host=host,
         reference=ref,
         defaults={
+            "remote_created": created,
             "status": result.status,
             "remote_digest": result.remote_digest,
             "reason": result.reason,
@@ -169,6 +185,19 @@ def check(
         },
     )
     return row, result.asked_registry
+
+
+def remote_created(host: str, reference: str, digest: str) -> datetime | None:
+    """When the registry's image `digest` of `reference` was made (None: not known), asked
+    of the registry with the host's saved login for it."""
+    username = password = ""
+    try:
+        cred = credentials.find(host, parse_reference(reference).registry)
+        if cred is not None:
+            username, password = cred.username, credentials.decrypt(cred.secret)
+    except (credentials.CredentialError, InvalidArgument):
+        return None
+    return registry.image_created(reference, digest, username, password)
 
 
 def container_references(client: EngineClient) -> dict[str, list[dict[str, Any]]]:
@@ -252,7 +281,10 @@ def verdict(row: ImageCheck | None, image: dict[str, Any] | None, reference: str
         row.reason,
         row.message,
         row.checked_at,
+        remote_created=row.remote_created,
     )
+    if image is not None and isinstance(image.get("Created"), int | float):
+        base.local_created = datetime.fromtimestamp(image["Created"], UTC)
     if row.status in (u.UP_TO_DATE, u.UPDATE_AVAILABLE) and image is not None:
         # The container's own image, which may not be the one the tag names now.
         mine = u.compare(reference, image, row.remote_digest)

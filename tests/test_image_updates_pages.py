@@ -6,9 +6,12 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connections
+from django.utils import timezone
 
 from dashboard import credentials
 from dashboard.models import AuditEntry, ImageCheck
@@ -17,6 +20,7 @@ from engine_client.images import registry_auth
 
 from .support.clients import persona
 from .support.lab import RUN_ID, TEST_LABEL, TEST_REPO
+from .support.netns_relay import run_in_netns
 from .support.updates import move_tag_behind_the_back, publish, push, run_update_job
 
 PAGE = "/hosts/local/updates/"
@@ -147,3 +151,31 @@ async def test_a_bulk_update_stops_at_the_first_failure(hub, engine, lab_setting
     assert "Not tried after that failure: 1 container(s)" in last
     assert f'data-id="{other["Id"]}" data-phase="not tried"' in last
     assert await sync_to_async(AuditEntry.objects.filter(action="container.update").count)() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_update_found_says_how_old_the_new_image_and_this_one_are(
+    engine, operator, netns, request
+):
+    if engine.lab_kind == "podman":
+        pytest.skip("podman has no distribution endpoint: no update is found there")
+    ref, c, new_digest = request.getfixturevalue("outdated")
+
+    def check() -> None:
+        try:
+            operator.post(f"{PAGE}check/", {"reference": ref})
+        finally:
+            connections.close_all()
+
+    # The dashboard reads the registry's config blob itself: from where the registry is.
+    run_in_netns(f"/var/run/netns/{netns}", check)
+    row = ImageCheck.objects.get(reference=ref)
+    assert row.remote_digest == new_digest and row.remote_created is not None
+    assert abs(timezone.now() - row.remote_created) < timedelta(minutes=10)  # built just now
+    page = operator.get(f"{PAGE}?outdated=1").content.decode()
+    assert 'data-age="new"' in page and 'data-age="local"' in page, page
+    # Once per digest: a check asked for again keeps it, without reading the registry (from
+    # out here it could not: a read would have left no date).
+    ImageCheck.objects.filter(pk=row.pk).update(remote_created=datetime(2001, 1, 1, tzinfo=UTC))
+    operator.post(f"{PAGE}check/", {"reference": ref})
+    assert ImageCheck.objects.get(pk=row.pk).remote_created.year == 2001
