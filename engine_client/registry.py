@@ -18,7 +18,8 @@ import requests
 
 from .validators import parse_reference
 
-TIMEOUT = 10.0
+# Short: an age is not worth holding a check of many references up for.
+TIMEOUT = 3.0
 MANIFESTS = ", ".join(
     (
         "application/vnd.docker.distribution.manifest.v2+json",
