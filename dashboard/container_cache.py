@@ -29,6 +29,7 @@ read a host's containers.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import queue
 import re
@@ -122,6 +123,9 @@ def aged_status(parsed: tuple[str, float, str], read_at: float, now: float) -> s
     return f"{head} {human_duration(seconds + max(0.0, now - read_at))}{tail}"
 
 
+_EPOCHS = itertools.count(1)
+
+
 # -- one host's cache -------------------------------------------------------------------------
 
 
@@ -145,6 +149,10 @@ class HostCache:
         self.stopping = threading.Event()
         self.settle_seconds = SETTLE_SECONDS
         self._due: dict[str, float] = {}  # id -> when to read it once more (monotonic)
+        # Bumped by every image event and every reconnect (events may have been lost then):
+        # what was read of the host's images stays good while it has not moved.
+        self.image_changes = 0
+        self.epoch = next(_EPOCHS)  # tells this cache's count from an earlier one's
         self._thread = threading.Thread(target=self._run, name=f"cache {name}", daemon=True)
         self._thread.start()
 
@@ -242,6 +250,9 @@ class HostCache:
 
     def _handle(self, message: dict[str, Any]) -> None:
         status = message.get("status")
+        self.image_changes += bool(status) + sum(
+            1 for ev in message.get("events") or [] if ev.get("Type") == "image"
+        )
         if status:
             if status.get("state") == "live":
                 was_live, self.live = self.live, True
@@ -472,6 +483,16 @@ def containers(host: str) -> list[dict[str, Any]] | None:
 
 # What `GET /containers/json` without `all` lists: containers whose process runs.
 RUNNING_STATES = ("running", "paused", "restarting")
+
+
+def image_changes(host: str) -> tuple[int, int] | None:
+    """A number that moves whenever host `host`'s images may have changed (an image event, an
+    events outage), for caches of what was read of them; None while this process does not
+    follow the host's events (then nothing read of its images can be kept)."""
+    cache = _caches.get(host)
+    if cache is None or not cache.trusted:
+        return None
+    return cache.epoch, cache.image_changes
 
 
 def select(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,13 +20,14 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from engine_client import EngineClient
+from engine_client import EngineClient, registry
 from engine_client import updates as u
 from engine_client.errors import InvalidArgument
 from engine_client.image_update import UpdateReport, update_container
+from engine_client.images import ProgressState
 from engine_client.validators import parse_reference
 
-from . import credentials
+from . import credentials, image_digests
 from .models import AuditEntry, ImageCheck
 
 # A rate-limited registry is left alone at least this long (or the interval, if longer).
@@ -65,6 +66,13 @@ class Verdict:
     reason: str = ""
     message: str = ""
     checked_at: datetime | None = None
+    remote_created: datetime | None = None  # when the registry's image was made
+    local_created: datetime | None = None  # when the image it runs was made
+
+    @property
+    def dated(self) -> bool:
+        """Whether to show the ages: an update found, with at least one of them known."""
+        return self.outdated and bool(self.remote_created or self.local_created)
 
     @property
     def text(self) -> str:
@@ -155,10 +163,19 @@ def check(
         message = (
             f"{message} (backing off: not asked again before {retry_after:%Y-%m-%d %H:%M} UTC)"
         )
+    # The new image's age: read from the registry once per digest, for an update found.
+    created = (
+        row.remote_created
+        if row is not None and row.remote_digest == result.remote_digest
+        else None
+    )
+    if created is None and result.status == u.UPDATE_AVAILABLE and result.remote_digest:
+        created = remote_created(host, ref, result.remote_digest)
     row, _ = ImageCheck.objects.update_or_create(
         host=host,
         reference=ref,
         defaults={
+            "remote_created": created,
             "status": result.status,
             "remote_digest": result.remote_digest,
             "reason": result.reason,
@@ -168,6 +185,19 @@ def check(
         },
     )
     return row, result.asked_registry
+
+
+def remote_created(host: str, reference: str, digest: str) -> datetime | None:
+    """When the registry's image `digest` of `reference` was made (None: not known), asked
+    of the registry with the host's saved login for it."""
+    username = password = ""
+    try:
+        cred = credentials.find(host, parse_reference(reference).registry)
+        if cred is not None:
+            username, password = cred.username, credentials.decrypt(cred.secret)
+    except (credentials.CredentialError, InvalidArgument):
+        return None
+    return registry.image_created(reference, digest, username, password)
 
 
 def container_references(client: EngineClient) -> dict[str, list[dict[str, Any]]]:
@@ -239,11 +269,6 @@ def check_host(
     return out
 
 
-def image_digests(client: EngineClient) -> dict[str, dict[str, Any]]:
-    """The host's images by ID (one list call), for verdicts."""
-    return {i["Id"]: i for i in client.images.list(all=False)}
-
-
 def verdict(row: ImageCheck | None, image: dict[str, Any] | None, reference: str) -> Verdict | None:
     """The update state of something running `image` under `reference`, from the cached
     registry answer `row` (None: never checked, no badge)."""
@@ -256,7 +281,10 @@ def verdict(row: ImageCheck | None, image: dict[str, Any] | None, reference: str
         row.reason,
         row.message,
         row.checked_at,
+        remote_created=row.remote_created,
     )
+    if image is not None and isinstance(image.get("Created"), int | float):
+        base.local_created = datetime.fromtimestamp(image["Created"], UTC)
     if row.status in (u.UP_TO_DATE, u.UPDATE_AVAILABLE) and image is not None:
         # The container's own image, which may not be the one the tag names now.
         mine = u.compare(reference, image, row.remote_digest)
@@ -267,8 +295,9 @@ def verdict(row: ImageCheck | None, image: dict[str, Any] | None, reference: str
 def list_verdicts(
     host: str, client: EngineClient, rows: list[dict[str, Any]]
 ) -> dict[str, Verdict]:
-    """`container_verdicts` for a list page: nothing at all while the host was never checked,
-    else one database query and one image list, and no call per row."""
+    """`container_verdicts` for a list page or a live row: nothing at all while the host was
+    never checked, else a database query or two and no engine call while the host's images
+    are as last read (image_digests), and no call per row."""
     if not ImageCheck.objects.filter(host=host).exists():
         return {}
     return container_verdicts(host, client, rows, look_up_ids=False)
@@ -285,7 +314,9 @@ def container_verdicts(
     }
     if not checks:
         return {}
-    images = image_digests(client)
+    # Kept while the host's events say no image changed: a page or a live row with badges
+    # makes no image list of its own.
+    images = image_digests.images_by_id(host, client, {r.get("ImageID", "") for r in rows})
     out = {}
     for row in rows:
         ref = refs[row["Id"]]
@@ -324,9 +355,16 @@ def refusal(labels: dict[str, str] | None) -> str:
     return ""
 
 
-def update(host: str, client: EngineClient, container_id: str) -> UpdateReport:
+def update(
+    host: str,
+    client: EngineClient,
+    container_id: str,
+    on_progress: Callable[[ProgressState], None] | None = None,
+    on_phase: Callable[[str], None] | None = None,
+) -> UpdateReport:
     """Update one container (engine_client.image_update) with the host's saved login for its
-    registry; a container that is not ours to recreate is refused in the report."""
+    registry; a container that is not ours to recreate is refused in the report. The
+    callbacks see the pull's progress and each phase as it starts (update_jobs.py)."""
     raw = client.containers.inspect(container_id)
     name = (raw.get("Name") or "").lstrip("/")
     reference = str((raw.get("Config") or {}).get("Image") or "")
@@ -336,12 +374,13 @@ def update(host: str, client: EngineClient, container_id: str) -> UpdateReport:
         from .compose_updates import update_service
 
         report = UpdateReport(raw["Id"], name, reference, old_image=raw.get("Image", ""))
-        report = update_service(host, project, labels.get(COMPOSE_SERVICE_LABEL, ""), report)
-        if report.ok:
+        service = labels.get(COMPOSE_SERVICE_LABEL, "")
+        report = update_service(host, project, service, report, on_phase=on_phase)
+        if report.ok or report.outcome == "rolled_back":
             with contextlib.suppress(Exception):
                 now = client.containers.inspect(name)
                 report.new_id, report.new_image = now["Id"], now.get("Image", "")
-                if report.new_image == report.old_image:
+                if report.ok and report.new_image == report.old_image:
                     report.outcome = "current"
         return report
     if why := refusal(labels):
@@ -353,7 +392,12 @@ def update(host: str, client: EngineClient, container_id: str) -> UpdateReport:
     except (credentials.CredentialError, InvalidArgument) as exc:
         return UpdateReport(raw["Id"], name, reference, outcome="failed", reason=str(exc))
     return update_container(
-        client, raw["Id"], auth=auth, timeout=float(settings.IMAGE_UPDATE_TIMEOUT)
+        client,
+        raw["Id"],
+        auth=auth,
+        timeout=float(settings.IMAGE_UPDATE_TIMEOUT),
+        on_progress=on_progress,
+        on_phase=on_phase,
     )
 
 

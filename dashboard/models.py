@@ -300,6 +300,9 @@ class ImageCheck(models.Model):
     retry_after = models.DateTimeField(null=True, blank=True)
     # The registry digest last announced to the alert channels (announced once per digest).
     notified_digest = models.CharField(max_length=80, blank=True)
+    # When the registry's image under `remote_digest` was made (its config's `created`), read
+    # from the registry once per digest for an update found; None: not known.
+    remote_created = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["host", "reference"]

@@ -21,6 +21,7 @@ from .consumers.log_search import LogSearchConsumer
 from .consumers.merged_logs import MergedLogsConsumer, ProjectLogsConsumer
 from .consumers.run import RunOnceConsumer, StackRunConsumer
 from .consumers.swarm import ServiceLogsConsumer, SwarmLiveConsumer
+from .consumers.updates import UpdateRunConsumer
 from .engines import HOST_NAME_RE
 
 H = rf"ws/hosts/(?P<host>{HOST_NAME_RE})"
@@ -54,6 +55,7 @@ websocket_urlpatterns = [
     ),
     re_path(rf"^{H}/events/$", EventsConsumer.as_asgi(), name="ws-events"),
     re_path(rf"^{H}/progress/$", ProgressConsumer.as_asgi(), name="ws-progress"),
+    re_path(rf"^{H}/updates/run/$", UpdateRunConsumer.as_asgi(), name="ws-update-run"),
     re_path(
         rf"^{H}/(?P<kind>images|volumes|networks)/live/$",
         ResourceListConsumer.as_asgi(),

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from .client import EngineClient
 
 POLL_SECONDS = 0.25
+# What an update goes through, in order (told to `on_phase`); "roll back" only on a failure.
+PHASES = ("pull", "recreate", "wait", "roll back")
 
 
 @dataclass
@@ -91,11 +93,14 @@ def update_container(
     auth: str | None = None,
     timeout: float = 60.0,
     on_progress: Callable[[ProgressState], None] | None = None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> UpdateReport:
     """Pull the container's image reference and, if that brought a new image, recreate the
     container from it with the same settings, name and networks; then wait (`timeout`) for
     it to run, and be healthy if it has a healthcheck, or roll back. Never raises for what
-    the engine says: the report does."""
+    the engine says: the report does. `on_phase` is told each phase as it starts (PHASES),
+    for a page that shows them live."""
+    phase = on_phase or (lambda _name: None)
     raw = client.containers.inspect(container_id)
     name = (raw.get("Name") or "").lstrip("/")
     reference = str((raw.get("Config") or {}).get("Image") or "")
@@ -109,6 +114,7 @@ def update_container(
         report.outcome, report.reason = "current", "pinned by digest: nothing newer to pull"
         return report
     try:
+        phase("pull")
         state = ProgressState()
         stream = client.images.pull(ref, auth=auth)
         with stream:
@@ -129,6 +135,7 @@ def update_container(
         report.outcome, report.new_id = "current", report.container_id
         return report
 
+    phase("recreate")
     old_config = client.images.config(report.old_image)
     spec = ContainerSpec.from_inspect(raw, old_config)
     spec.image = reference
@@ -147,6 +154,7 @@ def update_container(
         return report
     report.new_id = recreated.new_id
     was_running = bool((raw.get("State") or {}).get("Running"))
+    phase("wait")
     why = wait_settled(client, recreated.new_id, timeout) if was_running else ""
     if not why:
         report.steps.append(Step("the new container runs", "done"))
@@ -154,6 +162,7 @@ def update_container(
         return report
     report.steps.append(Step("the new container runs", "failed", why))
     report.reason = why
+    phase("roll back")
     _roll_back(client, raw, spec, recreated.new_id, networks, report)
     return report
 

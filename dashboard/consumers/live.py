@@ -16,7 +16,7 @@ from django.urls import reverse
 from engine_client.projects import PROJECT_LABEL, STACK_LABEL
 from engine_client.validators import PROJECT_NAME
 
-from .. import presenters
+from .. import image_updates, presenters
 from ..access import ADMIN, role_of
 from ..engines import Host
 from ..streams import keys
@@ -132,10 +132,12 @@ class ContainersConsumer(StreamConsumer):
             },
         )
 
-    def _row_html(self, cid: str, summary: dict[str, Any] | None) -> str:
+    def _row_html(self, cid: str, summary: dict[str, Any] | None, verdicts: dict[str, Any]) -> str:
         row = presenters.container_row(summary) if summary is not None else None
         if row is None or not self._shown(row):
             return render_to_string("containers/_row_removed.html", {"short_id": cid[:12]})
+        # The badge the page rendered, kept: from the checks' cache, never a registry call.
+        row["update"] = verdicts.get(row["id"])
         return render_to_string(
             "containers/_row.html",
             {
@@ -146,6 +148,9 @@ class ContainersConsumer(StreamConsumer):
                 "port_host": self._port_host(),
             },
         )
+
+    def _verdicts(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        return image_updates.list_verdicts(self.host.name, self.client, rows)
 
     async def forward(self, key: str, message: dict[str, Any]) -> None:
         parts: list[str] = []
@@ -164,7 +169,9 @@ class ContainersConsumer(StreamConsumer):
         for cid, (when, row) in (message.get("recent_rows") or {}).items():
             if when >= self.since:
                 rows[cid] = row
-        parts.extend(self._row_html(cid, row) for cid, row in rows.items())
+        present = [row for row in rows.values() if row is not None]
+        verdicts = await database_sync_to_async(self._verdicts)(present) if present else {}
+        parts.extend(self._row_html(cid, row, verdicts) for cid, row in rows.items())
         if (status := message.get("status")) and status.get("resync"):
             parts.append(self._resync_html())
         if status:

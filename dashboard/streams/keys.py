@@ -28,6 +28,7 @@ COMPOSE = "compose"
 DISK = "disk"
 SWARM_STATE = "swarmstate"
 LOG_SEARCH = "logsearch"
+UPDATE_RUN = "updaterun"
 KINDS = frozenset(
     {
         EVENTS,
@@ -43,6 +44,7 @@ KINDS = frozenset(
         DISK,
         SWARM_STATE,
         LOG_SEARCH,
+        UPDATE_RUN,
     }
 )
 

@@ -5,6 +5,7 @@ failure). The procedures are dashboard/image_updates.py's and engine_client's.""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -13,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import image_updates as iu
+from .. import update_jobs
 from ..access import OPERATOR, VIEWER, require_role
 from ..audit import audited
 from ..forms.image_updates import CheckForm, UpdateForm
@@ -91,23 +93,21 @@ def update_check(request: HttpRequest, host: str) -> HttpResponse:
 @require_POST
 @require_role(OPERATOR)
 def update_apply(request: HttpRequest, host: str) -> HttpResponse:
-    """Update the selected containers one at a time; the first failure (or rollback) stops
-    the rest, which are listed as not tried."""
-    h, client = host_client(request, host)
+    """Update the selected containers one at a time, as a job the page watches live (each
+    one's pull progress and phase); the first failure (or rollback) stops the rest."""
+    h, _ = host_client(request, host)
     form = UpdateForm(request.POST, ids=request.POST.getlist("ids"))
-    context: dict[str, Any] = {"host": h, "form": form, "reports": [], "skipped": []}
     if not form.is_valid():
+        context = {"host": h, "form": form, "reports": [], "skipped": []}
         return render(request, "updates/result.html", context, status=400)
-    ids = form.cleaned_data["ids"]
-    who = request.user
-    for n, cid in enumerate(ids):
-        report = iu.update(h.name, client, cid)
-        iu.audit_update(
-            h.name, report, who.get_username(), who, request.META.get("REMOTE_ADDR", "")[:64]
-        )
-        context["reports"].append(report)
-        if not report.ok:
-            context["skipped"] = ids[n + 1 :]
-            break
+    job = update_jobs.issue(request, h.name, form.cleaned_data["ids"])
+    # Each container's update is audited by the job when it ends (update_jobs.on_report).
     request._audit_written = True
-    return render(request, "updates/result.html", context)
+    context = {
+        "host": h,
+        "job": job.job,
+        "items": [{"id": cid, "phase": "waiting", "phases": []} for cid in job.ids],
+        "ws_url": f"/ws/hosts/{h.name}/updates/run/?" + urlencode({"t": update_jobs.ticket(job)}),
+        **update_jobs.context(job),
+    }
+    return render(request, "updates/run.html", context)

@@ -13,9 +13,11 @@ import ctypes
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 CLONE_NEWNET = 0x40000000
+T = TypeVar("T")
 _libc = ctypes.CDLL("libc.so.6", use_errno=True)
 
 
@@ -89,3 +91,28 @@ def relay(netns_path: str, target: tuple[str, int]) -> Iterator[int]:
         for c in conns:
             with contextlib.suppress(OSError):
                 c.close()
+
+
+def run_in_netns(netns_path: str, fn: Callable[[], T]) -> T:
+    """`fn()` in a thread of its own inside the namespace (as the dashboard would be beside
+    a registry the engine reaches on 127.0.0.1), its result or its exception here."""
+    out: dict[str, Any] = {}
+
+    def enter_and_run() -> None:
+        fd = os.open(netns_path, os.O_RDONLY)
+        try:
+            if _libc.setns(fd, CLONE_NEWNET) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"setns {netns_path}: {os.strerror(err)}")
+            out["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            out["error"] = exc
+        finally:
+            os.close(fd)
+
+    t = threading.Thread(target=enter_and_run, daemon=True)
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]

@@ -5,6 +5,7 @@ machine), so that only the registry knows the new digest."""
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from engine_client import EngineClient, EngineError
 from engine_client.images import read_progress
@@ -92,3 +93,39 @@ def _with_change(engine: EngineClient, image_id: str, ref: str, change: str) -> 
     with contextlib.suppress(EngineError):
         engine.images.remove(image_id, force=True)
     return new_id if new_id.startswith("sha256:") else f"sha256:{new_id}"
+
+
+async def run_update_job(client: Any, ids: list[str], timeout: float = 120) -> list[str]:
+    """POST the update of `ids` as `client` (a logged-in test client), then watch its job over
+    the page's websocket until it has finished: every message, in order (the last is the
+    whole outcome). Needs the `hub` fixture and a transactional database (the job's thread
+    writes the audit entries)."""
+    import html as htmllib
+    import re
+    import time
+
+    from asgiref.sync import sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from dashboard.asgi import application
+
+    from .clients import ORIGIN, cookie_of
+
+    resp = await sync_to_async(client.post)("/hosts/local/updates/apply/", {"ids": ids})
+    page = resp.content.decode()
+    assert resp.status_code == 200, page[-2000:]
+    m = re.search(r'ws-connect="(/ws/hosts/local/updates/run/\?t=[^"]+)"', page)
+    assert m, page[-2000:]
+    comm = WebsocketCommunicator(
+        application, htmllib.unescape(m.group(1)), headers=[ORIGIN, cookie_of(client)]
+    )
+    connected, code = await comm.connect()
+    assert connected, code
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while not seen or 'data-state="finished"' not in seen[-1]:
+            seen.append(await comm.receive_from(timeout=max(deadline - time.monotonic(), 0.1)))
+    finally:
+        await comm.disconnect()
+    return seen
