@@ -1,6 +1,8 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, register_converter
 
+from .api.routes import openapi_view
+from .api.routes import urlpatterns as api_urlpatterns
 from .converters import (
     ContainerIdConverter,
     EngineRefConverter,
@@ -32,6 +34,7 @@ from .views import (
     registries,
     stacks,
     system,
+    tokens,
     users,
     volumes,
 )
@@ -199,6 +202,11 @@ urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("account/password/", users.password_change, name="password-change"),
+    path("account/tokens/", tokens.token_list, name="token-list"),
+    path("account/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token-revoke"),
+    # Token-only routes: no session, no CSRF (dashboard/api/auth.py).
+    path("api/v1/openapi.json", login_not_required(openapi_view), name="api-openapi"),
+    path("api/v1/", include(api_urlpatterns())),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
     path("settings/", include(settings_urls)),
