@@ -37,6 +37,7 @@ from .views import (
     tokens,
     users,
     volumes,
+    webhooks,
 )
 from .views.health import healthz
 
@@ -180,6 +181,8 @@ settings_urls = [
     path("users/new/", users.user_new, name="user-new"),
     path("users/<int:pk>/", users.user_edit, name="user-edit"),
     path("users/<int:pk>/password/", users.user_password, name="user-password"),
+    path("webhooks/", webhooks.webhook_list, name="webhook-list"),
+    path("webhooks/<int:pk>/revoke/", webhooks.webhook_revoke, name="webhook-revoke"),
 ]
 
 alert_urls = [

@@ -5,6 +5,7 @@ People: vera (viewer), oscar (operator), alice (admin); each makes tokens for th
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from dashboard.api.routes import ROUTES, openapi, openapi_path
 from dashboard.engines import reset_clients
-from dashboard.models import ApiToken, AuditEntry, EngineHost
+from dashboard.models import ApiToken, AuditEntry, EngineHost, Webhook
 
 from .support.api import TokenClient, token_for
 from .support.fakes import FakeEngine
@@ -254,3 +255,56 @@ def test_the_description_and_the_urls_name_the_same_operations(client):
     assert described == _api_patterns()
     assert len(described) == len(ROUTES)
     assert openapi() == spec
+
+
+# -- webhooks ---------------------------------------------------------------------------------
+
+
+def test_only_an_admin_makes_a_webhook_and_its_secret_is_shown_once(fake_host, admin, operator):
+    data = {"host": "local", "kind": "project", "target": "shop"}
+    assert operator.post("/settings/webhooks/", data).status_code == 403
+    page = admin.post("/settings/webhooks/", data).content.decode()
+    hook = Webhook.objects.get()
+    secret = re.search(r'id="webhook-secret">([^<]+)<', page).group(1)
+    assert secret not in hook.digest and f"/api/v1/hooks/{hook.key}/" in page
+    assert secret not in admin.get("/settings/webhooks/").content.decode()
+    assert AuditEntry.objects.filter(action="webhook.create", outcome="ok").count() == 1
+    bad = admin.post("/settings/webhooks/", {**data, "target": "Not A Name"})
+    assert bad.status_code == 400 and Webhook.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "says"),
+    [
+        ("no-secret", 401, "no secret"),
+        ("wrong-secret", 401, "unknown webhook or wrong secret"),
+        ("unknown-key", 401, "unknown webhook or wrong secret"),
+        ("secret-in-url", 400, "query string"),
+        ("revoked", 401, "revoked"),
+        ("get", 405, "use POST"),
+    ],
+)
+def test_a_webhook_refuses_and_does_nothing(fake_host, settings, tmp_path, case, status, says):
+    from dashboard.api import hooks
+
+    settings.STACKS_DIR = tmp_path / "stacks"
+    hook, secret = hooks.make("local", "project", "shop", "alice")
+    url = f"/api/v1/hooks/{hook.key}/"
+    headers = {hooks.HEADER: secret}
+    client = TokenClient()
+    if case == "no-secret":
+        headers = {}
+    elif case == "wrong-secret":
+        headers = {hooks.HEADER: secret[:-1] + ("A" if secret[-1] != "A" else "B")}
+    elif case == "unknown-key":
+        url = "/api/v1/hooks/" + "0" * 24 + "/"
+    elif case == "secret-in-url":
+        url += f"?secret={secret}"
+        headers = {}
+    elif case == "revoked":
+        Webhook.objects.update(revoked=timezone.now())
+    before = AuditEntry.objects.count()
+    resp = client.get(url, headers=headers) if case == "get" else client.post(url, headers=headers)
+    assert resp.status_code == status and says in resp.json()["error"]
+    assert _denied(before).outcome == "denied"
+    assert fake_host.requests == [] and not (tmp_path / "stacks").exists()

@@ -20,6 +20,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from engine_client import EngineError, InvalidArgument
@@ -137,11 +138,33 @@ def api_view(ops: dict[str, Op]) -> Callable[..., HttpResponse]:
             return _refuse(request, kwargs, 400, str(exc))
         except EngineError as exc:
             return error(status_for(exc), f"the engine said: {exc.message}", engine=exc.message)
-        if isinstance(result, HttpResponse):
+        if isinstance(result, HttpResponseBase):
             return result
         return JsonResponse(result, safe=False)
 
     view.api_ops = ops
+    return view
+
+
+def hook_view(op: Op) -> Callable[..., HttpResponse]:
+    """The view of the webhook route: its own secret, not a token (dashboard/api/hooks.py)."""
+
+    @csrf_exempt
+    @login_not_required
+    def view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        request.user = AnonymousUser()
+        if request.method != op.method:
+            response = _refuse(request, kwargs, 405, f"use {op.method} here")
+            response["Allow"] = op.method
+            return response
+        try:
+            result: HttpResponse = op.handler(request, **kwargs)
+        except Http404 as exc:
+            return _refuse(request, kwargs, 404, str(exc) or "not found")
+        return result
+
+    view.api_ops = {op.method: op}
+    view.api_auth = "webhook"
     return view
 
 

@@ -13,7 +13,6 @@ from django.db import connections
 from django.http import HttpRequest, StreamingHttpResponse
 
 from engine_client import EngineError
-from engine_client.validators import parse_reference
 
 from .. import credentials
 from ..access import may_use_host
@@ -40,8 +39,8 @@ def image_list(request: HttpRequest, host: str) -> Any:
 
 def image_pull(request: HttpRequest, host: str) -> StreamingHttpResponse:
     h, client = host_client(request, host)
-    reference = valid(PullForm(body_of(request)))["reference"]
-    ref = parse_reference(reference)
+    ref = valid(PullForm(body_of(request)))["reference"]  # an ImageRef, checked
+    reference = str(ref)
     auth = credentials.auth_header(h.name, ref.registry)
 
     try:

@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, register_converter
 
 from ..access import ADMIN, OPERATOR, VIEWER
-from ..converters import ContainerIdConverter, EngineRefConverter, HostNameConverter
-from . import containers, images
-from .auth import Op, api_view
+from ..converters import (
+    ContainerIdConverter,
+    EngineRefConverter,
+    HostNameConverter,
+    ProjectNameConverter,
+)
+from . import containers, hooks, images, projects
+from .auth import Op, api_view, hook_view
 
 
 @dataclass(frozen=True)
@@ -41,12 +46,16 @@ class Route:
     query: tuple[Param, ...] = ()
     body: tuple[Param, ...] = ()
     returns: str = "application/json"
-    tags: tuple[str, ...] = field(default=())
+    # "token" (a personal token, the role checked), or "webhook" (the hook's own secret).
+    auth: str = "token"
 
 
 HOST = "hosts/<host:host>/"
 CONTAINER = HOST + "containers/<ref:ref>/"
 TIMEOUT = (Param("t", "seconds to wait before killing (0-3600)", "integer"),)
+PROJECT = HOST + "projects/<project:name>/"
+SERVICE = HOST + "swarm/services/<ref:ref>/"
+COMPOSE_OUT = "each command's exit status and the last lines of its output"
 
 ROUTES: list[Route] = [
     Route("GET", "hosts/", "host_list", VIEWER, images.host_list, "The hosts this token may use"),
@@ -141,12 +150,100 @@ ROUTES: list[Route] = [
         body=(Param("reference", "e.g. 127.0.0.1:5000/lab/busybox:latest"),),
         returns="application/x-ndjson",
     ),
+    Route(
+        "GET",
+        HOST + "projects/",
+        "project_list",
+        VIEWER,
+        projects.project_list,
+        "Compose projects (and swarm stacks), with their status roll-up",
+    ),
+    *[
+        Route(
+            "POST",
+            PROJECT + f"{action}/",
+            f"project_{action}",
+            ADMIN,
+            getattr(projects, f"project_{action}"),
+            f"compose {action} of a project kept in the stacks directory, run to the end: "
+            + COMPOSE_OUT,
+        )
+        for action in ("up", "pull", "restart", "down")
+    ],
+    Route(
+        "GET",
+        HOST + "swarm/services/",
+        "service_list",
+        VIEWER,
+        projects.service_list,
+        "Swarm services, with running/desired task counts",
+    ),
+    Route(
+        "POST",
+        SERVICE + "scale/",
+        "service_scale",
+        OPERATOR,
+        projects.service_scale,
+        "Scale a replicated service",
+        body=(Param("replicas", "0-10000", "integer"),),
+    ),
+    Route(
+        "POST",
+        SERVICE + "image/",
+        "service_image",
+        OPERATOR,
+        projects.service_image,
+        "A rolling update to another image",
+        body=(Param("image", "an image reference"),),
+    ),
+    Route(
+        "POST",
+        SERVICE + "force-update/",
+        "service_force_update",
+        OPERATOR,
+        projects.service_force_update,
+        "Redeploy every task, nothing else changed",
+    ),
+    Route(
+        "POST",
+        SERVICE + "rollback/",
+        "service_rollback",
+        OPERATOR,
+        projects.service_rollback,
+        "Back to the service's previous settings",
+    ),
+    Route(
+        "POST",
+        "hooks/<hook:key>/",
+        "webhook_run",
+        "",
+        hooks.run_hook,
+        "Run a redeploy webhook: a project's compose pull and up, or a service's force update "
+        "with its image re-resolved. No token: the hook's secret goes in the "
+        "X-Dashboard-Webhook-Secret header (never the URL)",
+        auth="webhook",
+    ),
 ]
+
+
+class HookKeyConverter:
+    regex = "[0-9a-f]{24}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(HookKeyConverter, "hook")
 
 CONVERTERS: dict[str, Any] = {
     "host": HostNameConverter,
     "ref": EngineRefConverter,
     "cid": ContainerIdConverter,
+    "project": ProjectNameConverter,
+    "hook": HookKeyConverter,
 }
 _PART = re.compile(r"<(?:(\w+):)?(\w+)>")
 
@@ -199,6 +296,10 @@ def _operation(route: Route) -> dict[str, Any]:
             },
         },
     }
+    if route.auth == "webhook":
+        op["security"] = [{"webhook": []}]
+        op["description"] = "Needs the hook's secret in the X-Dashboard-Webhook-Secret header."
+        del op["x-required-role"]
     if route.body:
         schema = {
             "type": "object",
@@ -280,10 +381,15 @@ def openapi_view(request: HttpRequest) -> JsonResponse:
 
 def urlpatterns() -> list[URLPattern]:
     by_path: dict[str, dict[str, Op]] = {}
+    hooks_: list[URLPattern] = []
     for route in ROUTES:
+        if route.auth == "webhook":
+            op = Op(route.method, route.name, route.role, route.handler)
+            hooks_.append(path(route.path, hook_view(op), name="api-" + route.name))
+            continue
         op = Op(route.method, route.name, route.role, route.handler)
         by_path.setdefault(route.path, {})[route.method] = op
     return [
         path(p, api_view(ops), name="api-" + "-".join(sorted(o.name for o in ops.values())))
         for p, ops in by_path.items()
-    ]
+    ] + hooks_

@@ -7,6 +7,9 @@ from typing import Any
 from django import forms
 from django.core.validators import MaxValueValidator
 
+from engine_client.validators import check_project_name, check_service_name
+
+from .fields import engine_rule
 from .projects import project_field
 
 
@@ -49,3 +52,27 @@ class TokenForm(forms.Form):
         days.initial = min(90, max_days)
         days.validators.append(MaxValueValidator(max_days))
         days.widget.attrs["max"] = max_days
+
+
+class WebhookForm(forms.Form):
+    """A new redeploy webhook: a compose project (by compose's name rule) or a swarm service
+    (by the engine's service name rule) on one host."""
+
+    host = forms.ChoiceField(choices=[])
+    kind = forms.ChoiceField(choices=[("project", "Compose project"), ("service", "Swarm service")])
+    target = forms.CharField(max_length=128, help_text="the project's or the service's name")
+
+    def __init__(self, *args: Any, hosts: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["host"].choices = [(h, h) for h in hosts]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        target, kind = data.get("target"), data.get("kind")
+        if target and kind:
+            rule = check_project_name if kind == "project" else check_service_name
+            try:
+                data["target"] = engine_rule(rule, target.strip())
+            except forms.ValidationError as exc:
+                self.add_error("target", exc)
+        return data
