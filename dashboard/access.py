@@ -29,8 +29,16 @@ _RANK = {role: i for i, role in enumerate(ROLES)}
 
 
 def role_of(user: Any) -> str | None:
+    """The user's role; for an API request, the lower of it and its token's role (the API
+    sets `token_role` on the user it loads: dashboard/api/auth.py)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
+    role = _own_role(user)
+    cap = getattr(user, "token_role", None)
+    return role if cap is None else min(role, cap, key=_RANK.__getitem__)
+
+
+def _own_role(user: Any) -> str:
     if user.is_superuser:
         return ADMIN
     cached = getattr(user, "_dashboard_role", None)
@@ -42,8 +50,19 @@ def role_of(user: Any) -> str | None:
 
 
 def granted_hosts(user: Any) -> set[str] | None:
-    """The hosts `user` is limited to, or None for every host."""
-    if not getattr(user, "is_authenticated", False) or user.is_superuser:
+    """The hosts `user` is limited to, or None for every host; for an API request, also
+    within its token's hosts (`token_hosts`, set like `token_role`)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    own = _own_hosts(user)
+    limit: set[str] | None = getattr(user, "token_hosts", None)
+    if limit is None:
+        return own
+    return set(limit) if own is None else own & set(limit)
+
+
+def _own_hosts(user: Any) -> set[str] | None:
+    if user.is_superuser:
         return None
     if not hasattr(user, "_dashboard_hosts"):
         from .models import HostGrant

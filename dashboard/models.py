@@ -312,3 +312,61 @@ class ImageCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.host} {self.reference}: {self.status}"
+
+
+class ApiToken(models.Model):
+    """A personal API token (dashboard/api/tokens.py): made by a user for themself, used as
+    `Authorization: Bearer dsh_<prefix>_<secret>` on /api/ only.
+
+    Only the secret's SHA-256 is kept (it is 32 random bytes, so a slow hasher would add
+    nothing but time to every request); the whole token is shown once, when made. It acts
+    with the lower of `role` and its user's role at the time of each request, within
+    `hosts` (empty: every host the user may use).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    digest = models.CharField(max_length=64)
+    role = models.CharField(max_length=8)
+    hosts = models.JSONField(default=list, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField()
+    last_used = models.DateTimeField(null=True, blank=True)
+    last_used_from = models.CharField(max_length=64, blank=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}, {self.role})"
+
+
+class Webhook(models.Model):
+    """A redeploy webhook for CI (dashboard/api/hooks.py): `POST /api/v1/hooks/<key>/` with
+    its secret in the `X-Dashboard-Webhook-Secret` header (never the URL) redeploys a compose
+    project (pull, then up) or force-updates a swarm service with its image re-resolved.
+    Only the secret's SHA-256 is kept; it is shown once, when made."""
+
+    PROJECT = "project"
+    SERVICE = "service"
+    KINDS = [(PROJECT, "Compose project"), (SERVICE, "Swarm service")]
+
+    key = models.CharField(max_length=32, unique=True)
+    digest = models.CharField(max_length=64)
+    host = models.CharField(max_length=64)
+    kind = models.CharField(max_length=8, choices=KINDS)
+    target = models.CharField(max_length=255)
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["host", "kind", "target"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.target} on {self.host} ({self.key})"

@@ -288,3 +288,7 @@ PALETTE_TTL = env_float("DASHBOARD_PALETTE_TTL", 5.0)
 # run (and be healthy, if it has a healthcheck) before rolling back.
 IMAGE_UPDATE_INTERVAL = env_float("DASHBOARD_IMAGE_UPDATE_INTERVAL", 21600.0)
 IMAGE_UPDATE_TIMEOUT = env_float("DASHBOARD_IMAGE_UPDATE_TIMEOUT", 60.0)
+
+# -- API tokens and webhooks (issue 19) ------------------------------------------------------
+# The longest a personal API token may live, in days (each token has an expiry, at most this).
+DASHBOARD_API_TOKEN_MAX_DAYS = int(os.environ.get("DASHBOARD_API_TOKEN_MAX_DAYS", "365"))

@@ -1,6 +1,8 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, register_converter
 
+from .api.routes import openapi_view
+from .api.routes import urlpatterns as api_urlpatterns
 from .converters import (
     ContainerIdConverter,
     EngineRefConverter,
@@ -32,8 +34,10 @@ from .views import (
     registries,
     stacks,
     system,
+    tokens,
     users,
     volumes,
+    webhooks,
 )
 from .views.health import healthz
 
@@ -177,6 +181,8 @@ settings_urls = [
     path("users/new/", users.user_new, name="user-new"),
     path("users/<int:pk>/", users.user_edit, name="user-edit"),
     path("users/<int:pk>/password/", users.user_password, name="user-password"),
+    path("webhooks/", webhooks.webhook_list, name="webhook-list"),
+    path("webhooks/<int:pk>/revoke/", webhooks.webhook_revoke, name="webhook-revoke"),
 ]
 
 alert_urls = [
@@ -199,6 +205,11 @@ urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("account/password/", users.password_change, name="password-change"),
+    path("account/tokens/", tokens.token_list, name="token-list"),
+    path("account/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token-revoke"),
+    # Token-only routes: no session, no CSRF (dashboard/api/auth.py).
+    path("api/v1/openapi.json", login_not_required(openapi_view), name="api-openapi"),
+    path("api/v1/", include(api_urlpatterns())),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
     path("settings/", include(settings_urls)),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import builtins
 import copy
+import dataclasses
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ from .validators import (
     check_secret_name,
     check_service_name,
     check_unlock_key,
+    parse_reference,
 )
 
 if TYPE_CHECKING:
@@ -358,6 +360,28 @@ class ServicesAPI:
             task["ForceUpdate"] = int(task.get("ForceUpdate") or 0) + 1
 
         return self.update(service, change)
+
+    def redeploy(self, service: str, auth: str | None = None) -> tuple[str, builtins.list[str]]:
+        """Redeploy every task with the image's tag resolved again at the registry (what a
+        CI job that pushed a new build under the same tag wants): the digest comes from
+        `GET /distribution`, the spec gets `tag@digest` and a new ForceUpdate in one update.
+        Returns the image set and the engine's warnings."""
+        raw = self.inspect(service)
+        task = (raw.get("Spec") or {}).get("TaskTemplate") or {}
+        image = (task.get("ContainerSpec") or {}).get("Image") or ""
+        if not image:
+            raise InvalidArgument("the service names no image")
+        ref = parse_reference(image)
+        tagged = str(dataclasses.replace(ref, tag=ref.tag_or_latest, digest=None))
+        descriptor = self._c.updates.distribution(tagged, auth).get("Descriptor") or {}
+        resolved = f"{tagged}@{descriptor['Digest']}" if descriptor.get("Digest") else tagged
+
+        def change(spec: dict[str, Any]) -> None:
+            template = spec.setdefault("TaskTemplate", {})
+            template.setdefault("ContainerSpec", {})["Image"] = resolved
+            template["ForceUpdate"] = int(template.get("ForceUpdate") or 0) + 1
+
+        return resolved, self.update(raw["ID"], change, registry_auth=auth)
 
     def remove(self, service: str) -> None:
         self._c.request("DELETE", "/services/{}", check_ref(service, "service"))

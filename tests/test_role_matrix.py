@@ -16,16 +16,22 @@ from dashboard.asgi import application
 from dashboard.engines import reset_clients
 from dashboard.models import AuditEntry, EngineHost, HostGrant
 
+from .support.api import TokenClient, token_for
 from .support.clients import ORIGIN, cookie_for
 from .support.fakes import FakeEngine
 from .support.routes import all_routes, websocket_routes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Public on purpose, each with its own tests (tests/test_operability.py).
-PUBLIC = {"login", "logout", "healthz", "metrics"}
+# Public on purpose, each with its own tests (tests/test_operability.py; the API's
+# description: tests/test_api_tokens.py).
+PUBLIC = {"login", "logout", "healthz", "metrics", "api-openapi"}
 RANK = {None: -1, **{r: i for i, r in enumerate(ROLES)}}
-ROUTES = [r for r in all_routes() if r.name not in PUBLIC]
+# The API's routes take a token, never a session: their own matrix is below.
+API_ROUTES = [r for r in all_routes() if hasattr(r.callback, "api_ops")]
+ROUTES = [r for r in all_routes() if r.name not in PUBLIC and r not in API_ROUTES]
+# Webhooks take their own secret, not a token (tests/test_api_tokens.py).
+TOKEN_ROUTES = [r for r in API_ROUTES if getattr(r.callback, "api_auth", "") != "webhook"]
 WS_ROUTES = websocket_routes()
 
 
@@ -97,6 +103,52 @@ def test_a_user_limited_to_one_host_is_refused_on_the_others(fake_host, viewer):
     # ... and never sees it offered.
     page = viewer.get("/hosts/").content.decode()
     assert "host-card-extra" in page and "host-card-local" not in page
+    assert fake_host.requests == []
+
+
+def test_every_api_route_declares_its_roles():
+    assert len(TOKEN_ROUTES) > 5
+    for route in TOKEN_ROUTES:
+        assert all(op.role in ROLES for op in route.callback.api_ops.values()), route.name
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_token_matrix_over_every_api_route(fake_host, role):
+    """A token of each role on every API route and method: allowed, or 403 (405 for a method
+    the route does not take); every POST leaves an audit entry."""
+    client = TokenClient(token_for(f"tok-{role}", role))
+    wrong = []
+    for route in TOKEN_ROUTES:
+        for method in ("get", "post"):
+            op = route.callback.api_ops.get(method.upper())
+            before = AuditEntry.objects.count()
+            status = getattr(client, method)(route.url).status_code
+            if op is None:
+                ok = status == 405
+            elif RANK[role] < RANK[op.role]:
+                ok = status == 403
+            else:
+                ok = status not in (401, 403, 405)
+            if not ok:
+                wrong.append((route.url, method, status, role))
+            if method == "post" and AuditEntry.objects.count() == before:
+                wrong.append((route.url, method, status, "POST left no audit entry"))
+    assert not wrong
+
+
+def test_no_token_and_a_session_alone_are_401_on_every_api_route(fake_host, admin):
+    wrong = []
+    for route in API_ROUTES:
+        for client in (TokenClient(), admin):
+            for method in ("get", "post"):
+                status = getattr(client, method)(route.url).status_code
+                # A webhook checks the method before its secret.
+                hook_405 = route not in TOKEN_ROUTES and method.upper() not in (
+                    route.callback.api_ops
+                )
+                if status != (405 if hook_405 else 401):
+                    wrong.append((route.url, method, status))
+    assert not wrong
     assert fake_host.requests == []
 
 

@@ -11,7 +11,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 CID = "a" * 64
 # By parameter name first, then by whatever fits the converter's regex.
-BY_NAME = {"host": "local", "name": "extra", "container_id": CID, "ref": "somename", "pk": "1"}
+BY_NAME = {
+    "host": "local",
+    "name": "extra",
+    "container_id": CID,
+    "ref": "somename",
+    "pk": "1",
+    "key": "a" * 24,
+}
 CANDIDATES = ["somename", CID, "1", "a" * 25, "x"]
 
 
