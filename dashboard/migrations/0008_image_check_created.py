@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dashboard", "0006_image_checks"),
+        ("dashboard", "0007_api_tokens"),
     ]
 
     operations = [
