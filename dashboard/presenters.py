@@ -285,16 +285,32 @@ def event_row(ev: dict[str, Any]) -> dict[str, Any]:
 MASK = "••••••••"
 
 
+def masked_env(env: list[str]) -> list[str]:
+    """`KEY=value` items with the values of secret-looking variables hidden."""
+    return [
+        f"{key}={MASK}" if sep and SECRET_NAME.search(key) else item
+        for item in env
+        for key, sep, _ in [item.partition("=")]
+    ]
+
+
 def masked_inspect(c: dict[str, Any]) -> dict[str, Any]:
     """An inspect with the values of secret-looking variables hidden (as on the env tab)."""
     out = copy.deepcopy(c)
     config = out.get("Config") or {}
     if config.get("Env"):
-        config["Env"] = [
-            f"{key}={MASK}" if sep and SECRET_NAME.search(key) else item
-            for item in config["Env"]
-            for key, sep, _ in [item.partition("=")]
-        ]
+        config["Env"] = masked_env(config["Env"])
+    return out
+
+
+def masked_service(s: dict[str, Any]) -> dict[str, Any]:
+    """A service as the engine lists it, with its secret-looking variables hidden (as on the
+    service's page)."""
+    out = copy.deepcopy(s)
+    for spec in (out.get("Spec"), out.get("PreviousSpec")):
+        container = ((spec or {}).get("TaskTemplate") or {}).get("ContainerSpec") or {}
+        if container.get("Env"):
+            container["Env"] = masked_env(container["Env"])
     return out
 
 

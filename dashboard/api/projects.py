@@ -13,6 +13,7 @@ from django.http import HttpRequest, JsonResponse
 from .. import container_cache, deploy
 from ..audit import audited
 from ..forms.swarm_services import ImageForm, ScaleForm
+from ..presenters import masked_service
 from ..project_presenters import project_list_row
 from ..web import host_client
 from .auth import body_of, error, valid
@@ -54,7 +55,7 @@ project_down = _compose("down")
 
 def service_list(request: HttpRequest, host: str) -> Any:
     _, client = host_client(request, host)
-    return client.services.list()
+    return [masked_service(s) for s in client.services.list()]
 
 
 def _named(client: Any, ref: str) -> tuple[str, str]:
