@@ -197,7 +197,11 @@ class HostCache:
     def _run(self) -> None:
         while not self.stopping.is_set():
             wait = RETRY_SECONDS
-            if self._due:
+            if self.live and not self.filled:
+                # The next full read covers what was due; a failed one is tried again after
+                # a pause, not at once (an engine going away fails it instantly).
+                wait = max(0.0, self.fill_started + RETRY_SECONDS - time.time())
+            elif self._due:
                 wait = max(0.0, min(min(self._due.values()) - time.monotonic(), wait))
             try:
                 kind, item = self.inbox.get(timeout=wait)

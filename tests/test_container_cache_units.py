@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from dashboard.container_cache import HostCache, aged_status, human_duration, parse_status, select
+from dashboard.container_cache import (
+    RETRY_SECONDS,
+    HostCache,
+    aged_status,
+    human_duration,
+    parse_status,
+    select,
+)
 from engine_client import EngineUnreachable
 
 
@@ -165,6 +172,26 @@ def test_a_failed_read_again_makes_it_untrusted_until_a_full_read(live_cache: An
     cache.refresh()
     _settled(cache)
     assert cache.rows() is not None
+
+
+def test_a_failed_full_read_is_tried_again_after_a_pause_not_at_once(live_cache: Any) -> None:
+    # Seen on Podman as its service stopped: a read failed while the events stream still
+    # said live, with a container due to be read once more; the worker then tried the full
+    # read hundreds of times a second until the stream noticed.
+    cache, client = live_cache
+    time.sleep(0.6)
+    cache.settle_seconds = 0.2  # due to be read once more after the failure
+    client.fail = True
+    cache.feed({"events": [_ev("zz", "create")], "rows": {}, "at": time.time()})
+    _settled(cache)
+    asked = len(client.asked)
+    time.sleep(0.6)
+    assert len(client.asked) - asked <= 1, "full reads tried again at once"
+    client.fail = False
+    deadline = time.monotonic() + 2 * RETRY_SECONDS + 1
+    while cache.rows() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cache.rows() is not None, "tried again after the pause, and trusted once read"
 
 
 def test_select_lists_what_the_engine_would() -> None:

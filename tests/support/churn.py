@@ -128,6 +128,9 @@ class Churn:
             self._n += 1
             name = f"churn-{self.tag}-{self._n}"
             args = ["--label", f"{TEST_LABEL}={RUN_ID}", "--label", f"{CHURN_LABEL}={self.tag}"]
+            # `sleep` as PID 1 ignores SIGTERM: an engine that stops (or restarts) waits this
+            # long for each running one, not the default 10 s.
+            args += ["--stop-timeout", "1"]
             if self.rng.random() < 0.5:
                 args += ["--health-cmd", "test -e /tmp/ok", "--health-interval", "1s"]
                 args += ["--health-retries", "1", "--health-timeout", "1s"]
