@@ -102,7 +102,7 @@ def test_the_image_serves_the_dashboard_as_a_non_root_user_with_the_socket(lab, 
             page = context.new_page()
             errors = watch_console(page)
             page.goto(run.url + "/")
-            page.fill("input[name=username]", run.admin)
+            page.fill("input[name=username]", run.username)
             page.fill("input[name=password]", run.password)
             page.click("button[type=submit]")
             page.wait_for_url("**/hosts/local/containers/")
@@ -152,7 +152,7 @@ def test_the_image_serves_the_dashboard_as_a_non_root_user_with_the_socket(lab, 
             resp = s.post(
                 run.url + "/login/",
                 data={
-                    "username": run.admin,
+                    "username": run.username,
                     "password": run.password,
                     "csrfmiddlewaretoken": s.cookies["csrftoken"],
                 },
@@ -178,7 +178,7 @@ def test_the_image_lists_the_containers_of_a_podman_socket(lab, image):
             s.post(
                 run.url + "/login/",
                 data={
-                    "username": run.admin,
+                    "username": run.username,
                     "password": run.password,
                     "csrfmiddlewaretoken": s.cookies["csrftoken"],
                 },

@@ -41,8 +41,15 @@ def docker(*args: str, host: str = IMAGE_ENGINE, timeout: float = 60) -> str:
     ).stdout
 
 
+# Tags built by this process: the image modules each ask for the image, one build serves all.
+_BUILT: dict[str, float] = {}
+
+
 def build(tag: str = IMAGE_TAG) -> float:
-    """lab/build-image image TAG on the lab engine; the seconds it took."""
+    """lab/build-image image TAG on the lab engine, once per test process; the seconds the
+    build took."""
+    if tag in _BUILT:
+        return _BUILT[tag]
     started = time.monotonic()
     subprocess.run(
         [str(ROOT / "lab" / "build-image"), "image", tag],
@@ -52,7 +59,8 @@ def build(tag: str = IMAGE_TAG) -> float:
         timeout=1200,
         env={**os.environ, "DOCKER_HOST": IMAGE_ENGINE},
     )
-    return time.monotonic() - started
+    _BUILT[tag] = time.monotonic() - started
+    return _BUILT[tag]
 
 
 @dataclass
@@ -61,8 +69,10 @@ class RunningImage:
 
     name: str
     volume: str
+    # The engine it serves as `local`: the socket mounted into it, as seen from here.
+    docker_host: str = ""
     url: str = ""
-    admin: str = ""
+    username: str = ""
     password: str = ""
     started: float = 0.0
     healthy_after: float = 0.0
@@ -107,7 +117,9 @@ def run_image(socket_path: str, tag: str = IMAGE_TAG, **env: str) -> Iterator[Ru
     if netns is None:
         raise RuntimeError(f"no network namespace found for {IMAGE_ENGINE}")
     suffix = f"{RUN_ID}-{os.urandom(3).hex()}"
-    run = RunningImage(name=f"dash-img-{suffix}", volume=f"dash-data-{suffix}")
+    run = RunningImage(
+        name=f"dash-img-{suffix}", volume=f"dash-data-{suffix}", docker_host=f"unix://{socket_path}"
+    )
     docker("volume", "create", "--label", f"{TEST_LABEL}={RUN_ID}", run.volume)
     try:
         args = ["run", "-d", "--name", run.name, "--label", f"{TEST_LABEL}={RUN_ID}"]
@@ -123,7 +135,7 @@ def run_image(socket_path: str, tag: str = IMAGE_TAG, **env: str) -> Iterator[Ru
         run.healthy_after = time.monotonic() - run.started
         match = _PASSWORD.search(run.logs())
         if match:
-            run.admin, run.password = match.groups()
+            run.username, run.password = match.groups()
         yield run
     finally:
         run._stack.close()

@@ -57,7 +57,10 @@ def engine_of(item: pytest.Item) -> str | None:
 
 
 def browser_test_is_wanted(item: pytest.Item) -> bool:
-    """Browser tests run in full on the first Docker engine only (see BROWSER_TESTS)."""
+    """Browser tests run in full on the first Docker engine only (see BROWSER_TESTS); the
+    image's tests drive the image on its own engine (tests/support/image.py IMAGE_ENGINE)."""
+    if item.get_closest_marker("image"):
+        return True
     allowed = BROWSER_TESTS.get(engine_of(item) or "docker")
     name = getattr(item, "originalname", item.name)
     return not item.get_closest_marker("browser") or allowed is None or name in allowed
