@@ -125,6 +125,16 @@ def live_dashboard(docker_host: str, **extra_env: str) -> Iterator[LiveDashboard
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+@dataclass
+class Dashboard:
+    """A dashboard's address and its first admin's login, for one the tests did not start
+    with live_dashboard (deploy/compose.full.yaml's, say)."""
+
+    url: str
+    username: str
+    password: str
+
+
 class Site(Protocol):
     """A dashboard a test logs in to: a dev server (LiveDashboard) or the image's container."""
 
@@ -144,7 +154,7 @@ def browser_login(page: Any, site: Site, on_form: Callable[[], None] | None = No
     page.fill("input[name=password]", site.password)
     page.click("button[type=submit]")
     try:
-        page.wait_for_url("**/hosts/local/containers/", timeout=20000)
+        page.wait_for_url("**/hosts/local/containers/", timeout=30000)
     except Exception as exc:  # what the page said is the useful part
         said = page.inner_text("main") if page.locator("main").count() else page.content()
         raise AssertionError(f"login as {site.username} failed: {said[:500]}") from exc

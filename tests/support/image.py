@@ -7,9 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -168,58 +166,3 @@ def restart(run: RunningImage) -> float:
 
 def health_status(run: RunningImage) -> str:
     return docker("inspect", "-f", "{{.State.Health.Status}}", run.name).strip()
-
-
-@contextlib.contextmanager
-def group_socket(target: str, path: str, gid: int = 0) -> Iterator[str]:
-    """A relay socket at `path`, mode 0660 with group `gid`, to the unix socket `target`:
-    what systemd's podman.socket gives (SocketMode=0660) where the lab's own Podman service
-    made its socket 0600. Bytes pass unchanged."""
-    listener = socket.socket(socket.AF_UNIX)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-    listener.bind(path)
-    os.chown(path, 0, gid)
-    os.chmod(path, 0o660)
-    listener.listen(16)
-    listener.settimeout(0.2)
-    stop = threading.Event()
-    conns: list[socket.socket] = []
-
-    def pump(src: socket.socket, dst: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := src.recv(65536):
-                dst.sendall(data)
-        with contextlib.suppress(OSError):
-            dst.shutdown(socket.SHUT_WR)
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                client, _ = listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            upstream = socket.socket(socket.AF_UNIX)
-            try:
-                upstream.connect(target)
-            except OSError:
-                client.close()
-                continue
-            client.settimeout(None)
-            conns.extend([client, upstream])
-            threading.Thread(target=pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield path
-    finally:
-        stop.set()
-        thread.join()
-        listener.close()
-        for c in conns:
-            with contextlib.suppress(OSError):
-                c.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
