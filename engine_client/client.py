@@ -21,7 +21,7 @@ from .errors import (
     error_for_status,
 )
 from .flavor import Flavor, detect_from_ping, error_status
-from .rawhttp import read_error_message, read_head, request_head, socket_of
+from .rawhttp import read_error, read_head, request_head, socket_of
 from .transport import POOL_SIZE, TLSConfig, make_transport
 
 DEFAULT_TIMEOUT = 10.0
@@ -332,7 +332,11 @@ class EngineClient:
             sock.sendall(head + body)
             status, headers, rest = read_head(sock)
             if status >= 400 or status not in (101, 200):
-                message = read_error_message(sock, status, headers, rest)
+                message, from_engine = read_error(sock, status, headers, rest)
+                # A socket proxy that lets exec be created but not started (docker-socket-
+                # proxy's CONTAINERS=1 without EXEC=1) refuses here, with its own page.
+                if status == 403 and not from_engine:
+                    raise ProxyRefused(method, self.path(template, *args, versioned=False))
                 raise error_for_status(error_status(status, message), message)
             sock.settimeout(None)
             return sock, rest

@@ -69,6 +69,15 @@ def read_error_message(
 ) -> str:
     """The message of an error answered on a raw socket (its body: length-delimited,
     chunked or to EOF; the engine's JSON `message` when there is one)."""
+    return read_error(sock, status, headers, rest)[0]
+
+
+def read_error(
+    sock: socket.socket, status: int, headers: Mapping[str, str], rest: bytes
+) -> tuple[str, bool]:
+    """(message, whether the engine said it): an error answered on a raw socket. The engine
+    says every error as JSON with a `message`; anything else (a socket proxy's own 403 page)
+    is passed on as its text."""
     body = rest
     length = headers.get("content-length", "")
     chunked = "chunked" in headers.get("transfer-encoding", "").lower()
@@ -107,8 +116,8 @@ def read_error_message(
     except ValueError:
         parsed = None
     if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
-        return parsed["message"]
-    return text or f"engine answered HTTP {status}"
+        return parsed["message"], True
+    return text or f"engine answered HTTP {status}", False
 
 
 def socket_of(resp: requests.Response) -> socket.socket | None:

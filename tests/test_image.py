@@ -10,20 +10,18 @@ from __future__ import annotations
 import time
 
 import pytest
-import requests
 
 from engine_client import EngineClient, EngineError
 
-from .support.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, watch_console
-from .support.image import (
-    IMAGE_ENGINE,
-    build,
-    docker,
-    group_socket,
-    health_status,
-    restart,
-    run_image,
+from .support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SCREENSHOTS,
+    browser_login,
+    login,
+    watch_console,
 )
+from .support.image import IMAGE_ENGINE, build, docker, health_status, restart, run_image
 from .support.lab import (
     LAB_IMAGE,
     LAB_PODMAN_HOST,
@@ -31,6 +29,7 @@ from .support.lab import (
     TEST_LABEL,
     require,
 )
+from .support.netns_relay import unix_relay
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser, pytest.mark.image]
 
@@ -101,11 +100,7 @@ def test_the_image_serves_the_dashboard_as_a_non_root_user_with_the_socket(lab, 
             context = browser.new_context(viewport={"width": 1280, "height": 800})
             page = context.new_page()
             errors = watch_console(page)
-            page.goto(run.url + "/")
-            page.fill("input[name=username]", run.admin)
-            page.fill("input[name=password]", run.password)
-            page.click("button[type=submit]")
-            page.wait_for_url("**/hosts/local/containers/")
+            browser_login(page, run)
 
             # Listed; stopped and started from its row.
             row = page.locator(f"#container-{short}")
@@ -147,20 +142,8 @@ def test_the_image_serves_the_dashboard_as_a_non_root_user_with_the_socket(lab, 
             assert page.locator("td", has_text="container.stop").count() >= 1
             context.close()
 
-            s = requests.Session()
-            s.get(run.url + "/login/", timeout=10)
-            resp = s.post(
-                run.url + "/login/",
-                data={
-                    "username": run.admin,
-                    "password": run.password,
-                    "csrfmiddlewaretoken": s.cookies["csrftoken"],
-                },
-                headers={"Referer": run.url + "/login/"},
-                timeout=10,
-                allow_redirects=False,
-            )
-            assert resp.status_code == 302
+            # The password printed at the first start still logs in (a 302 to the pages).
+            login(run)
     finally:
         lab.containers.remove(ticker["Id"], force=True)
 
@@ -172,19 +155,9 @@ def test_the_image_lists_the_containers_of_a_podman_socket(lab, image):
     try:
         # Podman's own service made its socket 0600; systemd's podman.socket makes it 0660
         # root:root, which the entrypoint's group handling covers (docs/podman.md).
-        with group_socket(_socket_path(LAB_PODMAN_HOST), sock), run_image(sock) as run:
-            s = requests.Session()
-            s.get(run.url + "/login/", timeout=10)
-            s.post(
-                run.url + "/login/",
-                data={
-                    "username": run.admin,
-                    "password": run.password,
-                    "csrfmiddlewaretoken": s.cookies["csrftoken"],
-                },
-                headers={"Referer": run.url + "/login/"},
-                timeout=10,
-            )
+        relayed = unix_relay(_socket_path(LAB_PODMAN_HOST), sock, 0o660, 0)
+        with relayed, run_image(sock) as run:
+            s = login(run)
             page = s.get(run.url + "/hosts/local/containers/?q=img-tick", timeout=30)
             assert page.status_code == 200
             assert made["Name"].lstrip("/") in page.text

@@ -20,7 +20,7 @@ import requests
 
 from engine_client import EngineClient
 
-from .support.browser import CHROMIUM, CHROMIUM_ARGS, watch_console
+from .support.browser import CHROMIUM, CHROMIUM_ARGS, Dashboard, browser_login, watch_console
 from .support.compose import require_compose
 from .support.image import IMAGE_ENGINE, IMAGE_TAG, build
 from .support.lab import LAB_IMAGE, RUN_ID, TEST_LABEL, lab_netns, require
@@ -54,8 +54,9 @@ def _compose(binary: str, env: dict[str, str], *args: str, timeout: float = 300)
 
 
 @contextlib.contextmanager
-def full_deployment() -> Iterator[tuple[str, str, str]]:
-    """compose up of the full file; yields (proxy URL here, admin, password); down -v after."""
+def full_deployment() -> Iterator[Dashboard]:
+    """compose up of the full file; yields the proxy's URL here and the admin's login;
+    down -v after."""
     binary = require_compose()
     build()
     subprocess.run(
@@ -97,7 +98,7 @@ def full_deployment() -> Iterator[tuple[str, str, str]]:
             # compose erases each line before writing it (ESC [2K), even with no terminal.
             match = PASSWORD.search(re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", logs))
             assert match, logs
-            yield url, match.group(1), match.group(2)
+            yield Dashboard(url, match.group(1), match.group(2))
     finally:
         with contextlib.suppress(subprocess.SubprocessError, AssertionError):
             _compose(binary, env, "down", "-v", "-t", "3")
@@ -119,19 +120,13 @@ def test_two_processes_behind_the_proxy_serve_a_login_and_a_live_log():
     from playwright.sync_api import sync_playwright
 
     try:
-        with full_deployment() as (url, admin, password), sync_playwright() as p:
+        with full_deployment() as site, sync_playwright() as p:
+            url = site.url
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             context = browser.new_context()
             page = context.new_page()
             errors = watch_console(page)
-            page.goto(url + "/")
-            page.fill("input[name=username]", admin)
-            page.fill("input[name=password]", password)
-            page.click("button[type=submit]")
-            try:
-                page.wait_for_url("**/hosts/local/containers/", timeout=20000)
-            except Exception as exc:
-                raise AssertionError(f"{admin} {password!r}: " + page.inner_text("main")) from exc
+            browser_login(page, site)
             assert any(c["name"] == "dashboard_node" for c in context.cookies())
             page.goto(f"{url}/hosts/local/containers/{made['Id']}/logs/")
             page.locator("#log-state.live").wait_for(timeout=15000)

@@ -6,6 +6,7 @@ section (not a 500, not a generic engine error); allowed pages work."""
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import subprocess
 import tempfile
@@ -19,14 +20,15 @@ import requests
 from engine_client import EngineClient, Forbidden, ProxyRefused
 
 from .support.browser import free_port, live_dashboard, login
+from .support.clients import ORIGIN, cookie_for
 from .support.lab import LAB_DOCKER_HOST, LAB_IMAGE, RUN_ID, TEST_LABEL, require
 from .support.processes import stop
 
 pytestmark = [pytest.mark.engine]
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
-# The shape of docker-socket-proxy's rules (our own text): GET only, then one allow per
-# section that is switched on, then deny.
+# The shape of docker-socket-proxy's rules (our own text): GET only (unless POST=1), then
+# one allow per section that is switched on, then deny.
 CONFIG = """
 global
     maxconn 200
@@ -39,7 +41,7 @@ backend engine
     server engine unix@{socket}
 frontend proxy
     bind 127.0.0.1:{port}
-    http-request deny unless METH_GET
+{methods}
     http-request allow if {{ path,url_dec -m reg -i ^(/v[\\d.]+)?/(_ping|version|info|events) }}
     http-request allow if {{ path,url_dec -m reg -i ^(/v[\\d.]+)?/containers }}
     http-request deny
@@ -47,15 +49,19 @@ frontend proxy
 """
 
 
+GET_ONLY = "    http-request deny unless METH_GET"
+
+
 @contextlib.contextmanager
-def socket_proxy(engine_socket: str) -> Iterator[str]:
-    """haproxy in front of `engine_socket`; yields its tcp:// URL."""
+def socket_proxy(engine_socket: str, post: bool = False) -> Iterator[str]:
+    """haproxy in front of `engine_socket` (`post`: as POST=1, other methods than GET pass
+    the sections that are on); yields its tcp:// URL."""
     if not Path(HAPROXY).exists():
         require("haproxy is not installed (apt-get install haproxy)")
     workdir = tempfile.mkdtemp(prefix="dash-sp-")
     port = free_port()
     cfg = Path(workdir) / "haproxy.cfg"
-    cfg.write_text(CONFIG.format(socket=engine_socket, port=port))
+    cfg.write_text(CONFIG.format(socket=engine_socket, port=port, methods="" if post else GET_ONLY))
     proc = subprocess.Popen(
         [HAPROXY, "-db", "-f", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -136,3 +142,57 @@ def test_a_refused_section_says_the_proxy_refuses_it_and_the_rest_works(proxy_ur
         assert f"the socket proxy refuses POST /containers/{made['Id']}/stop" in stopped.text
         assert stopped.headers["HX-Retarget"] == f"#container-{made['Id'][:12]}-msg"
         assert lab.containers.inspect(made["Id"])["State"]["Running"]
+
+
+def test_the_terminal_says_the_proxy_refuses_exec(
+    settings, engine, make_container, transactional_db
+):
+    """docker-socket-proxy with POST=1 and CONTAINERS=1 but not EXEC=1 lets an exec be
+    created (under /containers) and refuses to start it (/exec): the terminal says the proxy
+    refuses it, not the proxy's own 403 page; the attempt is audited as failed."""
+    from asgiref.sync import async_to_sync
+    from channels.testing import WebsocketCommunicator
+
+    from dashboard.asgi import application
+    from dashboard.engines import reset_clients
+    from dashboard.models import AuditEntry
+
+    if engine.lab_engine != "docker26":
+        # The proxy refuses before any engine sees the request: one engine is enough.
+        pytest.skip("runs on docker26 (the proxy's refusal is the same on every engine)")
+    c = make_container()
+    cookie = cookie_for("pia-proxied", "operator", exec_grant=True)
+    with socket_proxy(engine.lab_url.removeprefix("unix://"), post=True) as url:
+        behind = EngineClient(url, timeout=10)
+        with pytest.raises(ProxyRefused) as refused:
+            behind.exec.open(c["Id"], ["true"])
+        assert refused.value.message.startswith("the socket proxy refuses POST /exec/")
+        assert refused.value.message.endswith("/start")
+        behind.close()
+
+        settings.DOCKER_HOST = url
+        settings.DASHBOARD_HOST_NAME = "local"
+        reset_clients()
+
+        async def terminal() -> dict:
+            comm = WebsocketCommunicator(
+                application, f"/ws/hosts/local/containers/{c['Id']}/exec/", [ORIGIN, cookie]
+            )
+            assert (await comm.connect())[0]
+            try:
+                while True:
+                    message = await comm.receive_output(timeout=15)
+                    assert message["type"] != "websocket.close", message
+                    if message.get("text") and "error" in (news := json.loads(message["text"])):
+                        return news
+            finally:
+                await comm.disconnect()
+
+        try:
+            said = async_to_sync(terminal)()
+        finally:
+            reset_clients()
+    assert said["error"].startswith("Refused by the socket proxy: the socket proxy refuses POST")
+    assert "/exec/" in said["error"] and "<" not in said["error"], said
+    entry = AuditEntry.objects.get(action="container.exec", username="pia-proxied")
+    assert entry.outcome == AuditEntry.FAILED and "socket proxy refuses" in entry.message

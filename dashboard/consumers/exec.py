@@ -29,7 +29,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
-from engine_client import EngineError
+from engine_client import EngineError, ProxyRefused
 
 from ..access import can_exec
 from ..engines import client_for
@@ -37,6 +37,18 @@ from ..models import AuditEntry
 from .base import BAD_REQUEST, RevocableMixin, admit
 
 log = logging.getLogger(__name__)
+
+
+def _said(exc: EngineError) -> str:
+    """What the terminal says of an engine error: the engine's words, or, for a socket
+    proxy's refusal, that (as the other sections' "Refused by the socket proxy" page)."""
+    if isinstance(exc, ProxyRefused):
+        return (
+            f"Refused by the socket proxy: {exc.message}. Its administrator can allow the "
+            "terminal (docs/socket-proxy.md: EXEC=1)."
+        )
+    return exc.message
+
 
 BUSY = 4429
 MAX_SIDE = 1000
@@ -220,7 +232,7 @@ class ExecConsumer(RevocableMixin, AsyncWebsocketConsumer):
             )
         except EngineError as exc:
             self._audit("container.exec", params, AuditEntry.FAILED, exc.message)
-            self._tell(error=exc.message)
+            self._tell(error=_said(exc))
             self._close_socket(1000)
             return
         params.update(exec_id=session.id, started=started.isoformat())

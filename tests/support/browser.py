@@ -11,11 +11,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -44,6 +44,8 @@ class LiveDashboard:
     data_dir: str
     log_path: str
     proc: subprocess.Popen | None = None
+    # The engine it serves as `local` (the walk-through's steps act on that engine).
+    docker_host: str = ""
     killed: bool = False
 
     def kill(self) -> None:
@@ -114,7 +116,7 @@ def live_dashboard(docker_host: str, **extra_env: str) -> Iterator[LiveDashboard
                         "dashboard did not start:\n" + Path(log_path).read_text()
                     ) from None
                 time.sleep(0.2)
-        live = LiveDashboard(url, "admin", password, data_dir, log_path, proc)
+        live = LiveDashboard(url, "admin", password, data_dir, log_path, proc, docker_host)
         yield live
         if proc.poll() is not None and not live.killed:
             raise RuntimeError("dashboard died:\n" + Path(log_path).read_text())
@@ -123,7 +125,42 @@ def live_dashboard(docker_host: str, **extra_env: str) -> Iterator[LiveDashboard
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def login(live: LiveDashboard) -> requests.Session:
+@dataclass
+class Dashboard:
+    """A dashboard's address and its first admin's login, for one the tests did not start
+    with live_dashboard (deploy/compose.full.yaml's, say)."""
+
+    url: str
+    username: str
+    password: str
+
+
+class Site(Protocol):
+    """A dashboard a test logs in to: a dev server (LiveDashboard) or the image's container."""
+
+    url: str
+    username: str
+    password: str
+
+
+def browser_login(page: Any, site: Site, on_form: Callable[[], None] | None = None) -> None:
+    """Log a Playwright page in through the login form (`on_form` is called once it shows:
+    a screenshot, say); returns on the containers page."""
+    page.goto(site.url + "/")
+    page.wait_for_url("**/login/**")
+    if on_form is not None:
+        on_form()
+    page.fill("input[name=username]", site.username)
+    page.fill("input[name=password]", site.password)
+    page.click("button[type=submit]")
+    try:
+        page.wait_for_url("**/hosts/local/containers/", timeout=30000)
+    except Exception as exc:  # what the page said is the useful part
+        said = page.inner_text("main") if page.locator("main").count() else page.content()
+        raise AssertionError(f"login as {site.username} failed: {said[:500]}") from exc
+
+
+def login(live: Site) -> requests.Session:
     """A requests session logged in as the live dashboard's admin."""
     s = requests.Session()
     s.get(live.url + "/login/", timeout=10)

@@ -7,9 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,8 +39,15 @@ def docker(*args: str, host: str = IMAGE_ENGINE, timeout: float = 60) -> str:
     ).stdout
 
 
+# Tags built by this process: the image modules each ask for the image, one build serves all.
+_BUILT: dict[str, float] = {}
+
+
 def build(tag: str = IMAGE_TAG) -> float:
-    """lab/build-image image TAG on the lab engine; the seconds it took."""
+    """lab/build-image image TAG on the lab engine, once per test process; the seconds the
+    build took."""
+    if tag in _BUILT:
+        return _BUILT[tag]
     started = time.monotonic()
     subprocess.run(
         [str(ROOT / "lab" / "build-image"), "image", tag],
@@ -52,7 +57,8 @@ def build(tag: str = IMAGE_TAG) -> float:
         timeout=1200,
         env={**os.environ, "DOCKER_HOST": IMAGE_ENGINE},
     )
-    return time.monotonic() - started
+    _BUILT[tag] = time.monotonic() - started
+    return _BUILT[tag]
 
 
 @dataclass
@@ -61,8 +67,10 @@ class RunningImage:
 
     name: str
     volume: str
+    # The engine it serves as `local`: the socket mounted into it, as seen from here.
+    docker_host: str = ""
     url: str = ""
-    admin: str = ""
+    username: str = ""
     password: str = ""
     started: float = 0.0
     healthy_after: float = 0.0
@@ -107,7 +115,9 @@ def run_image(socket_path: str, tag: str = IMAGE_TAG, **env: str) -> Iterator[Ru
     if netns is None:
         raise RuntimeError(f"no network namespace found for {IMAGE_ENGINE}")
     suffix = f"{RUN_ID}-{os.urandom(3).hex()}"
-    run = RunningImage(name=f"dash-img-{suffix}", volume=f"dash-data-{suffix}")
+    run = RunningImage(
+        name=f"dash-img-{suffix}", volume=f"dash-data-{suffix}", docker_host=f"unix://{socket_path}"
+    )
     docker("volume", "create", "--label", f"{TEST_LABEL}={RUN_ID}", run.volume)
     try:
         args = ["run", "-d", "--name", run.name, "--label", f"{TEST_LABEL}={RUN_ID}"]
@@ -123,7 +133,7 @@ def run_image(socket_path: str, tag: str = IMAGE_TAG, **env: str) -> Iterator[Ru
         run.healthy_after = time.monotonic() - run.started
         match = _PASSWORD.search(run.logs())
         if match:
-            run.admin, run.password = match.groups()
+            run.username, run.password = match.groups()
         yield run
     finally:
         run._stack.close()
@@ -156,58 +166,3 @@ def restart(run: RunningImage) -> float:
 
 def health_status(run: RunningImage) -> str:
     return docker("inspect", "-f", "{{.State.Health.Status}}", run.name).strip()
-
-
-@contextlib.contextmanager
-def group_socket(target: str, path: str, gid: int = 0) -> Iterator[str]:
-    """A relay socket at `path`, mode 0660 with group `gid`, to the unix socket `target`:
-    what systemd's podman.socket gives (SocketMode=0660) where the lab's own Podman service
-    made its socket 0600. Bytes pass unchanged."""
-    listener = socket.socket(socket.AF_UNIX)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-    listener.bind(path)
-    os.chown(path, 0, gid)
-    os.chmod(path, 0o660)
-    listener.listen(16)
-    listener.settimeout(0.2)
-    stop = threading.Event()
-    conns: list[socket.socket] = []
-
-    def pump(src: socket.socket, dst: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := src.recv(65536):
-                dst.sendall(data)
-        with contextlib.suppress(OSError):
-            dst.shutdown(socket.SHUT_WR)
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                client, _ = listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            upstream = socket.socket(socket.AF_UNIX)
-            try:
-                upstream.connect(target)
-            except OSError:
-                client.close()
-                continue
-            client.settimeout(None)
-            conns.extend([client, upstream])
-            threading.Thread(target=pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield path
-    finally:
-        stop.set()
-        thread.join()
-        listener.close()
-        for c in conns:
-            with contextlib.suppress(OSError):
-                c.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)

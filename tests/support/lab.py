@@ -74,9 +74,12 @@ def engine_of(item: pytest.Item) -> str | None:
 
 
 def browser_test_is_wanted(item: pytest.Item) -> bool:
-    """Which engines a browser test runs against (see BROWSER_ENGINE)."""
+    """Which engines a browser test runs against (see BROWSER_ENGINE); the image's tests
+    drive the image on its own engine (tests/support/image.py IMAGE_ENGINE)."""
     engine = engine_of(item)
     if not item.get_closest_marker("browser") or engine is None:
+        return True
+    if item.get_closest_marker("image"):
         return True
     name = getattr(item, "originalname", item.name)
     if engine == "podman":

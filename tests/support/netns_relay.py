@@ -1,9 +1,13 @@
-"""A TCP relay from 127.0.0.1 here into the lab engine's network namespace.
+"""Relays for tests: each connection a listener accepts is piped, bytes unchanged, to a
+socket opened for it (`pipe_connections`). Two uses:
 
-The lab engine's TLS listener is on 127.0.0.1 inside its own namespace (nothing of it on
-the machine's network). A thread can enter another network namespace (setns applies to the
-calling thread only) and open a socket there; the socket keeps that namespace. This pipes
-bytes unchanged, so the TLS handshake is between the dashboard and the real engine.
+- `relay`: 127.0.0.1 here into a lab engine's network namespace. The lab engine's TLS
+  listener (and the image's published port) is on 127.0.0.1 inside its own namespace
+  (nothing of it on the machine's network). A thread can enter another network namespace
+  (setns applies to the calling thread only) and open a socket there; the socket keeps that
+  namespace. The TLS handshake is between the dashboard and the real engine.
+- `unix_relay`: a unix socket of a given mode and group in front of another unix socket
+  (tests/support/image.py: a socket like systemd's podman.socket).
 """
 
 from __future__ import annotations
@@ -53,12 +57,11 @@ def _pump(src: socket.socket, dst: socket.socket) -> None:
 
 
 @contextlib.contextmanager
-def relay(netns_path: str, target: tuple[str, int]) -> Iterator[int]:
-    """Listen on 127.0.0.1:<port> (yielded) and relay each connection to `target` in the
-    namespace."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
+def pipe_connections(
+    listener: socket.socket, connect: Callable[[], socket.socket]
+) -> Iterator[None]:
+    """Accept on `listener` (bound, listening) and pipe each connection to `connect()`'s
+    socket, both ways, until the block ends; then close everything, the listener too."""
     listener.settimeout(0.2)
     stop = threading.Event()
     conns: list[socket.socket] = []
@@ -70,7 +73,7 @@ def relay(netns_path: str, target: tuple[str, int]) -> Iterator[int]:
             except (TimeoutError, OSError):
                 continue
             try:
-                upstream = connect_in_netns(netns_path, target)
+                upstream = connect()
             except OSError:
                 client.close()
                 continue
@@ -83,7 +86,7 @@ def relay(netns_path: str, target: tuple[str, int]) -> Iterator[int]:
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        yield listener.getsockname()[1]
+        yield
     finally:
         stop.set()
         thread.join()
@@ -116,3 +119,44 @@ def run_in_netns(netns_path: str, fn: Callable[[], T]) -> T:
     if "error" in out:
         raise out["error"]
     return out["value"]
+
+
+@contextlib.contextmanager
+def relay(netns_path: str, target: tuple[str, int]) -> Iterator[int]:
+    """Listen on 127.0.0.1:<port> (yielded) and relay each connection to `target` in the
+    namespace."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    with pipe_connections(listener, lambda: connect_in_netns(netns_path, target)):
+        yield port
+
+
+@contextlib.contextmanager
+def unix_relay(target: str, path: str, mode: int, gid: int) -> Iterator[str]:
+    """A unix socket at `path` (yielded), `mode` and group `gid`, relaying to the unix
+    socket `target`; `path` is removed afterwards."""
+
+    def connect() -> socket.socket:
+        upstream = socket.socket(socket.AF_UNIX)
+        try:
+            upstream.connect(target)
+        except OSError:
+            upstream.close()
+            raise
+        return upstream
+
+    listener = socket.socket(socket.AF_UNIX)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    listener.bind(path)
+    os.chown(path, 0, gid)
+    os.chmod(path, mode)
+    listener.listen(16)
+    try:
+        with pipe_connections(listener, connect):
+            yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
