@@ -288,3 +288,21 @@ PALETTE_TTL = env_float("DASHBOARD_PALETTE_TTL", 5.0)
 # run (and be healthy, if it has a healthcheck) before rolling back.
 IMAGE_UPDATE_INTERVAL = env_float("DASHBOARD_IMAGE_UPDATE_INTERVAL", 21600.0)
 IMAGE_UPDATE_TIMEOUT = env_float("DASHBOARD_IMAGE_UPDATE_TIMEOUT", 60.0)
+
+# Sign-in (README: Single sign-on and forward-auth): `local` (passwords), `oidc` (OpenID
+# Connect only; local passwords only for break-glass admins made from the command line), or
+# `forward` (a trusted proxy names the user in headers). With DASHBOARD_OIDC_ISSUER set in
+# `local` mode, the login page offers both. Parsed and checked in dashboard/oidc.py.
+AUTH_MODE = os.environ.get("DASHBOARD_AUTH_MODE", "local").strip().lower() or "local"
+OIDC_ISSUER = os.environ.get("DASHBOARD_OIDC_ISSUER", "").strip().rstrip("/")
+OIDC_NAME = os.environ.get("DASHBOARD_OIDC_NAME", "").strip() or "single sign-on"
+OIDC_CLIENT_ID = os.environ.get("DASHBOARD_OIDC_CLIENT_ID", "")
+OIDC_CLIENT_SECRET = os.environ.get("DASHBOARD_OIDC_CLIENT_SECRET", "")
+OIDC_SCOPES = os.environ.get("DASHBOARD_OIDC_SCOPES", "").strip() or "openid profile email groups"
+OIDC_GROUPS_CLAIM = os.environ.get("DASHBOARD_OIDC_GROUPS_CLAIM", "").strip() or "groups"
+# A CA bundle for a provider whose certificate a private CA signed (else the system's).
+OIDC_CA_BUNDLE = os.environ.get("DASHBOARD_OIDC_CA_BUNDLE", "").strip()
+OIDC_ROLE_MAP = os.environ.get("DASHBOARD_OIDC_ROLE_MAP", "")
+OIDC_HOST_MAP = os.environ.get("DASHBOARD_OIDC_HOST_MAP", "")
+OIDC_CREATE_USERS = env_bool("DASHBOARD_OIDC_CREATE_USERS")
+OIDC_TIMEOUT = env_float("DASHBOARD_OIDC_TIMEOUT", 10.0)

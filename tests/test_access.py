@@ -12,7 +12,7 @@ CID = "a" * 64
 
 
 # Public on purpose, each with its own tests (tests/test_operability.py).
-PUBLIC = {"login", "logout", "healthz", "metrics"}
+PUBLIC = {"login", "logout", "healthz", "metrics", "oidc-login", "oidc-callback"}
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from .support.routes import all_routes, websocket_routes
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Public on purpose, each with its own tests (tests/test_operability.py).
-PUBLIC = {"login", "logout", "healthz", "metrics"}
+PUBLIC = {"login", "logout", "healthz", "metrics", "oidc-login", "oidc-callback"}
 RANK = {None: -1, **{r: i for i, r in enumerate(ROLES)}}
 ROUTES = [r for r in all_routes() if r.name not in PUBLIC]
 WS_ROUTES = websocket_routes()

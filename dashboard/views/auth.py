@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from .. import oidc
 from ..audit import record_request
 from ..models import AuditEntry, LoginFailure
 
@@ -38,6 +39,12 @@ def throttled_for(username: str, addr: str) -> int:
 
 class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: object) -> dict[str, object]:
+        context = super().get_context_data(**kwargs)
+        if oidc.enabled():
+            context["oidc_name"] = settings.OIDC_NAME
+        return context
 
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         username = request.POST.get("username", "")[:150]
