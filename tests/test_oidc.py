@@ -16,7 +16,7 @@ from dashboard import oidc
 from dashboard.access import granted_hosts, role_of
 from dashboard.models import AuditEntry, OIDCIdentity
 
-from .support.clients import CsrfClient
+from .support.clients import ORIGIN, CsrfClient, cookie_of
 from .support.oidc import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -201,3 +201,25 @@ def test_id_token_from_another_issuer_is_refused(sso, second):
     # The same token passes every other check: only the issuer was wrong.
     with pytest.raises(oidc.Refused, match="signature"):
         oidc.check_id_token(token["id_token"][:-4] + "AAAA", keys, nonce)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_logout_closes_the_websockets_of_a_provider_session(sso):
+    from asgiref.sync import sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from dashboard.asgi import application
+
+    client = CsrfClient()
+    resp, _ = await sync_to_async(sign_in)(client, sso, "dora")
+    assert resp.status_code == 302
+    comm = WebsocketCommunicator(
+        application, "/ws/alerts/badge/", headers=[ORIGIN, cookie_of(client)]
+    )
+    connected, _ = await comm.connect()
+    assert connected
+    await comm.receive_output(timeout=5)  # the badge, sent on connect
+    await sync_to_async(client.post)("/logout/")
+    closed = await comm.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 4401}
+    await comm.wait()
