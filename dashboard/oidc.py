@@ -5,16 +5,12 @@ authorization URL; `finish` takes them out again (once: a replayed callback find
 exchanges the code, checks the ID token (signature against the provider's keys, issuer,
 audience, nonce, expiry) and returns its claims. `sign_in_user` finds or makes the account
 and sets its role and hosts from the groups claim, at every login, so a group taken away at
-the provider takes the role away at the next login.
-
-A user in no group the role map names gets no access at all (refused), not viewer: a
-provider shared with other applications would otherwise open the dashboard to everyone in
-it. Every refusal raises `Refused` with a message meant for the person signing in.
+the provider takes the role away at the next login (dashboard/sso_accounts.py). Every
+refusal raises `Refused` with a message meant for the person signing in.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -24,66 +20,20 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oidc.core import CodeIDToken
 from django.conf import settings
-from django.contrib.auth.models import Group, User
-from django.db import transaction
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from .access import ROLES
-from .models import HostGrant, OIDCIdentity
-from .sessions import end_user_sockets
+from .sso_accounts import Refused, account_for
 
 PENDING = "oidc_pending"  # session key: the sign-in under way (state, nonce, verifier)
 PENDING_SECONDS = 600
 
 
-class Refused(Exception):
-    """A sign-in refused: the message says why, for the person and the audit trail."""
-
-
 def enabled() -> bool:
     return bool(settings.OIDC_ISSUER and settings.OIDC_CLIENT_ID)
-
-
-def parse_role_map(text: str) -> dict[str, str]:
-    """`admins=admin,ops=operator,devs=viewer` -> {group: role}."""
-    out: dict[str, str] = {}
-    for pair in filter(None, (p.strip() for p in text.split(","))):
-        group, sep, role = (s.strip() for s in pair.partition("="))
-        if not sep or not group or role not in ROLES:
-            raise ValueError(
-                f"DASHBOARD_OIDC_ROLE_MAP: {pair!r} is not group=role (role one of "
-                f"{', '.join(ROLES)})"
-            )
-        out[group] = role
-    return out
-
-
-def parse_host_map(text: str) -> dict[str, set[str]]:
-    """`devs=local,lab2;ops=local` -> {group: hosts} (pairs split by `;`, hosts by `,`)."""
-    out: dict[str, set[str]] = {}
-    for pair in filter(None, (p.strip() for p in text.split(";"))):
-        group, sep, hosts = (s.strip() for s in pair.partition("="))
-        names = {h.strip() for h in hosts.split(",") if h.strip()}
-        if not sep or not group or not names:
-            raise ValueError(f"DASHBOARD_OIDC_HOST_MAP: {pair!r} is not group=host1,host2")
-        out.setdefault(group, set()).update(names)
-    return out
-
-
-def role_for(groups: list[str], role_map: dict[str, str]) -> str | None:
-    """The highest role any of `groups` maps to, or None (no access)."""
-    roles = [role_map[g] for g in groups if g in role_map]
-    return max(roles, key=ROLES.index) if roles else None
-
-
-def hosts_for(groups: list[str], host_map: dict[str, set[str]]) -> set[str] | None:
-    """The hosts the user is limited to (every host named for one of their groups), or None
-    (every host) when no group of theirs is in the host map."""
-    named = [host_map[g] for g in groups if g in host_map]
-    return set().union(*named) if named else None
 
 
 def groups_of(claims: dict[str, Any]) -> list[str]:
@@ -252,70 +202,11 @@ def check_id_token(
 
 # --- the account ---------------------------------------------------------------------------
 
-_USERNAME = re.compile(r"[^\w.@+-]")
-
 
 def sign_in_user(claims: dict[str, Any]) -> User:
     """The account for these claims, its role and hosts set from the groups; or Refused."""
     groups = groups_of(claims)
-    role = role_for(groups, parse_role_map(settings.OIDC_ROLE_MAP))
-    hosts = hosts_for(groups, parse_host_map(settings.OIDC_HOST_MAP))
-    issuer, subject = settings.OIDC_ISSUER, str(claims["sub"])
-    shown = str(claims.get("preferred_username") or subject)
-    if role is None:
-        raise Refused(
-            f"{shown} is in no group this dashboard gives a role to "
-            f"({', '.join(groups) or 'no groups'}): ask your administrator for access."
-        )
-    with transaction.atomic():
-        link = OIDCIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject)
-        identity = link.first()
-        if identity is None:
-            user = _new_user(shown)
-            OIDCIdentity.objects.create(user=user, issuer=issuer, subject=subject)
-        else:
-            user = identity.user
-        if not user.is_active:
-            raise Refused(f"The account {user.get_username()} is disabled.")
-        changed = _apply(user, role, hosts)
-    if changed and identity is not None:
-        # Open websockets were admitted with the old role or hosts: they reconnect.
-        end_user_sockets(user.pk)
-    return user
-
-
-def _new_user(shown: str) -> User:
-    if not settings.OIDC_CREATE_USERS:
-        raise Refused(
-            f"There is no account here for {shown}, and new accounts are not made at sign-in: "
-            "ask your administrator."
-        )
-    name = _USERNAME.sub("-", shown)[:150] or "oidc-user"
-    if User.objects.filter(username__iexact=name).exists():
-        # A local account of that name is someone else's until an admin says otherwise.
-        raise Refused(
-            f"An account named {name} already exists here and is not linked to the provider."
-        )
-    user = User(username=name)
-    user.set_unusable_password()
-    user.save()
-    return user
-
-
-def _apply(user: User, role: str, hosts: set[str] | None) -> bool:
-    """Set the role group and host grants; whether anything changed. Never a superuser, so
-    the provider's groups always decide (the exec grant is left as an admin set it)."""
-    before = (
-        set(user.groups.filter(name__in=ROLES).values_list("name", flat=True)),
-        set(HostGrant.objects.filter(user=user).values_list("host", flat=True)),
+    shown = str(claims.get("preferred_username") or claims["sub"])
+    return account_for(
+        settings.OIDC_ISSUER, str(claims["sub"]), shown, groups, settings.OIDC_CREATE_USERS
     )
-    after = ({role}, hosts or set())
-    if before == after:
-        return False
-    user.groups.remove(*Group.objects.filter(name__in=ROLES))
-    user.groups.add(Group.objects.get_or_create(name=role)[0])
-    HostGrant.objects.filter(user=user).delete()
-    HostGrant.objects.bulk_create(HostGrant(user=user, host=h) for h in sorted(hosts or ()))
-    for attr in ("_dashboard_role", "_dashboard_hosts"):
-        user.__dict__.pop(attr, None)
-    return True

@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A trusted proxy's user (DASHBOARD_FORWARD_AUTH_TRUSTED), before the login is required.
+    "dashboard.forward_auth.ForwardAuthMiddleware",
     "dashboard.middleware.AuditFallbackMiddleware",
     # Every view needs a login unless it says otherwise (@login_not_required).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -306,3 +308,13 @@ OIDC_ROLE_MAP = os.environ.get("DASHBOARD_OIDC_ROLE_MAP", "")
 OIDC_HOST_MAP = os.environ.get("DASHBOARD_OIDC_HOST_MAP", "")
 OIDC_CREATE_USERS = env_bool("DASHBOARD_OIDC_CREATE_USERS")
 OIDC_TIMEOUT = env_float("DASHBOARD_OIDC_TIMEOUT", 10.0)
+# Forward-auth (dashboard/forward_auth.py): headers believed only from these CIDRs; the role
+# and host maps are the OIDC ones.
+FORWARD_AUTH_TRUSTED = os.environ.get("DASHBOARD_FORWARD_AUTH_TRUSTED", "").strip()
+FORWARD_AUTH_USER_HEADER = (
+    os.environ.get("DASHBOARD_FORWARD_AUTH_USER_HEADER", "").strip() or "Remote-User"
+)
+FORWARD_AUTH_GROUPS_HEADER = (
+    os.environ.get("DASHBOARD_FORWARD_AUTH_GROUPS_HEADER", "").strip() or "Remote-Groups"
+)
+FORWARD_AUTH_CREATE_USERS = env_bool("DASHBOARD_FORWARD_AUTH_CREATE_USERS")
