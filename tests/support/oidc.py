@@ -126,7 +126,7 @@ def _manage(env: dict[str, str], *args: str) -> None:
         env=env,
         check=True,
         capture_output=True,
-        timeout=60,
+        timeout=240,  # a loaded machine: one Django start-up can take a minute
     )
 
 
@@ -152,7 +152,7 @@ def _serve(env: dict[str, str], workdir: str, site_url: str = "") -> tuple[str, 
             stderr=subprocess.STDOUT,
         )
     url = f"https://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a loaded machine starts Django slowly
     while True:
         try:
             requests.get(
