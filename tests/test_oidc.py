@@ -223,3 +223,27 @@ async def test_logout_closes_the_websockets_of_a_provider_session(sso):
     closed = await comm.receive_output(timeout=5)
     assert closed == {"type": "websocket.close", "code": 4401}
     await comm.wait()
+
+
+def test_id_token_with_another_sign_ins_nonce_is_refused(sso):
+    """A token from an earlier sign-in, replayed into a later one: its nonce is not the
+    later sign-in's (the provider refuses a used code itself, so this is the token check)."""
+    s = OAuth2Session(
+        CLIENT_ID,
+        CLIENT_SECRET,
+        redirect_uri=CALLBACK,
+        scope="openid profile groups",
+        code_challenge_method="S256",
+    )
+    verifier, nonce = secrets.token_urlsafe(48), secrets.token_urlsafe(16)
+    url, _ = s.create_authorization_url(
+        sso.issuer + "/authorize", code_verifier=verifier, nonce=nonce
+    )
+    code = parse_qs(urlsplit(sign_in_at_provider(url, "dora", PW, sso.ca_bundle)).query)["code"]
+    token = s.fetch_token(
+        sso.issuer + "/token", code=code[0], code_verifier=verifier, verify=sso.ca_bundle
+    )
+    _, keys = oidc.provider()
+    assert oidc.check_id_token(token["id_token"], keys, nonce)["sub"]
+    with pytest.raises(oidc.Refused, match="does not carry this sign-in's nonce"):
+        oidc.check_id_token(token["id_token"], keys, secrets.token_urlsafe(16))
