@@ -14,13 +14,14 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from . import container_cache  # noqa: E402
 from .alerts.watch import start_with_server  # noqa: E402
+from .forward_auth import ForwardAuthWebsocketMiddleware  # noqa: E402
 from .routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(ForwardAuthWebsocketMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -370,3 +370,17 @@ class Webhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.target} on {self.host} ({self.key})"
+
+
+class OIDCIdentity(models.Model):
+    """The account an OpenID provider's user signs in to: linked by the provider's issuer and
+    its subject (never by a user name, which a local account may already hold)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="oidc_identity_unique")
+        ]

@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A trusted proxy's user (DASHBOARD_FORWARD_AUTH_TRUSTED), before the login is required.
+    "dashboard.forward_auth.ForwardAuthMiddleware",
     "dashboard.middleware.AuditFallbackMiddleware",
     # Every view needs a login unless it says otherwise (@login_not_required).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -292,3 +294,31 @@ IMAGE_UPDATE_TIMEOUT = env_float("DASHBOARD_IMAGE_UPDATE_TIMEOUT", 60.0)
 # -- API tokens and webhooks (issue 19) ------------------------------------------------------
 # The longest a personal API token may live, in days (each token has an expiry, at most this).
 DASHBOARD_API_TOKEN_MAX_DAYS = int(os.environ.get("DASHBOARD_API_TOKEN_MAX_DAYS", "365"))
+
+# Sign-in (README: Single sign-on and forward-auth): `local` (passwords), `oidc` (OpenID
+# Connect only; local passwords only for break-glass admins made from the command line), or
+# `forward` (a trusted proxy names the user in headers). With DASHBOARD_OIDC_ISSUER set in
+# `local` mode, the login page offers both. Parsed and checked in dashboard/oidc.py.
+AUTH_MODE = os.environ.get("DASHBOARD_AUTH_MODE", "local").strip().lower() or "local"
+OIDC_ISSUER = os.environ.get("DASHBOARD_OIDC_ISSUER", "").strip().rstrip("/")
+OIDC_NAME = os.environ.get("DASHBOARD_OIDC_NAME", "").strip() or "single sign-on"
+OIDC_CLIENT_ID = os.environ.get("DASHBOARD_OIDC_CLIENT_ID", "")
+OIDC_CLIENT_SECRET = os.environ.get("DASHBOARD_OIDC_CLIENT_SECRET", "")
+OIDC_SCOPES = os.environ.get("DASHBOARD_OIDC_SCOPES", "").strip() or "openid profile email groups"
+OIDC_GROUPS_CLAIM = os.environ.get("DASHBOARD_OIDC_GROUPS_CLAIM", "").strip() or "groups"
+# A CA bundle for a provider whose certificate a private CA signed (else the system's).
+OIDC_CA_BUNDLE = os.environ.get("DASHBOARD_OIDC_CA_BUNDLE", "").strip()
+OIDC_ROLE_MAP = os.environ.get("DASHBOARD_OIDC_ROLE_MAP", "")
+OIDC_HOST_MAP = os.environ.get("DASHBOARD_OIDC_HOST_MAP", "")
+OIDC_CREATE_USERS = env_bool("DASHBOARD_OIDC_CREATE_USERS")
+OIDC_TIMEOUT = env_float("DASHBOARD_OIDC_TIMEOUT", 10.0)
+# Forward-auth (dashboard/forward_auth.py): headers believed only from these CIDRs; the role
+# and host maps are the OIDC ones.
+FORWARD_AUTH_TRUSTED = os.environ.get("DASHBOARD_FORWARD_AUTH_TRUSTED", "").strip()
+FORWARD_AUTH_USER_HEADER = (
+    os.environ.get("DASHBOARD_FORWARD_AUTH_USER_HEADER", "").strip() or "Remote-User"
+)
+FORWARD_AUTH_GROUPS_HEADER = (
+    os.environ.get("DASHBOARD_FORWARD_AUTH_GROUPS_HEADER", "").strip() or "Remote-Groups"
+)
+FORWARD_AUTH_CREATE_USERS = env_bool("DASHBOARD_FORWARD_AUTH_CREATE_USERS")

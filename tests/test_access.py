@@ -11,9 +11,9 @@ pytestmark = pytest.mark.django_db
 CID = "a" * 64
 
 
-# Public on purpose, each with its own tests (tests/test_operability.py, the API's
-# description in tests/test_api_tokens.py).
-PUBLIC = {"login", "logout", "healthz", "metrics", "api-openapi"}
+# Public on purpose, each with its own tests (tests/test_operability.py, tests/test_oidc.py,
+# the API's description in tests/test_api_tokens.py).
+PUBLIC = {"login", "logout", "healthz", "metrics", "api-openapi", "oidc-login", "oidc-callback"}
 
 
 # The API's routes answer 401 instead (tests/test_role_matrix.py's token matrix).

@@ -23,9 +23,9 @@ from .support.routes import all_routes, websocket_routes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Public on purpose, each with its own tests (tests/test_operability.py; the API's
-# description: tests/test_api_tokens.py).
-PUBLIC = {"login", "logout", "healthz", "metrics", "api-openapi"}
+# Public on purpose, each with its own tests (tests/test_operability.py, tests/test_oidc.py;
+# the API's description: tests/test_api_tokens.py).
+PUBLIC = {"login", "logout", "healthz", "metrics", "api-openapi", "oidc-login", "oidc-callback"}
 RANK = {None: -1, **{r: i for i, r in enumerate(ROLES)}}
 # The API's routes take a token, never a session: their own matrix is below.
 API_ROUTES = [r for r in all_routes() if hasattr(r.callback, "api_ops")]

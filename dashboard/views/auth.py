@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from .. import breakglass, oidc
 from ..audit import record_request
 from ..models import AuditEntry, LoginFailure
 
@@ -39,6 +40,14 @@ def throttled_for(username: str, addr: str) -> int:
 class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs: object) -> dict[str, object]:
+        context = super().get_context_data(**kwargs)
+        if oidc.enabled():
+            context["oidc_name"] = settings.OIDC_NAME
+        # Off in the oidc and forward modes: only break-glass admins use the password form.
+        context["password_login"] = settings.AUTH_MODE == "local"
+        return context
+
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         username = request.POST.get("username", "")[:150]
         wait = throttled_for(username, _client_addr(request))
@@ -53,13 +62,30 @@ class LoginView(auth_views.LoginView):
                 f"Too many failed logins. Try again in {minutes} minute{'s' * (minutes != 1)}.",
             )
             return render(request, self.template_name, self.get_context_data(form=form), status=429)
+        if not breakglass.password_login_allowed(username):
+            # Refused before the password is checked: no answer says whether it was right.
+            LoginFailure.objects.create(username=username, remote_addr=_client_addr(request))
+            message = f"password login refused: sign-in here is by {settings.AUTH_MODE}"
+            record_request(request, {}, AuditEntry.DENIED, message, target_name=username)
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(
+                None,
+                "Password login is off here: use the sign-in button (break-glass admins only).",
+            )
+            return render(request, self.template_name, self.get_context_data(form=form), status=403)
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         response = super().form_valid(form)
         LoginFailure.objects.filter(username__iexact=form.get_user().get_username()).delete()
         name = form.get_user().get_username()
-        record_request(self.request, {}, AuditEntry.OK, "logged in", target_name=name)
+        if settings.AUTH_MODE != "local" and breakglass.is_breakglass(form.get_user()):
+            breakglass.spend(form.get_user(), _client_addr(self.request))
+            message = "BREAK-GLASS admin login (its one-time password is now spent)"
+        else:
+            message = "logged in"
+        record_request(self.request, {}, AuditEntry.OK, message, target_name=name)
         return response
 
     def form_invalid(self, form):
