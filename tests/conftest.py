@@ -58,10 +58,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, drop = [], []
     for item in items:
         wanted = browser_test_is_wanted(item)
-        # A test on an engine of its own (`fault`: one it stops and starts) needs no lab
-        # engine either: it goes with the engine-free tests, out of the longest process.
+        # A test on an engine of its own (`fault`: one it stops and starts) or on none
+        # (`no_lab`) needs no lab engine either: it goes with the engine-free tests, out of
+        # the longest process.
         free = not item.get_closest_marker("engine") or (
-            bool(item.get_closest_marker("fault")) and engine_of(item) is None
+            any(item.get_closest_marker(m) for m in ("fault", "no_lab")) and engine_of(item) is None
         )
         if only_engine:
             callspec = getattr(item, "callspec", None)

@@ -14,7 +14,8 @@ from . import test_browser as tb
 from .support.browser import live_dashboard, watch_console
 from .support.oidc import CLIENT_ID, CLIENT_SECRET, add_redirect_uri, openid_provider
 
-pytestmark = [pytest.mark.engine, pytest.mark.browser]
+# `engine` keeps it out of `make check`; `no_lab` runs it beside the engine-free tests.
+pytestmark = [pytest.mark.engine, pytest.mark.browser, pytest.mark.no_lab]
 browser = tb.browser
 PW = "provider-pw-2"
 
