@@ -34,14 +34,22 @@ GATE = "go"
 _SRC = re.compile(r'data-src="[^"/]*/([0-9a-f]{12})"')
 
 
-async def viewer(dash: c.Dashboard, path: str, seconds: float) -> list[tuple[float, str]]:
-    """Every message of one merged view for `seconds`, with its receipt time."""
+async def viewer(
+    dash: c.Dashboard, path: str, ends: int, seconds: float
+) -> list[tuple[float, str]]:
+    """Every message of one merged view, with its receipt time, until it has received `ends`
+    END lines (each container's last) or `seconds` have passed: a view that lags is waited
+    for, so a late line is counted late, not lost."""
     records: list[tuple[float, str]] = []
+    seen = 0
     ws = await c.ws_connect(dash, path)
     try:
         async with asyncio.timeout(seconds):
             async for raw in ws:
                 records.append((time.time(), raw))
+                seen += raw.count("END</div>")
+                if seen >= ends:
+                    break
     except TimeoutError:
         pass
     await ws.close()
@@ -92,8 +100,10 @@ async def run(
     sock = eng.socket_path or ""
     await asyncio.sleep(2)
     before = await asyncio.to_thread(c.engine_connections, dash.pid, sock)
-    seconds = args.duration + 8
-    tasks = [asyncio.create_task(viewer(dash, path, seconds)) for _ in range(args.viewers)]
+    seconds = args.duration + 120
+    tasks = [
+        asyncio.create_task(viewer(dash, path, len(ids), seconds)) for _ in range(args.viewers)
+    ]
     await asyncio.sleep(3)  # every view joined (each follow opened before the first line)
     watching = await asyncio.to_thread(c.engine_connections, dash.pid, sock)
     c.log(f"connections before {before}, with {args.viewers} views {watching}; opening gates")
@@ -162,7 +172,7 @@ def main() -> int:
     ap.add_argument("--viewers", type=int, default=3, help="merged views of the same selection")
     ap.add_argument("--duration", type=int, default=30, help="seconds of writing")
     args = ap.parse_args()
-    c.watchdog(300 + 2 * args.duration)
+    c.watchdog(420 + 2 * args.duration)
     out: dict[str, Any] = {
         "bench": "log_merged",
         "containers": args.containers,
