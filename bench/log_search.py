@@ -154,7 +154,9 @@ class ConnectionWatch:
 
     def _watch(self) -> None:
         while not self._stop.is_set():
-            seen = c.engine_connections(self.pid, self.sock, samples=4, interval=0.02)
+            # One look at a time: several looks would count a read that just ended and
+            # the one that followed it on a new connection as two at once.
+            seen = c.engine_connections(self.pid, self.sock, samples=1)
             self.peak = max(self.peak, seen["streaming"])
 
     def stop(self) -> dict[str, int]:
