@@ -53,9 +53,9 @@ container_urls = [
     path("new/", container_create.container_new, name="container-new"),
     path("bulk/", container_actions.container_bulk, name="container-bulk"),
     path("prune/", container_actions.container_prune, name="container-prune"),
-    path("errors/", container_errors.container_errors, name="container-errors"),
     path("<ref:ref>/", containers.container_detail, name="container-detail"),
     path("<cid:container_id>/start/", container_actions.container_start, name="container-start"),
+    path("<cid:container_id>/errors/", container_errors.container_errors, name="container-errors"),
     path("<cid:container_id>/stop/", container_actions.container_stop, name="container-stop"),
     path(
         "<cid:container_id>/restart/", container_actions.container_restart, name="container-restart"

@@ -87,3 +87,22 @@ def test_the_ticked_containers_open_in_one_merged_view(page, dashboard, make_con
     view.locator(".l", has_text="ticked-two").wait_for(timeout=10000)
     assert not view.locator(".l", has_text="not-ticked").count()
     assert not page.js_errors
+
+
+def test_the_errors_column_is_toggled_and_kept_through_a_live_row_update(
+    page, dashboard, engine, make_container
+):
+    c = make_container(
+        ["sh", "-c", "echo 'ERROR: a'; echo ok; echo 'fatal: b'; echo 'panic c'; sleep 300"]
+    )
+    short = c["Id"][:12]
+    page.goto(f"{dashboard.url}/hosts/local/containers/?q={c['Name'].lstrip('/')}")
+    assert not page.locator(f"#errors-{short}").count()
+    page.locator("#filter-errors-column").check()
+    page.locator(f"#errors-{short}[data-count='3']").wait_for(timeout=20000)
+    assert "errors=on" in page.url
+    engine.containers.pause(c["Id"])
+    page.locator(f"#container-{short}.state-paused").wait_for(timeout=15000)
+    assert page.locator(f"#errors-{short}").get_attribute("data-count") == "3"
+    engine.containers.unpause(c["Id"])
+    assert not page.js_errors

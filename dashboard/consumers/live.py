@@ -16,7 +16,7 @@ from django.urls import reverse
 from engine_client.projects import PROJECT_LABEL, STACK_LABEL
 from engine_client.validators import PROJECT_NAME
 
-from .. import image_updates, presenters
+from .. import error_counts, image_updates, presenters
 from ..access import ADMIN, role_of
 from ..engines import Host
 from ..streams import keys
@@ -94,6 +94,8 @@ class ContainersConsumer(StreamConsumer):
         self.q = query.get("q", "")[:128].lower()
         self.show = query.get("show", "all")
         self.project = query.get("project", "")
+        # The page's errors column: a re-rendered row keeps it (its count from the cache).
+        self.errors = query.get("errors") == "on"
         self.since = page_read_at(query)
         client = self.client
         interval = settings.LIST_STATS_INTERVAL
@@ -138,6 +140,9 @@ class ContainersConsumer(StreamConsumer):
             return render_to_string("containers/_row_removed.html", {"short_id": cid[:12]})
         # The badge the page rendered, kept: from the checks' cache, never a registry call.
         row["update"] = verdicts.get(row["id"])
+        if self.errors:
+            # Never a log read here: a count no longer kept is fetched by the cell itself.
+            error_counts.annotate([row], error_counts.cached(self.host.name, [row["id"]]))
         return render_to_string(
             "containers/_row.html",
             {
@@ -146,6 +151,7 @@ class ContainersConsumer(StreamConsumer):
                 "user_role": self.user_role,
                 "oob": True,
                 "port_host": self._port_host(),
+                "errors": self.errors,
             },
         )
 

@@ -719,6 +719,8 @@ class ContainerFilterForm(forms.Form):
     )
     # Only containers whose image has an update (from the cached checks: no registry call).
     updates = forms.BooleanField(label="Updates available", required=False)
+    # The "errors in the last hour" column (reads the shown rows' logs: off unless asked).
+    errors = forms.BooleanField(label="Errors in the last hour", required=False)
 
 
 class ContainerRemoveForm(forms.Form):

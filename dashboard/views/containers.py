@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -21,7 +22,7 @@ from engine_client.container_spec import NOT_IN_DOCKER_RUN, ContainerSpec, Engin
 from engine_client.projects import PROJECT_LABEL, container_project
 from engine_client.validators import check_env_key
 
-from .. import container_cache, image_updates, presenters
+from .. import container_cache, error_counts, image_updates, presenters
 from ..access import ADMIN, VIEWER, can_exec, require_role
 from ..audit import audited
 from ..forms.containers import BULK_ACTIONS, ContainerFilterForm, KillForm
@@ -89,6 +90,10 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
     rows = [presenters.container_row(s) for s in shown]
     for row in rows:
         row["update"] = verdicts.get(row["id"])
+    errors = form.cleaned_data.get("errors") or False
+    if errors:
+        ids = [row["id"] for row in rows]
+        error_counts.annotate(rows, error_counts.counts(h.name, client, ids))
     if group:
         # Each group's size over every page, for its heading.
         counts = Counter(container_project(s) for s in summaries)
@@ -100,6 +105,7 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
         **({"project": project} if project else {}),
         **({"group": group} if group else {}),
         **({"updates": "on"} if updates else {}),
+        **({"errors": "on"} if errors else {}),
     }
     live_query = urlencode({**base, "since": f"{started:.3f}"})
     context = {
@@ -111,6 +117,8 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
         "project": project,
         "group": group,
         "updates": updates,
+        "errors": errors,
+        "error_pattern": settings.LOG_ERROR_PATTERN,
         "total": total,
         "page": page,
         "base": base,
