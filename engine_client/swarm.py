@@ -373,8 +373,12 @@ class ServicesAPI:
             raise InvalidArgument("the service names no image")
         ref = parse_reference(image)
         tagged = str(dataclasses.replace(ref, tag=ref.tag_or_latest, digest=None))
+        # An OCI descriptor: its keys are lower-case (`digest`), unlike the rest of the API.
         descriptor = self._c.updates.distribution(tagged, auth).get("Descriptor") or {}
-        resolved = f"{tagged}@{descriptor['Digest']}" if descriptor.get("Digest") else tagged
+        digest = descriptor.get("digest")
+        if not digest:
+            raise InvalidArgument(f"the registry named no digest for {tagged}")
+        resolved = f"{tagged}@{digest}"
 
         def change(spec: dict[str, Any]) -> None:
             template = spec.setdefault("TaskTemplate", {})
