@@ -340,6 +340,13 @@ def measure(args: argparse.Namespace, eng: c.Engine, made: c.Containers, dash: c
             page_check([f"of {total}"], absent=[NOTE]),
             pid=dash.pid,
         )
+        if args.profile:
+            # After the timed clicks, so that the sampling does not slow what is reported.
+            profiler = c.start_profiler(dash.pid, args.profile)
+            for _ in range(args.repeats):
+                s.get(base + "?sort=name&order=asc", timeout=60)
+                s.get(base + "?page=2", timeout=60)
+            c.stop_profiler(profiler, args.profile)
         out["cache_memory"] = cache_memory(eng)
         if args.images:
             images_url = dash.url + "/hosts/local/images/"
@@ -411,6 +418,9 @@ def main() -> int:
     ap.add_argument("--images", type=int, default=0, help="distinct images to import")
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--browser", action="store_true", help="also drive Chromium")
+    ap.add_argument(
+        "--profile", default="", help="py-spy's raw stacks of daphne over extra sort/page clicks"
+    )
     args = ap.parse_args()
     c.watchdog(900 + args.containers * 0.2 + args.images * 0.3)
     out: dict[str, Any] = {

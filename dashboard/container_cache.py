@@ -41,6 +41,7 @@ from typing import Any
 
 from engine_client import EngineClient, EngineError
 
+from .container_order import SORTS, RowKeys, row_keys
 from .streams import keys
 from .streams.hub import get_hub
 from .streams.sources import ROW_ACTIONS, EventsSource
@@ -136,6 +137,12 @@ class HostCache:
         self.name = name
         self._client = client
         self._rows: dict[str, dict[str, Any]] = {}
+        # id -> its sort and filter keys, made when its row changes (not per page click).
+        self._keys: dict[str, RowKeys] = {}
+        # Bumped by every change of `_rows`; (sort, descending) -> the order made at a version.
+        self._version = 0
+        self._orders: dict[tuple[str, bool], tuple[int, list[tuple[RowKeys, dict[str, Any]]]]]
+        self._orders = {}
         # id -> (parsed Status, when it was read): the page shows the age as of now.
         self._ages: dict[str, tuple[tuple[str, float, str], float]] = {}
         self._lock = threading.Lock()
@@ -169,6 +176,26 @@ class HostCache:
             if not (self.live and self.filled):
                 return None
             return list(self._rows.values())
+
+    def ordered(self, sort: str, desc: bool) -> list[tuple[RowKeys, dict[str, Any]]] | None:
+        """Every cached row with its keys, sorted by `SORTS[sort]` (as `sorted` would sort
+        `rows()`), or None while the cache is not trustworthy. Made once per change of the
+        rows and kept: a page click filters it and cuts out its slice. Treat it as read-only."""
+        with self._lock:
+            if not (self.live and self.filled):
+                return None
+            version = self._version
+            made = self._orders.get((sort, desc))
+            if made is not None and made[0] == version:
+                return made[1]
+            pairs = [(self._keys[cid], row) for cid, row in self._rows.items()]
+        # Sorted outside the lock: the worker is not held up by a page.
+        key = SORTS[sort]
+        pairs.sort(key=lambda pair: key(pair[0]), reverse=desc)
+        with self._lock:
+            if self._version == version:
+                self._orders[(sort, desc)] = (version, pairs)
+        return pairs
 
     def aged(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """`rows` with `Status` worded as of now ("Up 5 minutes" read an hour ago says
@@ -237,6 +264,9 @@ class HostCache:
         now = time.time()
         with self._lock:
             self._rows = {r["Id"]: r for r in rows}
+            self._keys = {cid: row_keys(r) for cid, r in self._rows.items()}
+            self._version += 1
+            self._orders = {}
             self._ages = {}
             self._due = {}
             for r in rows:
@@ -318,8 +348,7 @@ class HostCache:
         action = (ev.get("Action") or "").split(":")[0]
         attrs = (ev.get("Actor") or {}).get("Attributes") or {}
         if action == "destroy":
-            self._rows.pop(cid, None)
-            self._ages.pop(cid, None)
+            self._drop(cid)
             return True
         old = self._rows.get(cid)
         if old is None or ev.get("Type") != "container":
@@ -353,17 +382,25 @@ class HostCache:
         else:
             return False
         row["Status"] = _without_health(status) + health + paused
-        self._rows[cid] = row
-        self._note_age(row, now)
+        self._put(cid, row, now)
         return True
 
     def _put(self, cid: str, row: dict[str, Any] | None, read_at: float) -> None:
+        """Lock held."""
         if row is None:
-            self._rows.pop(cid, None)
-            self._ages.pop(cid, None)
-        else:
-            self._rows[cid] = row
-            self._note_age(row, read_at)
+            self._drop(cid)
+            return
+        self._rows[cid] = row
+        self._keys[cid] = row_keys(row)
+        self._version += 1
+        self._note_age(row, read_at)
+
+    def _drop(self, cid: str) -> None:
+        """Lock held."""
+        self._rows.pop(cid, None)
+        self._keys.pop(cid, None)
+        self._ages.pop(cid, None)
+        self._version += 1
 
     def _read_some(self, ids: list[str]) -> None:
         try:
@@ -483,6 +520,13 @@ def containers(host: str) -> list[dict[str, Any]] | None:
     as it was read: pass the rows shown through `aged`."""
     cache = follow(host)
     return cache.rows() if cache is not None else None
+
+
+def ordered(host: str, sort: str, desc: bool) -> list[tuple[RowKeys, dict[str, Any]]] | None:
+    """Host `host`'s containers with their keys, sorted (HostCache.ordered); None as for
+    `containers`."""
+    cache = follow(host)
+    return cache.ordered(sort, desc) if cache is not None else None
 
 
 # What `GET /containers/json` without `all` lists: containers whose process runs.

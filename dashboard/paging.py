@@ -73,6 +73,19 @@ def _int(value: str | None, default: int) -> int:
         return default
 
 
+def sort_of(
+    params: Any, keys: dict[str, Callable[[Any], Any]], default_sort: str, default_order: str
+) -> tuple[str, str]:
+    """The `sort` and `order` parameters (unknown ones fall back to the defaults)."""
+    sort = params.get("sort") or default_sort
+    if sort not in keys:
+        sort = default_sort
+    order = params.get("order") or default_order
+    if order not in ("asc", "desc"):
+        order = default_order
+    return sort, order
+
+
 def paginate(
     items: Sequence[Any],
     params: Any,
@@ -80,21 +93,19 @@ def paginate(
     default_sort: str,
     default_order: str = "asc",
     group: Callable[[Any], str] | None = None,
+    presorted: bool = False,
 ) -> Page:
     """Sort `items` by the `sort`/`order` parameters (unknown ones fall back to the
     defaults) and cut out the `page` of `per` items (clamped to the pages there are).
     With `group`, items are kept together by its key (by name, the empty key last) and
-    sorted within their group, before the page is cut."""
-    sort = params.get("sort") or default_sort
-    if sort not in keys:
-        sort = default_sort
-    order = params.get("order") or default_order
-    if order not in ("asc", "desc"):
-        order = default_order
+    sorted within their group, before the page is cut. `presorted`: `items` are in the
+    order `sort_of` names already (a cache kept it), so they are not sorted again."""
+    sort, order = sort_of(params, keys, default_sort, default_order)
     per = _int(params.get("per"), DEFAULT_PER_PAGE)
     if per not in PER_PAGE_CHOICES:
         per = DEFAULT_PER_PAGE
-    ordered = sorted(items, key=keys[sort], reverse=order == "desc")
+    desc = order == "desc"
+    ordered = list(items) if presorted else sorted(items, key=keys[sort], reverse=desc)
     if group is not None:
         # A stable sort keeps the order chosen above within each group.
         ordered.sort(key=lambda item: (not group(item), group(item)))

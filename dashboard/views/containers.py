@@ -4,6 +4,7 @@ modules of their own (container_actions, container_logs, container_create, conta
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import Counter
@@ -19,27 +20,21 @@ from django.views.decorators.http import require_GET, require_POST
 
 from engine_client import EngineClient, InvalidArgument
 from engine_client.container_spec import NOT_IN_DOCKER_RUN, ContainerSpec, EngineDefaults
-from engine_client.projects import PROJECT_LABEL, container_project
+from engine_client.projects import PROJECT_LABEL
 from engine_client.validators import check_env_key
 
 from .. import container_cache, error_counts, image_updates, presenters
 from ..access import ADMIN, VIEWER, can_exec, require_role
 from ..audit import audited
+from ..container_order import SORTS, matches, row_keys
 from ..forms.containers import BULK_ACTIONS, ContainerFilterForm, KillForm
-from ..paging import PER_PAGE_CHOICES, Page, paginate
+from ..paging import PER_PAGE_CHOICES, Page, paginate, sort_of
 from ..web import host_client
 
-
-def _raw_name(summary: dict[str, Any]) -> str:
-    return presenters.container_name(summary.get("Names"), summary.get("Id", "")[:12])
-
-
-# Sort keys on the engine's list entries (cheap: no row is built to sort).
-SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "name": lambda s: _raw_name(s).lower(),
-    "state": lambda s: ((s.get("State") or "").lower(), _raw_name(s).lower()),
-    "image": lambda s: ((s.get("Image") or "").lower(), _raw_name(s).lower()),
-    "created": lambda s: (s.get("Created") or 0, s.get("Id", "")),
+# Sort keys on (RowKeys, list entry) pairs: the keys are made once per entry (by the
+# container cache when the entry changes), never per comparison, and no row is built to sort.
+SORT_KEYS: dict[str, Callable[[Any], Any]] = {
+    name: (lambda pair, key=key: key(pair[0])) for name, key in SORTS.items()
 }
 SORT_COLUMNS = [("name", "Name"), ("state", "State"), ("image", "Image"), ("created", "Created")]
 
@@ -65,28 +60,40 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
     group = form.cleaned_data.get("group", "")
     # One project's containers: by its label, filtered by the engine.
     filters = {"label": [f"{PROJECT_LABEL}={project}"]} if project else None
-    cached = container_cache.containers(h.name)
-    if cached is None:
+    sort, order = sort_of(request.GET, SORT_KEYS, "created", "desc")
+    # Sorted first, then filtered (a stable sort: the same order as the other way round).
+    # From the cache the order is already made; only the page shown becomes rows.
+    pairs = container_cache.ordered(h.name, sort, order == "desc")
+    cached = pairs is not None
+    if pairs is None:
         summaries = client.containers.list(all=show == "all", filters=filters)
-    else:
-        summaries = container_cache.select(cached, every=show == "all", project=project)
-    total = len(summaries)
+        pairs = [(row_keys(s), s) for s in summaries]
+        pairs.sort(key=SORT_KEYS[sort], reverse=order == "desc")
+    elif show != "all" or project:
+        # What the engine would have listed with `all` off or the project's label filter.
+        running = container_cache.RUNNING_STATES
+        pairs = [
+            (k, s)
+            for k, s in pairs
+            if (show == "all" or k.state in running) and (not project or k.project == project)
+        ]
+    total = len(pairs)
     if q:
         # Matched here, not by the engine: its name filter is an unanchored regex.
         needle = q.lower()
-        summaries = [
-            s
-            for s in summaries
-            if needle in _raw_name(s).lower() or needle in (s.get("Image") or "").lower()
-        ]
+        pairs = [(k, s) for k, s in pairs if matches(k, needle)]
     updates = form.cleaned_data.get("updates") or False
-    verdicts = image_updates.list_verdicts(h.name, client, summaries)
+    verdicts: dict[str, image_updates.Verdict] = {}
     if updates:
-        summaries = [s for s in summaries if s["Id"] in verdicts and verdicts[s["Id"]].outdated]
-    # Sorted and cut on the engine's raw entries; only the page shown becomes rows.
-    by = container_project if group else None
-    page = paginate(summaries, request.GET, SORT_KEYS, "created", "desc", group=by)
-    shown = page.items if cached is None else container_cache.aged(h.name, page.items)
+        verdicts = image_updates.list_verdicts(h.name, client, [s for _, s in pairs])
+        pairs = [(k, s) for k, s in pairs if s["Id"] in verdicts and verdicts[s["Id"]].outdated]
+    by = (lambda pair: pair[0].project) if group else None
+    page = paginate(pairs, request.GET, SORT_KEYS, "created", "desc", group=by, presorted=True)
+    page = dataclasses.replace(page, items=[s for _, s in page.items])
+    if not updates:
+        # A verdict is the row's own: the page's rows are all that need one.
+        verdicts = image_updates.list_verdicts(h.name, client, page.items)
+    shown = page.items if not cached else container_cache.aged(h.name, page.items)
     rows = [presenters.container_row(s) for s in shown]
     for row in rows:
         row["update"] = verdicts.get(row["id"])
@@ -96,7 +103,7 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
         error_counts.annotate(rows, error_counts.counts(h.name, client, ids))
     if group:
         # Each group's size over every page, for its heading.
-        counts = Counter(container_project(s) for s in summaries)
+        counts = Counter(k.project for k, _ in pairs)
         for row in rows:
             row["group_count"] = counts[row["project"]]
     base = {
@@ -130,7 +137,7 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
         "ws_url": f"/ws/hosts/{h.name}/containers/live/?{live_query}",
         "bulk_actions": BULK_ACTIONS,
         "initial_status": {"state": "connecting", "text": "connecting…"},
-        "from_cache": cached is not None,
+        "from_cache": cached,
     }
     if request.htmx and request.htmx.target == "containers-live":
         return render(request, "containers/_live_table.html", context)
