@@ -45,3 +45,21 @@ def test_stream_messages_skip_the_database_hop_and_others_keep_it(monkeypatch):
     asyncio.run(run())
     assert [m["text"] for m in consumer.forwarded] == ["x"]  # the replayed one is dropped
     assert len(consumer.received) == 1
+
+
+def test_the_in_memory_layer_looks_for_expired_messages_at_most_twice_a_second(monkeypatch):
+    from channels.layers import InMemoryChannelLayer
+
+    from dashboard import layers
+
+    scans = []
+    monkeypatch.setattr(InMemoryChannelLayer, "_clean_expired", lambda self: scans.append(1))
+    clock = [100.0]
+    monkeypatch.setattr(layers.time, "monotonic", lambda: clock[0])
+    layer = layers.CountingInMemoryChannelLayer()
+    for _ in range(50):
+        layer._clean_expired()
+    assert scans == [1]
+    clock[0] += layers.CLEAN_EVERY_SECONDS
+    layer._clean_expired()
+    assert scans == [1, 1]
