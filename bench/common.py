@@ -818,7 +818,20 @@ def start_profiler(pid: int, out: str) -> subprocess.Popen[bytes]:
     if not exe:
         raise RuntimeError("py-spy not found: pip install py-spy somewhere and set PY_SPY")
     proc = subprocess.Popen(
-        [exe, "record", "-p", str(pid), "-o", out, "-f", "raw", "-r", "200", "--threads"],
+        [
+            exe,
+            "record",
+            "-p",
+            str(pid),
+            "-o",
+            out,
+            "-f",
+            "raw",
+            "-r",
+            "200",
+            "--threads",
+            "--nonblocking",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -10,6 +10,9 @@ connections streaming while the views watch, counted from outside (as bench/log_
 does), less those streaming before (the host's events stream): one per container, however
 many views watch.
 
+Baseline: `--raw-containers` of them followed raw by the engine client in this process
+during the same window (the engine's own follow delay, same clock, same load).
+
 Goal: p95 under 100 ms, no line lost, one upstream per container.
 
     .venv/bin/python bench/log_merged.py --containers 20 --rate 100 --viewers 3 --duration 30
@@ -23,6 +26,7 @@ import html
 import json
 import re
 import sys
+import threading
 import time
 from collections import defaultdict
 from typing import Any
@@ -75,6 +79,34 @@ def digest(records: list[tuple[float, str]], warmup_until: float) -> tuple[list,
     return delays, numbers
 
 
+def raw_follow(eng: c.Engine, cids: list[str], stop: threading.Event) -> list[tuple[float, str]]:
+    """The engine's own follow delay, the baseline: the engine client reading `cids` with
+    `follow=1&timestamps=1` in this process, beside the views, until `stop`."""
+    records: list[tuple[float, str]] = []
+    streams = [
+        eng.client.containers.logs(cid, follow=True, tail=0, timestamps=True, tty=False)
+        for cid in cids
+    ]
+
+    def read(stream: Any) -> None:
+        try:
+            for batch in stream.batches():
+                now = time.time()
+                records.extend((now, line.timestamp) for line in batch)
+        except (c.EngineError, OSError, AttributeError, ValueError):
+            pass  # closed from the main thread: the end (DESIGN.md: closing from elsewhere)
+
+    threads = [threading.Thread(target=read, args=(s,), daemon=True) for s in streams]
+    for t in threads:
+        t.start()
+    stop.wait()
+    for stream in streams:
+        stream.close()
+    for t in threads:
+        t.join(10)
+    return records
+
+
 async def run(
     args: argparse.Namespace, eng: c.Engine, made: c.Containers, dash: c.Dashboard
 ) -> dict[str, Any]:
@@ -107,6 +139,11 @@ async def run(
     await asyncio.sleep(3)  # every view joined (each follow opened before the first line)
     watching = await asyncio.to_thread(c.engine_connections, dash.pid, sock)
     c.log(f"connections before {before}, with {args.viewers} views {watching}; opening gates")
+    profiler = c.start_profiler(dash.pid, args.profile) if args.profile else None
+    raw_stop = threading.Event()
+    raw_task = asyncio.create_task(
+        asyncio.to_thread(raw_follow, eng, ids[: args.raw_containers], raw_stop)
+    )
     cpu = c.CPUMeter({"dashboard": lambda: [dash.pid], **eng.cpu_groups()})
     cpu.start()
     opened = time.time()
@@ -118,6 +155,15 @@ async def run(
         during.append(await asyncio.to_thread(c.engine_connections, dash.pid, sock))
     results = await asyncio.gather(*tasks)
     w = cpu.stop()
+    raw_stop.set()
+    raw_records = await raw_task
+    raw_ms = [
+        (now - c.rfc3339_to_unix(ts)) * 1000
+        for now, ts in raw_records
+        if ts and now >= opened + 1.0
+    ]
+    if profiler:
+        c.stop_profiler(profiler, args.profile)
     per_view = []
     delays: list[float] = []
     complete = True
@@ -148,6 +194,13 @@ async def run(
             "p99_ms": c.rnd(c.percentile(ms, 99), 2),
             "max_ms": c.rnd(max(ms), 2) if ms else None,
         },
+        "raw_engine_follow": {
+            "containers": min(args.raw_containers, len(ids)),
+            "lines": len(raw_ms),
+            "p50_ms": c.rnd(c.percentile(raw_ms, 50), 2),
+            "p95_ms": c.rnd(c.percentile(raw_ms, 95), 2),
+            "p99_ms": c.rnd(c.percentile(raw_ms, 99), 2),
+        },
         "views": per_view,
         "no_line_lost": complete,
         "engine_connections": {"before": before, "watching": watching, "during": during},
@@ -171,6 +224,10 @@ def main() -> int:
     ap.add_argument("--rate", type=int, default=100, help="lines per second per container")
     ap.add_argument("--viewers", type=int, default=3, help="merged views of the same selection")
     ap.add_argument("--duration", type=int, default=30, help="seconds of writing")
+    ap.add_argument(
+        "--raw-containers", type=int, default=2, help="containers also followed raw (baseline)"
+    )
+    ap.add_argument("--profile", help="py-spy the dashboard into this file (collapsed stacks)")
     args = ap.parse_args()
     c.watchdog(420 + 2 * args.duration)
     out: dict[str, Any] = {

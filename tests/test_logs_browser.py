@@ -106,3 +106,35 @@ def test_the_errors_column_is_toggled_and_kept_through_a_live_row_update(
     assert page.locator(f"#errors-{short}").get_attribute("data-count") == "3"
     engine.containers.unpause(c["Id"])
     assert not page.js_errors
+
+
+def test_a_burst_of_lines_arrives_whole_in_order_and_the_page_keeps_only_the_last(
+    page, dashboard, engine, make_container
+):
+    # Messages are applied together once per frame: nothing may be lost or reordered on the
+    # way, and trimming to data-max-lines leaves no node of a dropped line in the view.
+    c = make_container(
+        [
+            "sh",
+            "-c",
+            "echo ready; while [ ! -f /tmp/go ]; do sleep 0.1; done; seq 1 6000; sleep 300",
+        ]
+    )
+    page.goto(f"{dashboard.url}/hosts/local/containers/{c['Id']}/logs/")
+    page.locator("#log-view .l", has_text="ready").wait_for(timeout=10000)
+    page.locator("#log-state.live").wait_for(timeout=10000)
+    tb.exec_in(engine, c["Id"], ["touch", "/tmp/go"])
+    page.wait_for_function(
+        "() => { const v = document.getElementById('log-view');"
+        " return v.getAttribute('data-received') === '6001'"
+        " && (v.lastElementChild || {}).textContent.endsWith('6000'); }",
+        timeout=30000,
+    )
+    view = page.evaluate(
+        "() => { const v = document.getElementById('log-view');"
+        " const nums = Array.from(v.children, n => n.lastChild.textContent);"
+        " return {nodes: v.childNodes.length, max: v.getAttribute('data-max-lines'), nums}; }"
+    )
+    assert view["nodes"] == int(view["max"]) == 5000
+    assert view["nums"] == [str(n) for n in range(1001, 6001)]
+    assert not page.js_errors

@@ -142,6 +142,17 @@ class StreamConsumer(RevocableMixin, AsyncWebsocketConsumer):
         except Disconnected:
             log.debug("viewer left before a message reached it")
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Stream messages skip Channels' per-message `aclose_old_connections`: a thread
+        hop each, and a merged view gets hundreds a second (it was most of the loop's time
+        under bench/log_merged.py). No forward reads the database on the loop; one that
+        needs it goes through `database_sync_to_async`, which closes stale connections
+        itself."""
+        if message.get("type") == "stream.message":
+            await self.stream_message(message)
+            return
+        await super().dispatch(message)
+
     async def stream_message(self, event: dict[str, Any]) -> None:
         key = event.get("key", "")
         if key not in self.joined or event.get("seq", 0) <= self.joined[key]:

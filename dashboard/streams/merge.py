@@ -88,6 +88,23 @@ def notice_line(tag: str, text: str, state: str) -> str:
     return f'<div class="l n {escape(state)}">{tag}<em>{escape(text)}</em></div>'
 
 
+Parsed = tuple[tuple[tuple[tuple[int, int] | None, str], ...], dict[str, str] | None]
+
+
+@functools.lru_cache(maxsize=1024)
+def parse_message(text: str, tag: str | None) -> Parsed:
+    """A followed log's hub message (its `text` JSON) -> its lines, each (sort key or None
+    when it has no timestamp, HTML with `tag` in it), and its status. Cached: every merged
+    view of a container gets the same message (the same string), and the per-line work is
+    then done once for all of them rather than once per view."""
+    message = json.loads(text)
+    lines = []
+    for line in split_lines(message.get("lines") or ""):
+        ts = line_timestamp(line)
+        lines.append((sort_key(ts) if ts else None, with_tag(line, tag) if tag else line))
+    return tuple(lines), message.get("status")
+
+
 @dataclass
 class LogMerger:
     """Gathers the lines of several followed logs, then gives them back in time order.
@@ -106,16 +123,20 @@ class LogMerger:
     @property
     def due(self) -> bool:
         """Lines to send, or an overall state the page has not been told."""
+        if self.pending:
+            return True
         overall = self.overall() if self.statuses else None
         return bool(self.pending) or overall != self._sent_overall
 
     def feed(self, source: str, tag: str | None, text: str) -> None:
-        message = json.loads(text)
-        for line in split_lines(message.get("lines") or ""):
-            ts = line_timestamp(line)
-            key = sort_key(ts) if ts else _now_key()
-            self._add(key, with_tag(line, tag) if tag else line)
-        status = message.get("status")
+        lines, status = parse_message(text, tag)
+        if lines:
+            now = _now_key()
+            order = self._order
+            self.pending.extend(
+                (key or now, order + i, html) for i, (key, html) in enumerate(lines, 1)
+            )
+            self._order = order + len(lines)
         if status:
             previous = self.statuses.get(source)
             self.statuses[source] = status

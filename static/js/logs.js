@@ -57,7 +57,35 @@
     }
     countEl.textContent = String(view.childElementCount);
     if (stick) view.scrollTop = view.scrollHeight;
-    bottomBtn.hidden = atBottom();
+    bottomBtn.hidden = stick || atBottom();  // stuck to the bottom: no second layout read
+  }
+
+  // Batches that arrived since the last frame: applied together, in one DOM insertion and
+  // one layout, however many messages came (a merged view gets one per container).
+  var incoming = [];
+  var incomingLines = 0;
+  var frameAsked = false;
+
+  function applyIncoming() {
+    frameAsked = false;
+    if (!incoming.length) return;
+    var html = incoming.map(function (b) { return b[0]; }).join("");
+    var n = incomingLines;
+    incoming = []; incomingLines = 0;
+    append(html, n);
+  }
+
+  function enqueue(html, n) {
+    incoming.push([html, n]);
+    incomingLines += n;
+    // A hidden tab gets no frames: keep at most MAX lines waiting, as when paused.
+    while (incoming.length > 1 && incomingLines - incoming[0][1] >= MAX) {
+      incomingLines -= incoming.shift()[1];
+    }
+    if (frameAsked) return;
+    frameAsked = true;
+    requestAnimationFrame(applyIncoming);
+    setTimeout(applyIncoming, 250);  // no frames in a hidden tab: apply anyway, now and then
   }
 
   function onMessage(evt) {
@@ -75,7 +103,7 @@
         while (queuedLines - queued[0][1] >= MAX) queuedLines -= queued.shift()[1];
         pauseBtn.textContent = "Resume (" + queuedLines + " new)";
       } else {
-        append(msg.lines, msg.n);
+        enqueue(msg.lines, msg.n);
       }
     }
   }
@@ -94,7 +122,7 @@
     paused = !paused;
     pauseBtn.setAttribute("aria-pressed", String(paused));
     if (!paused) {
-      queued.forEach(function (b) { append(b[0], b[1]); });
+      queued.forEach(function (b) { enqueue(b[0], b[1]); });
       queued = []; queuedLines = 0;
       pauseBtn.textContent = "Pause";
     } else {
