@@ -28,7 +28,7 @@ from ..forms.logs import SelectionForm
 from ..log_selection import SELECTION_MAX, Selection, container_name
 from ..streams import keys
 from ..streams.hub import Source, get_hub
-from ..streams.merge import LogMerger, tag_html
+from ..streams.merge import LogMerger, parse_message, tag_html
 from ..streams.sources import container_logs
 from ..streams.swarm_sources import service_logs
 from .base import NOT_ALLOWED, NOT_FOUND, StreamConsumer
@@ -137,16 +137,15 @@ class MergedLogsConsumer(StreamConsumer):
         if key in self.events:
             await self.join_started(self.events[key], message.get("rows") or {})
             return
-        if key in self.awaiting:
+        if "text" not in message or key not in self.sources:
+            return
+        source_id, tag = self.sources[key]
+        self.merger.feed(source_id, tag, message["text"])
+        if key in self.awaiting and backlog_in(message["text"], tag):
             self.awaiting.discard(key)
             if not self.awaiting and self._flush is not None:
                 self._flush.cancel()  # the last backlog is in: no need to wait longer
                 self._flush = None
-        if "text" not in message or key not in self.sources:
-            self.schedule_flush()
-            return
-        source_id, tag = self.sources[key]
-        self.merger.feed(source_id, tag, message["text"])
         self.schedule_flush()
 
     async def join_started(self, host: str, rows: dict[str, Any]) -> None:
@@ -189,6 +188,13 @@ class MergedLogsConsumer(StreamConsumer):
 
 def _logs_factory(client: EngineClient, cid: str, tail: int | str) -> Callable[[], Source]:
     return lambda: container_logs(client, cid, tail=tail, since=None)
+
+
+def backlog_in(text: str, tag: str | None) -> bool:
+    """Whether a followed log's message brings its backlog: lines, or a state that says
+    none come (a log first says it follows, then sends what it has)."""
+    lines, status = parse_message(text, tag)
+    return bool(lines) or bool(status and status.get("state") != "live")
 
 
 # How long a merged view's first lines may wait for the other followed logs' backlogs.
