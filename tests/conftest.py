@@ -367,3 +367,22 @@ async def hub(settings: Any, request: pytest.FixtureRequest) -> AsyncIterator[Hu
     yield h
     h.close_all()
     get_channel_layer().groups.clear()
+
+
+@pytest.fixture
+def fake_host(settings: Any) -> Iterator[Any]:
+    """Host "local" is a fake engine that records every request (a request it saw is
+    something done); "extra" is a saved host."""
+    from dashboard.engines import reset_clients
+    from dashboard.models import EngineHost
+
+    from .support.fakes import FakeEngine
+
+    with FakeEngine("1.41") as fake:
+        settings.DOCKER_HOST = fake.url
+        settings.DASHBOARD_HOST_NAME = "local"
+        settings.DASHBOARD_HOSTS = ""
+        reset_clients()
+        EngineHost.objects.create(name="extra", url="unix:///run/nonexistent/extra.sock")
+        yield fake
+        reset_clients()

@@ -14,29 +14,15 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from dashboard.api.routes import ROUTES, openapi, openapi_path
-from dashboard.engines import reset_clients
-from dashboard.models import ApiToken, AuditEntry, EngineHost, Webhook
+from dashboard.models import ApiToken, AuditEntry, Webhook
 
 from .support.api import TokenClient, token_for
-from .support.fakes import FakeEngine
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CID = "a" * 64
 STOP = f"/api/v1/hosts/local/containers/{CID}/stop/"
 LIST = "/api/v1/hosts/local/containers/"
-
-
-@pytest.fixture
-def fake_host(settings):
-    with FakeEngine("1.41") as fake:
-        settings.DOCKER_HOST = fake.url
-        settings.DASHBOARD_HOST_NAME = "local"
-        settings.DASHBOARD_HOSTS = ""
-        reset_clients()
-        EngineHost.objects.create(name="extra", url="unix:///run/nonexistent/extra.sock")
-        yield fake
-        reset_clients()
 
 
 def _denied(before: int) -> AuditEntry:

@@ -13,12 +13,10 @@ from django.contrib.auth.models import User
 
 from dashboard.access import ROLES
 from dashboard.asgi import application
-from dashboard.engines import reset_clients
-from dashboard.models import AuditEntry, EngineHost, HostGrant
+from dashboard.models import AuditEntry, HostGrant
 
 from .support.api import TokenClient, token_for
 from .support.clients import ORIGIN, cookie_for
-from .support.fakes import FakeEngine
 from .support.routes import all_routes, websocket_routes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,19 +31,6 @@ ROUTES = [r for r in all_routes() if r.name not in PUBLIC and r not in API_ROUTE
 # Webhooks take their own secret, not a token (tests/test_api_tokens.py).
 TOKEN_ROUTES = [r for r in API_ROUTES if getattr(r.callback, "api_auth", "") != "webhook"]
 WS_ROUTES = websocket_routes()
-
-
-@pytest.fixture
-def fake_host(settings):
-    """Host "local" is a fake engine that records every request; "extra" is a saved host."""
-    with FakeEngine("1.41") as fake:
-        settings.DOCKER_HOST = fake.url
-        settings.DASHBOARD_HOST_NAME = "local"
-        settings.DASHBOARD_HOSTS = ""
-        reset_clients()
-        EngineHost.objects.create(name="extra", url="unix:///run/nonexistent/extra.sock")
-        yield fake
-        reset_clients()
 
 
 def test_every_view_declares_its_role():
