@@ -324,10 +324,6 @@ class ImagesAPI:
         containers that use the image, running or not (Docker refuses a running one and
         never removes a container)."""
         image = self.inspect(ref)
-        # A name among others is only untagged, on either engine, whoever uses the image.
-        by_id = re.fullmatch(r"(sha256:)?[0-9a-f]{12,64}", ref) is not None
-        if not by_id and len(image.get("RepoTags") or []) > 1:
-            return
         # Podman's `ancestor` filter does not match an id: compare every container's.
         users = self._c.containers.list(all=True)
         users = [c for c in users if c.get("ImageID") in (image["Id"], image["Id"][7:])]

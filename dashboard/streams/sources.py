@@ -43,6 +43,8 @@ ROW_ACTIONS = {
 RECONNECT_MAX_SECONDS = 10.0
 # How long the events source keeps a changed container's fresh row for pages that join.
 ROWS_KEEP_SECONDS = 120.0
+# How long after a container's event its row is read again (EventsSource._settle_later).
+ROW_SETTLE_SECONDS = 0.3
 log = logging.getLogger(__name__)
 
 
@@ -361,7 +363,10 @@ class EventsSource(Source):
                     last = events[-1]
                     if last.get("timeNano"):
                         since = after(f"{last['timeNano'] // 10**9}.{last['timeNano'] % 10**9:09d}")
-                    self.emit(("events", events, self._rows_for(events)))
+                    rows = self._rows_for(events)
+                    self.emit(("events", events, rows))
+                    if rows:
+                        self._settle_later(rows)
                 if self.stopping.is_set():
                     return
                 raise EngineError("the engine closed the events stream")
@@ -371,6 +376,29 @@ class EventsSource(Source):
                 if self.sleep(delay):
                     return
                 delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+
+    def _settle_later(self, rows: dict[str, dict[str, Any] | None]) -> None:
+        """Read the rows once more a moment later and send those that changed: the engine
+        writes what its list reads a moment after some events (Docker 20.10 and 26: a
+        pause), so a row read with its event can be older than the event."""
+
+        def settle() -> None:
+            if self.stopping.is_set():
+                return
+            try:
+                found = {
+                    r["Id"]: r
+                    for r in self.client.containers.list(all=True, filters={"id": list(rows)})
+                }
+            except EngineError:
+                return
+            changed = {cid: found.get(cid) for cid in rows if found.get(cid) != rows[cid]}
+            if changed:
+                self.emit(("events", [], changed))
+
+        timer = threading.Timer(ROW_SETTLE_SECONDS, settle)
+        timer.daemon = True
+        timer.start()
 
     def _rows_for(self, events: list[dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
         ids = []

@@ -39,6 +39,10 @@ SORT_KEYS: dict[str, Callable[[Any], Any]] = {
 SORT_COLUMNS = [("name", "Name"), ("state", "State"), ("image", "Image"), ("created", "Created")]
 
 
+# How far behind the events stream the container cache may be when a page reads it.
+CACHE_LAG_SECONDS = 10.0
+
+
 def _inserts(page: Page) -> bool:
     """New containers appear at the top of the list only where they would land: on the
     first page of the newest-first order. Other pages update the rows they show."""
@@ -114,7 +118,11 @@ def container_list(request: HttpRequest, host: str) -> HttpResponse:
         **({"updates": "on"} if updates else {}),
         **({"errors": "on"} if errors else {}),
     }
-    live_query = urlencode({**base, "since": f"{started:.3f}"})
+    # Rows from the cache are as new as the last event it applied, which may lag the events
+    # stream the page's socket replays from: the socket replays a little further back, and a
+    # row sent twice only renders the same again.
+    since = started - CACHE_LAG_SECONDS if cached else started
+    live_query = urlencode({**base, "since": f"{since:.3f}"})
     context = {
         "host": h,
         "rows": rows,
