@@ -89,6 +89,8 @@ def test_list_pages_read_the_hosts_images_again_only_after_an_image_event(
     # A compose project's container: the projects page counts its updates too.
     c = make_container(Labels={"com.docker.compose.project": f"p{RUN_ID}"})
     _checked(engine, c["Id"])
+    # The page lists what the events-fed cache holds: wait until it has the new container.
+    _wait(lambda: any(r["Id"] == c["Id"] for r in container_cache.containers("local") or []))
     asked: list[str] = []
     request = followed.request
 
